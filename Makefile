@@ -1,0 +1,25 @@
+# Set-up and entry points. On a fresh machine:
+#   make demo   # installs into .venv, trains a small ARAE on the built-in corpus (~1 min), prints results
+#   make test   # installs into .venv, runs the default test suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat setup.py | md5sum | cut -c1-8)
+
+$(STAMP): setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m arae_tf.demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" tests
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow tests
+
+.PHONY: install demo test test-slow

@@ -1,0 +1,121 @@
+"""The base experiment config; experiment files in `configs/` start from it and override fields.
+
+Every field can be overridden on the command line: `--config.train.steps=100`.
+"""
+
+import os
+
+import ml_collections
+
+
+def shared_data_dir(config_file, dataset):
+    """`<repo>/../shared/data/<dataset>` for a config file in `<repo>/configs/`."""
+    return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(config_file)), "..", "..", "shared", "data",
+                                         dataset))
+
+
+def base_config():
+    c = ml_collections.ConfigDict()
+    c.model = "arae"  # a registered model name: arae_tf.models.registered_models()
+    c.seed = 0
+
+    c.data = d = ml_collections.ConfigDict()
+    d.source = "files"        # "files" | "tfds" | "builtin"
+    d.train_files = ()        # one file per class (label = index), or one file
+    d.valid_files = ()
+    d.label_column = -1       # >= 0: labels from this tab-separated column instead of the file index
+    d.text_column = -1
+    d.num_classes = 1
+    d.tfds_name = ""          # source "tfds": e.g. "snli", "yelp_polarity_reviews"
+    d.tfds_data_dir = ""
+    d.tfds_train_split = "train"
+    d.tfds_valid_split = "validation"
+    d.builtin_train_size = 20000  # source "builtin": the synthetic corpus
+    d.builtin_valid_size = 1000
+    d.max_len = 15            # words, bos/eos not counted
+    d.length_policy = "filter"
+    d.vocab_size = 30000      # at most, specials included
+    d.min_count = 1
+    d.lowercase = True
+    d.batch_size = 64
+    d.bucket = True
+
+    c.backbone = b = ml_collections.ConfigDict()
+    b.embed_dim = 128
+    b.hidden_dim = 128
+    b.latent_dim = 128
+    b.normalize_code = True
+    b.hidden_init = False
+    b.init_range = 0.0        # > 0: U(-r, r) init as the reference code (0.1)
+
+    c.noise = n = ml_collections.ConfigDict()
+    n.code_noise = 0.1        # std of noise on z in reconstruction steps
+    n.anneal = 0.9995
+    n.anneal_every = 100
+
+    c.arae = a = ml_collections.ConfigDict()
+    a.prior = "learned"       # "learned" | "gaussian" | "sphere"
+    a.noise_dim = 32
+    a.generator_hidden = (128, 128)
+    a.critic_hidden = (128, 128)
+    a.generator_tanh = False
+    a.critic_batchnorm = True
+    a.critic_steps = 5
+    a.lipschitz = "gp"        # "gp" | "clip"
+    a.gp_weight = 0.1
+    a.clip_value = 0.01
+    a.adv_weight = 0.01       # lambda_1
+
+    c.optim = o = ml_collections.ConfigDict()
+    o.ae_optimizer = "sgd"
+    o.ae_lr = 1.0
+    o.ae_clipnorm = 1.0
+    o.gan_lr = 1e-4
+    o.gan_beta1 = 0.5
+
+    c.train = t = ml_collections.ConfigDict()
+    t.steps = 0               # iterations; 0: derived from epochs
+    t.epochs = 1.0            # passes over the training data (when steps == 0)
+    t.log_every = 100
+    t.eval_every = 1000       # also the checkpoint interval
+    t.keep_checkpoints = 2
+    t.jit_compile = False
+    t.strategy = "default"    # "default" | "mirrored" | "multiworker" | "tpu"
+
+    c.eval = e = ml_collections.ConfigDict()
+    e.max_batches = 0         # validation batches per evaluation (0: all)
+    e.bleu_sentences = 1000   # greedy reconstructions scored with BLEU
+    e.num_samples = 20        # prior samples printed at each evaluation
+    e.decode_max_len = 20
+    e.code_fit_batches = 100  # AE: training batches used to fit the code Gaussian
+    return c
+
+
+def use_files(c, data_dir, train, valid, num_classes=1):
+    """Points `c.data` at text files under `data_dir` (lists of names; list index = label)."""
+    c.data.source = "files"
+    c.data.train_files = tuple(os.path.join(data_dir, f) for f in train)
+    c.data.valid_files = tuple(os.path.join(data_dir, f) for f in valid)
+    c.data.num_classes = num_classes
+
+
+def apply_variant(c, arg):
+    """`get_config(arg)` variants shared by every experiment file."""
+    if arg in (None, ""):
+        return c
+    if arg == "smoke":
+        # Seconds: tiny model, a few steps, a small evaluation.
+        c.backbone.embed_dim = c.backbone.hidden_dim = c.backbone.latent_dim = 16
+        c.arae.generator_hidden = c.arae.critic_hidden = (16,)
+        c.arae.noise_dim = 8
+        c.data.batch_size = 8
+        c.train.steps = 4
+        c.train.log_every = 2
+        c.train.eval_every = 2
+        c.eval.max_batches = 2
+        c.eval.bleu_sentences = 16
+        c.eval.num_samples = 3
+        c.eval.decode_max_len = 8
+        c.eval.code_fit_batches = 2
+        return c
+    raise ValueError(f"unknown config variant {arg!r}; known: smoke")

@@ -1,0 +1,188 @@
+"""Reading corpora and turning them into `tf.data` pipelines of padded token batches.
+
+An *example* is a `(text, label)` pair. Sources:
+
+* plain text files, one sentence per line, labelled per file (`train.0.txt`,
+  `train.1.txt`, ...) or per tab-separated column (`read_text_file`);
+* tensorflow-datasets by name (`tfds_examples`; `snli`, `yelp_polarity_reviews`);
+* the built-in synthetic corpus (`arae_tf.data.synthetic`).
+
+`make_dataset` tokenizes once (Python `Vocabulary.encode`, identical to the
+in-graph tokenizer), applies the length policy, shuffles with a seed, buckets
+by length and yields dicts `{"tokens": int32[B, T], "label": int32[B]}` where
+`tokens` is `<bos> w1 .. wn <eos>` right-padded with `<pad>` (0). The padding
+mask is `tokens != 0`.
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from arae_tf.data import synthetic
+from arae_tf.data.vocab import BOS_ID, EOS_ID
+
+
+class DataError(ValueError):
+    """Bad input data; the message names the file and line."""
+
+
+def read_text_file(path, label=0, label_column=None, text_column=None, num_classes=None):
+    """Reads one sentence per line.
+
+    Args:
+        path: UTF-8 text file.
+        label: the label of every line (per-file labelling), ignored with `label_column`.
+        label_column / text_column: for tab-separated files, the columns holding
+            an integer label and the text.
+        num_classes: if given, labels outside `0..num_classes-1` are an error.
+    Returns:
+        list of (text, label). Blank lines are skipped.
+    Raises:
+        FileNotFoundError, DataError (empty file, undecodable bytes, bad label), naming file and line.
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"data file not found: {path}")
+    out = []
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as e:
+                raise DataError(f"{path}, line {lineno}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
+            if not line.strip():
+                continue
+            y = label
+            if label_column is not None or text_column is not None:
+                cols = line.split("\t")
+                need = max(c for c in (label_column, text_column) if c is not None)
+                if len(cols) <= need:
+                    raise DataError(f"{path}, line {lineno}: expected at least {need + 1} tab-separated columns, got {len(cols)}")
+                if label_column is not None:
+                    try:
+                        y = int(cols[label_column])
+                    except ValueError:
+                        raise DataError(f"{path}, line {lineno}: label {cols[label_column]!r} is not an integer") from None
+                line = cols[text_column if text_column is not None else (1 - label_column)]
+            if num_classes is not None and not 0 <= y < num_classes:
+                raise DataError(f"{path}, line {lineno}: label {y} outside the class range 0..{num_classes - 1}")
+            out.append((line, y))
+    if not out:
+        raise DataError(f"{path}: file is empty (no non-blank lines)")
+    return out
+
+
+def read_files(paths, num_classes=None, label_column=None, text_column=None):
+    """Reads several files; without `label_column`, the file's index in `paths` is its label."""
+    if isinstance(paths, str):
+        paths = [paths]
+    examples = []
+    for i, p in enumerate(paths):
+        examples += read_text_file(p, label=i, label_column=label_column, text_column=text_column,
+                                   num_classes=num_classes)
+    return examples
+
+
+# Which text/label features to read from a TFDS dataset.
+TFDS_FIELDS = {
+    "snli": (("premise", "hypothesis"), None),
+    "yelp_polarity_reviews": (("text",), "label"),
+}
+
+
+def tfds_examples(name, split, data_dir=None, max_examples=None, download=False):
+    """Examples from a tensorflow-datasets dataset (text lowercased as the papers' corpora are).
+
+    The dataset must already be prepared in `data_dir` unless `download=True`
+    (which needs internet). For `snli`, premises and hypotheses are both used
+    (deduplicated) and labelled 0; for `yelp_polarity_reviews` the label is the polarity.
+    """
+    import tensorflow_datasets as tfds
+
+    if name not in TFDS_FIELDS:
+        raise ValueError(f"unsupported TFDS dataset {name!r}; known: {sorted(TFDS_FIELDS)}")
+    text_keys, label_key = TFDS_FIELDS[name]
+    ds = tfds.load(name, split=split, data_dir=data_dir, download=download)
+    seen, out = set(), []
+    for ex in tfds.as_numpy(ds):
+        y = int(ex[label_key]) if label_key else 0
+        for k in text_keys:
+            t = ex[k].decode("utf-8").lower().strip()
+            if t and (label_key or t not in seen):
+                seen.add(t)
+                out.append((t, y))
+        if max_examples and len(out) >= max_examples:
+            break
+    if not out:
+        raise DataError(f"TFDS dataset {name}[{split}] gave no examples")
+    return out[:max_examples] if max_examples else out
+
+
+def builtin_examples(n, num_classes=2, seed=0):
+    """Examples from the built-in synthetic corpus."""
+    return synthetic.generate(n, num_classes=num_classes, seed=seed)
+
+
+def encode_examples(examples, vocab, max_len, length_policy="filter"):
+    """Tokenizes and applies the length policy. Returns (list of id arrays with bos/eos, labels array)."""
+    if length_policy not in ("filter", "truncate"):
+        raise ValueError(f"length_policy must be 'filter' or 'truncate', got {length_policy!r}")
+    seqs, labels = [], []
+    for text, y in examples:
+        ids = vocab.encode(text)
+        if not ids:
+            continue
+        if len(ids) > max_len:
+            if length_policy == "filter":
+                continue
+            ids = ids[:max_len]
+        seqs.append(np.asarray([BOS_ID] + ids + [EOS_ID], np.int32))
+        labels.append(y)
+    if not seqs:
+        raise DataError(f"no examples left after the length policy ({length_policy}, max_len={max_len})")
+    return seqs, np.asarray(labels, np.int32)
+
+
+def make_dataset(examples, vocab, batch_size, max_len, shuffle=True, seed=0, bucket=True, repeat=False,
+                 drop_remainder=False, length_policy="filter"):
+    """A `tf.data.Dataset` of `{"tokens": int32[B, T], "label": int32[B]}` batches.
+
+    Args:
+        examples: list of (text, label).
+        max_len: maximum number of words (bos/eos not counted).
+        bucket: group sentences of similar length into a batch (less padding).
+        repeat: repeat forever (reshuffling each pass).
+    """
+    seqs, labels = encode_examples(examples, vocab, max_len, length_policy)
+    lengths = np.array([len(s) for s in seqs], np.int64)
+    ragged = tf.RaggedTensor.from_row_lengths(np.concatenate(seqs), lengths)
+    ds = tf.data.Dataset.from_tensor_slices({"tokens": ragged, "label": labels})
+    if shuffle:
+        ds = ds.shuffle(len(seqs), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.map(lambda e: {"tokens": e["tokens"], "label": e["label"]})  # ragged row -> dense 1-D
+    if bucket:
+        # Buckets of width 2 up to max_len + 2; each holds up to one batch.
+        bounds = list(range(4, max_len + 3, 2))
+        ds = ds.bucket_by_sequence_length(
+            lambda e: tf.shape(e["tokens"])[0], bucket_boundaries=bounds,
+            bucket_batch_sizes=[batch_size] * (len(bounds) + 1), drop_remainder=drop_remainder)
+    else:
+        ds = ds.padded_batch(batch_size, drop_remainder=drop_remainder)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def padded_batch(texts, vocab, max_len=None):
+    """Tokenizes raw strings into one padded `tokens` batch (numpy), for inference helpers."""
+    seqs = []
+    for t in texts:
+        ids = vocab.encode(t)
+        if max_len is not None:
+            ids = ids[:max_len]
+        seqs.append([BOS_ID] + ids + [EOS_ID])
+    T = max(len(s) for s in seqs)
+    out = np.zeros((len(seqs), T), np.int32)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = s
+    return out

@@ -1,0 +1,2 @@
+"""Evaluation metrics (SPEC 3)."""
+from arae_tf.metrics.bleu import corpus_bleu  # noqa: F401

@@ -1,0 +1,78 @@
+"""Text autoencoder models and the registry that builds them from a config by name.
+
+    model = build_model(config, vocab_size)   # config.model names the registered builder
+"""
+
+import keras
+
+from arae_tf.models.ae import AE
+from arae_tf.models.arae import ARAE
+from arae_tf.models.backbone import SentenceAutoencoderBackbone
+
+_BUILDERS = {}
+
+
+def register_model(name):
+    """Decorator registering `fn(config, vocab_size) -> compiled model` under `name`."""
+    def wrap(fn):
+        if name in _BUILDERS:
+            raise KeyError(f"model {name!r} is already registered")
+        _BUILDERS[name] = fn
+        return fn
+    return wrap
+
+
+def registered_models():
+    return sorted(_BUILDERS)
+
+
+def build_model(config, vocab_size):
+    """Builds and compiles the model named by `config.model`."""
+    if config.model not in _BUILDERS:
+        raise KeyError(f"unknown model {config.model!r} (config field 'model'); registered: {registered_models()}. "
+                       "Models register themselves when arae_tf.models is imported.")
+    return _BUILDERS[config.model](config, vocab_size)
+
+
+def _backbone(config, vocab_size):
+    b = config.backbone
+    return SentenceAutoencoderBackbone(vocab_size, embed_dim=b.embed_dim, hidden_dim=b.hidden_dim,
+                                       latent_dim=b.latent_dim, normalize_code=b.normalize_code,
+                                       hidden_init=b.hidden_init, init_range=b.init_range or None)
+
+
+def _ae_optimizer(o):
+    if o.ae_optimizer == "sgd":
+        return keras.optimizers.SGD(o.ae_lr, global_clipnorm=o.ae_clipnorm or None)
+    if o.ae_optimizer == "adam":
+        return keras.optimizers.Adam(o.ae_lr, global_clipnorm=o.ae_clipnorm or None)
+    raise ValueError(f"config field optim.ae_optimizer must be 'sgd' or 'adam', got {o.ae_optimizer!r}")
+
+
+def _noise_kwargs(config):
+    n = config.noise
+    return dict(code_noise=n.code_noise, noise_anneal=n.anneal, noise_anneal_every=n.anneal_every, seed=config.seed)
+
+
+@register_model("ae")
+def _build_ae(config, vocab_size):
+    model = AE(_backbone(config, vocab_size), **_noise_kwargs(config))
+    model.compile(optimizer=_ae_optimizer(config.optim), jit_compile=config.train.jit_compile)
+    return model
+
+
+@register_model("arae")
+def _build_arae(config, vocab_size):
+    a, o = config.arae, config.optim
+    model = ARAE(_backbone(config, vocab_size), prior=a.prior, noise_dim=a.noise_dim,
+                 generator_hidden=tuple(a.generator_hidden), critic_hidden=tuple(a.critic_hidden),
+                 generator_tanh=a.generator_tanh, critic_batchnorm=a.critic_batchnorm, critic_steps=a.critic_steps,
+                 lipschitz=a.lipschitz, gp_weight=a.gp_weight, clip_value=a.clip_value, adv_weight=a.adv_weight,
+                 **_noise_kwargs(config))
+    gan = lambda: keras.optimizers.Adam(o.gan_lr, beta_1=o.gan_beta1)
+    model.compile(ae_optimizer=_ae_optimizer(o), critic_optimizer=gan(), generator_optimizer=gan(),
+                  jit_compile=config.train.jit_compile)
+    return model
+
+
+__all__ = ["AE", "ARAE", "SentenceAutoencoderBackbone", "build_model", "register_model", "registered_models"]

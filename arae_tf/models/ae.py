@@ -1,0 +1,52 @@
+"""The plain (or denoising-by-code-noise) autoencoder baseline."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from arae_tf.models.base import TextAutoencoder, as_seed
+
+
+@keras.saving.register_keras_serializable(package="arae_tf")
+class AE(TextAutoencoder):
+    """Sentence autoencoder trained on L_rec only (SPEC 2.4 "DAE/AE").
+
+    Sampling (ARAE paper, footnote 8): a full-covariance Gaussian fitted to
+    training codes with `fit_code_distribution`; before fitting, N(0, I).
+    """
+
+    def __init__(self, backbone, **kwargs):
+        super().__init__(backbone, **kwargs)
+        d = self.latent_dim
+        self.code_mean = self.add_weight(name="code_mean", shape=(d,), initializer="zeros", trainable=False)
+        self.code_scale_tril = self.add_weight(name="code_scale_tril", shape=(d, d), initializer="identity",
+                                               trainable=False)
+        self.built = True
+
+    def compile(self, optimizer="adam", **kwargs):
+        """Args: optimizer for the autoencoder (e.g. SGD(1.0, global_clipnorm=1.0), the ARAE setting)."""
+        optimizer = self._build_optimizer(optimizer, self.backbone.trainable_variables)
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def train_step(self, data):
+        self.reconstruction_step(data["tokens"], self.optimizer, self.backbone.trainable_variables)
+        self.train_iterations.assign_add(1)
+        return {m.name: m.result() for m in self.metrics}
+
+    def fit_code_distribution(self, dataset, max_batches=None):
+        """Fits mean and covariance of the codes of `dataset` (batches with "tokens"); returns #codes."""
+        codes = []
+        for i, batch in enumerate(dataset):
+            if max_batches is not None and i >= max_batches:
+                break
+            codes.append(self.encode(batch["tokens"]).numpy())
+        codes = np.concatenate(codes).astype(np.float64)
+        cov = np.cov(codes, rowvar=False) + 1e-6 * np.eye(codes.shape[1])
+        self.code_mean.assign(codes.mean(0).astype(np.float32))
+        self.code_scale_tril.assign(np.linalg.cholesky(cov).astype(np.float32))
+        return len(codes)
+
+    def sample_codes(self, n, seed=0):
+        eps = tf.random.stateless_normal([n, self.latent_dim], as_seed(seed))
+        return self.code_mean[None] + ops.matmul(eps, ops.transpose(self.code_scale_tril))

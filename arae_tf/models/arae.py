@@ -1,0 +1,205 @@
+"""Adversarially regularized autoencoder, Algorithm 1 of Zhao et al. (2018); SPEC 2.2.
+
+Each `train_step` (one iteration) on a batch x:
+
+1. Autoencoder (phi, psi): minimise L_rec(x) with N(0, r^2) noise added to
+   z = enc(x); r = code_noise * noise_anneal ** (iteration // noise_anneal_every).
+2. Critic (w), `critic_steps` times: maximise E[f(z)] - E[f(z~)], i.e. minimise
+       L_critic = -f(z) + f(z~)          (z, z~ constants)
+   plus, with `lipschitz="gp"`, lambda_gp * (||grad f(z^)||_2 - 1)^2 at
+   z^ = a z + (1 - a) z~, a ~ U(0, 1) per example; with `lipschitz="clip"`,
+   weights clipped to [-clip_value, clip_value] after every update.
+3. Adversarial:
+       generator (theta) minimises  L_gen = -E[f(g(s))]   (raises the fake codes' score),
+       encoder   (phi)   minimises  L_enc = +lambda_1 * E[f(enc(x))]   (lowers the real codes' score),
+   the encoder step with the autoencoder's optimizer (gradient clipping included).
+
+z for the critic steps is the batch's code after step 1 (computed once); each
+critic step draws fresh generator noise. With `prior="gaussian"` or `"sphere"`
+(the AAE baseline) z~ comes from a fixed distribution and there is no generator.
+Hand-written losses are divided by the number of replicas.
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from arae_tf.layers.mlp import critic_mlp, generator_mlp
+from arae_tf.models.base import TextAutoencoder, as_seed, num_replicas
+
+PRIORS = ("learned", "gaussian", "sphere")
+
+
+@keras.saving.register_keras_serializable(package="arae_tf")
+class ARAE(TextAutoencoder):
+    """ARAE with a learned (GAN) prior, or the AAE baseline with a fixed prior.
+
+    Args:
+        backbone: `SentenceAutoencoderBackbone` (normalize_code=True in the paper).
+        prior: "learned" (generator g(s)), "gaussian" N(0, I) or "sphere" (uniform on the unit sphere).
+        noise_dim: size of the generator's input s ~ N(0, I).
+        generator_hidden / critic_hidden: MLP widths.
+        generator_tanh: tanh on the generator output (the paper) or linear (the Yelp reference code).
+        critic_batchnorm: BatchNorm on the critic's hidden layers after the first (reference code).
+        critic_steps: k critic updates per iteration.
+        lipschitz: "gp" (gradient penalty, `gp_weight`) or "clip" (weight clipping, `clip_value`).
+        adv_weight: lambda_1, the scale of the critic's gradient entering the encoder.
+    """
+
+    def __init__(self, backbone, prior="learned", noise_dim=32, generator_hidden=(128, 128), critic_hidden=(128, 128),
+                 generator_tanh=False, critic_batchnorm=True, critic_steps=5, lipschitz="gp", gp_weight=0.1,
+                 clip_value=0.01, adv_weight=0.01, **kwargs):
+        super().__init__(backbone, **kwargs)
+        if prior not in PRIORS:
+            raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
+        if lipschitz not in ("gp", "clip"):
+            raise ValueError(f"lipschitz must be 'gp' or 'clip', got {lipschitz!r}")
+        # === Config ===
+        self.prior = prior
+        self.noise_dim = noise_dim
+        self.generator_hidden = tuple(generator_hidden)
+        self.critic_hidden = tuple(critic_hidden)
+        self.generator_tanh = generator_tanh
+        self.critic_batchnorm = critic_batchnorm
+        self.critic_steps = critic_steps
+        self.lipschitz = lipschitz
+        self.gp_weight = gp_weight
+        self.clip_value = clip_value
+        self.adv_weight = adv_weight
+        # === Layers ===
+        d = self.latent_dim
+        self.generator = (generator_mlp(noise_dim, self.generator_hidden, d, generator_tanh)
+                          if prior == "learned" else None)
+        self.critic = critic_mlp(d, self.critic_hidden, critic_batchnorm,
+                                 clip_value if lipschitz == "clip" else None)
+        # === Metrics ===
+        self.w_tracker = keras.metrics.Mean(name="critic_w")
+        self.gp_tracker = keras.metrics.Mean(name="gp")
+        self.zfake_norm_tracker = keras.metrics.Mean(name="zfake_norm")
+        self.gen_loss_tracker = keras.metrics.Mean(name="gen_loss")
+        self.built = True
+
+    @property
+    def metrics(self):
+        return super().metrics + [self.w_tracker, self.gp_tracker, self.zfake_norm_tracker, self.gen_loss_tracker]
+
+    def compile(self, ae_optimizer=None, critic_optimizer=None, generator_optimizer=None, **kwargs):
+        """Three players, three optimizers, built on their variables up front.
+
+        Defaults follow the paper / reference code: SGD(lr 1, global grad-norm clip 1)
+        for the autoencoder (also used by the adversarial encoder step), Adam(1e-4, beta_1 0.5)
+        for critic and generator.
+        """
+        ae_optimizer = ae_optimizer or keras.optimizers.SGD(1.0, global_clipnorm=1.0)
+        critic_optimizer = critic_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.5)
+        generator_optimizer = generator_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.5)
+        ae_optimizer = self._build_optimizer(ae_optimizer, self.backbone.trainable_variables)
+        self.critic_optimizer = self._build_optimizer(critic_optimizer, self.critic.trainable_variables)
+        self.generator_optimizer = (self._build_optimizer(generator_optimizer, self.generator.trainable_variables)
+                                    if self.generator is not None else None)
+        super().compile(optimizer=ae_optimizer, **kwargs)
+
+    def get_compile_config(self):
+        ser = keras.saving.serialize_keras_object
+        return {"ae_optimizer": ser(self.optimizer), "critic_optimizer": ser(self.critic_optimizer),
+                "generator_optimizer": ser(self.generator_optimizer) if self.generator_optimizer else None,
+                "jit_compile": bool(self.jit_compile)}
+
+    def compile_from_config(self, config):
+        de = keras.saving.deserialize_keras_object
+        self.compile(ae_optimizer=de(config["ae_optimizer"]), critic_optimizer=de(config["critic_optimizer"]),
+                     generator_optimizer=de(config["generator_optimizer"]) if config.get("generator_optimizer") else None,
+                     jit_compile=config.get("jit_compile", False))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(prior=self.prior, noise_dim=self.noise_dim, generator_hidden=list(self.generator_hidden),
+                      critic_hidden=list(self.critic_hidden), generator_tanh=self.generator_tanh,
+                      critic_batchnorm=self.critic_batchnorm, critic_steps=self.critic_steps,
+                      lipschitz=self.lipschitz, gp_weight=self.gp_weight, clip_value=self.clip_value,
+                      adv_weight=self.adv_weight)
+        return config
+
+    # -- the prior ------------------------------------------------------------
+    def fake_codes(self, n, training=False, seed=None):
+        """z~ from the prior: g(s), s ~ N(0, I), or the fixed prior. `seed` None: the model's noise stream."""
+        if self.prior == "learned":
+            shape = (n, self.noise_dim)
+        else:
+            shape = (n, self.latent_dim)
+        if seed is None:
+            eps = keras.random.normal(shape, seed=self.seed_generator)
+        else:
+            eps = tf.random.stateless_normal(shape, as_seed(seed))
+        if self.prior == "learned":
+            return self.generator(eps, training=training)
+        if self.prior == "sphere":
+            return eps / ops.norm(eps, axis=-1, keepdims=True)
+        return eps
+
+    def sample_codes(self, n, seed=0):
+        return self.fake_codes(n, training=False, seed=seed)
+
+    # -- Algorithm 1 ----------------------------------------------------------
+    def critic_loss(self, z_real, z_fake, training=True):
+        """(L_critic = mean f(z~) - mean f(z) + gp, W estimate, gp), unscaled."""
+        f_real = self.critic(z_real, training=training)
+        f_fake = self.critic(z_fake, training=training)
+        w = ops.mean(f_real) - ops.mean(f_fake)
+        gp = ops.zeros(())
+        if self.lipschitz == "gp":
+            alpha = keras.random.uniform((ops.shape(z_real)[0], 1), seed=self.seed_generator)
+            z_hat = alpha * z_real + (1.0 - alpha) * z_fake
+            with tf.GradientTape() as inner:
+                inner.watch(z_hat)
+                f_hat = self.critic(z_hat, training=training)
+            g = inner.gradient(f_hat, z_hat)
+            gp = self.gp_weight * ops.mean(ops.square(ops.sqrt(ops.sum(ops.square(g), axis=-1) + 1e-12) - 1.0))
+        return -w + gp, w, gp
+
+    def critic_step(self, z_real):
+        """One critic update on constant real codes and fresh fake codes; returns (W, gp)."""
+        z_real = tf.stop_gradient(z_real)
+        z_fake = tf.stop_gradient(self.fake_codes(ops.shape(z_real)[0], training=True))
+        variables = self.critic.trainable_variables
+        with tf.GradientTape() as tape:
+            loss, w, gp = self.critic_loss(z_real, z_fake)
+            loss = loss / num_replicas()
+        self.critic_optimizer.apply(tape.gradient(loss, variables), variables)
+        return w, gp, z_fake
+
+    def generator_step(self, batch_size):
+        """Generator update: minimise -E[f(g(s))]."""
+        variables = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            z_fake = self.fake_codes(batch_size, training=True)
+            loss = -ops.mean(self.critic(z_fake, training=True))
+            scaled = loss / num_replicas()
+        self.generator_optimizer.apply(tape.gradient(scaled, variables), variables)
+        return loss
+
+    def encoder_adversarial_step(self, tokens):
+        """Encoder update: minimise lambda_1 * E[f(enc(x))], with the autoencoder's optimizer."""
+        variables = self.backbone.encoder_variables
+        with tf.GradientTape() as tape:
+            z = self.backbone.encode(tokens, training=True)
+            loss = self.adv_weight * ops.mean(self.critic(z, training=True)) / num_replicas()
+        self.optimizer.apply(tape.gradient(loss, variables), variables)
+
+    def train_step(self, data):
+        tokens = data["tokens"]
+        # 1. autoencoder
+        self.reconstruction_step(tokens, self.optimizer, self.backbone.trainable_variables)
+        # 2. critic, k times, on this batch's (updated) codes
+        z_real = self.backbone.encode(tokens, training=True)
+        for _ in range(self.critic_steps):
+            w, gp, z_fake = self.critic_step(z_real)
+        self.w_tracker.update_state(w)
+        self.gp_tracker.update_state(gp)
+        self.zfake_norm_tracker.update_state(ops.mean(ops.norm(z_fake, axis=-1)))
+        # 3. adversarial: encoder and generator
+        self.encoder_adversarial_step(tokens)
+        if self.generator is not None:
+            self.gen_loss_tracker.update_state(self.generator_step(ops.shape(tokens)[0]))
+        self.train_iterations.assign_add(1)
+        return {m.name: m.result() for m in self.metrics}

@@ -1,0 +1,261 @@
+"""The sentence autoencoder backbone shared by every text model (SPEC 2.1).
+
+Encoder: embedding -> LSTM; the code is the state after the last *real* token
+(padding is carried through unchanged, so it cannot change the code), optionally
+through a dense layer, optionally L2-normalised onto the unit sphere.
+
+Decoder: embedding -> LSTM whose input at every step is [word embedding ; z]
+(the z part of the input projection is computed once per sentence); optional
+initial state from z (`hidden_init`); a softmax over the vocabulary. With
+`num_decoders` > 1 there is one decoder (embedding + LSTM) per attribute class
+and a shared output layer (ARAE transfer, SPEC 2.3).
+
+Token batches are `<bos> w1 .. wn <eos> <pad>..` ([B, T] int32): the encoder reads
+`tokens[:, 1:]`, the decoder reads `tokens[:, :-1]` and predicts `tokens[:, 1:]`.
+The reconstruction loss gathers the decoder states of real target tokens
+*before* the vocabulary projection, so no vocabulary-sized work is spent on padding.
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from arae_tf.data.vocab import BOS_ID, EOS_ID, PAD_ID
+from arae_tf.layers.lstm import LSTM
+
+NEG_INF = -1e9
+
+
+@keras.saving.register_keras_serializable(package="arae_tf")
+class SentenceAutoencoderBackbone(keras.layers.Layer):
+    """Encoder/decoder networks and the decoding algorithms.
+
+    Args:
+        vocab_size: number of tokens, specials included.
+        embed_dim: word embedding size.
+        hidden_dim: LSTM size (encoder and decoder).
+        latent_dim: code size; if it differs from `hidden_dim` (or `code_dense`),
+            a dense layer maps the final encoder state to the code.
+        normalize_code: L2-normalise the code (ARAE/AE/AAE).
+        hidden_init: initialise the decoder state from z.
+        num_decoders: decoders (one per attribute class for transfer).
+        init_range: U(-r, r) init of embeddings/LSTMs/output (the reference code uses 0.1); None: Keras defaults.
+    """
+
+    def __init__(self, vocab_size, embed_dim=128, hidden_dim=128, latent_dim=128, normalize_code=True,
+                 code_dense=False, hidden_init=False, num_decoders=1, init_range=None, **kwargs):
+        super().__init__(**kwargs)
+        # === Config ===
+        self.vocab_size = vocab_size
+        self.embed_dim = embed_dim
+        self.hidden_dim = hidden_dim
+        self.latent_dim = latent_dim
+        self.normalize_code = normalize_code
+        self.code_dense = code_dense or latent_dim != hidden_dim
+        self._code_dense_arg = code_dense
+        self.hidden_init = hidden_init
+        self.num_decoders = num_decoders
+        self.init_range = init_range
+
+        # === Layers ===
+        emb_init = keras.initializers.RandomUniform(-init_range, init_range) if init_range else "uniform"
+        dense_init = keras.initializers.RandomUniform(-init_range, init_range) if init_range else "glorot_uniform"
+        self.encoder_embedding = keras.layers.Embedding(vocab_size, embed_dim, embeddings_initializer=emb_init,
+                                                        name="encoder_embedding")
+        self.encoder_lstm = LSTM(hidden_dim, embed_dim, init_range=init_range, name="encoder_lstm")
+        self.code_projection = (keras.layers.Dense(latent_dim, name="code_projection") if self.code_dense else None)
+        self.decoder_embeddings = [
+            keras.layers.Embedding(vocab_size, embed_dim, embeddings_initializer=emb_init, name=f"decoder_embedding_{i}")
+            for i in range(num_decoders)]
+        self.decoder_lstms = [LSTM(hidden_dim, embed_dim + latent_dim, init_range=init_range, name=f"decoder_lstm_{i}")
+                              for i in range(num_decoders)]
+        self.init_projections = ([keras.layers.Dense(hidden_dim, activation="tanh", name=f"init_projection_{i}")
+                                  for i in range(num_decoders)] if hidden_init else [])
+        self.output_projection = keras.layers.Dense(vocab_size, kernel_initializer=dense_init, name="output_projection")
+
+        # === Build (so weights exist before any call: loading, optimizer.build) ===
+        self.encoder_embedding.build((None, None))
+        if self.code_projection is not None:
+            self.code_projection.build((None, hidden_dim))
+        for e in self.decoder_embeddings:
+            e.build((None, None))
+        for p in self.init_projections:
+            p.build((None, latent_dim))
+        self.output_projection.build((None, hidden_dim))
+        self.built = True
+
+    # -- weights groups -------------------------------------------------------
+    @property
+    def encoder_variables(self):
+        layers = [self.encoder_embedding, self.encoder_lstm] + ([self.code_projection] if self.code_projection else [])
+        return [v for l in layers for v in l.trainable_variables]
+
+    # -- encoder --------------------------------------------------------------
+    def encode(self, tokens, training=False):
+        """Codes z [B, latent_dim] of token batches [B, T]."""
+        x = tokens[:, 1:]
+        mask = ops.not_equal(x, PAD_ID)
+        xw = self.encoder_lstm.project(self.encoder_embedding(x))
+        _, (h, _) = self.encoder_lstm.scan(xw, mask=mask)
+        return self.finish_code(h)
+
+    def finish_code(self, h):
+        z = self.code_projection(h) if self.code_projection is not None else h
+        if self.normalize_code:
+            z = z / ops.sqrt(ops.sum(ops.square(z), axis=-1, keepdims=True) + 1e-12)
+        return z
+
+    # -- decoder --------------------------------------------------------------
+    def _initial_state(self, z, decoder):
+        if self.hidden_init:
+            h = self.init_projections[decoder](z)
+            return h, ops.zeros_like(h)
+        return self.decoder_lstms[decoder].zero_state(tf.shape(z)[0], z.dtype)
+
+    def decoder_states(self, z, inputs, decoder=0):
+        """Teacher-forced decoder states [B, T, hidden] for decoder inputs [B, T]."""
+        lstm = self.decoder_lstms[decoder]
+        xw = lstm.project(self.decoder_embeddings[decoder](inputs), const=z)
+        hs, _ = lstm.scan(xw, initial_state=self._initial_state(z, decoder))
+        return hs
+
+    def reconstruction(self, z, tokens, decoder=0, word_dropout=None):
+        """Token-level reconstruction statistics of `tokens` given codes `z`.
+
+        Args:
+            word_dropout: optional bool [B, T-1] mask of decoder inputs replaced by `<unk>`.
+        Returns:
+            dict with `nll_sum` (sum of -log p over real target tokens), `tokens`
+            (their count) and `correct` (argmax hits), all scalars.
+        """
+        inputs, targets = tokens[:, :-1], tokens[:, 1:]
+        if word_dropout is not None:
+            inputs = ops.where(word_dropout & ops.not_equal(inputs, PAD_ID), ops.ones_like(inputs), inputs)
+        hs = self.decoder_states(z, inputs, decoder)
+        mask = ops.not_equal(targets, PAD_ID)
+        h_real = tf.boolean_mask(hs, mask)
+        t_real = tf.boolean_mask(targets, mask)
+        logits = self.output_projection(h_real)
+        nll = ops.sparse_categorical_crossentropy(t_real, logits, from_logits=True)
+        correct = ops.cast(ops.equal(ops.cast(ops.argmax(logits, axis=-1), t_real.dtype), t_real), "float32")
+        return {"nll_sum": ops.sum(nll), "tokens": ops.cast(ops.shape(t_real)[0], "float32"),
+                "correct": ops.sum(correct)}
+
+    def _step_logits(self, decoder, token, z_proj, h, c):
+        lstm = self.decoder_lstms[decoder]
+        xw = ops.matmul(self.decoder_embeddings[decoder](token), lstm.kernel[: self.embed_dim]) + z_proj
+        h, c = lstm.step(xw, h, c)
+        logits = self.output_projection(h)
+        # Never emit <pad> or <bos>.
+        banned = ops.one_hot(PAD_ID, self.vocab_size) + ops.one_hot(BOS_ID, self.vocab_size)
+        return logits + NEG_INF * banned, h, c
+
+    def decode(self, z, max_len=20, method="greedy", temperature=1.0, top_k=0, top_p=1.0, beam_size=4,
+               length_penalty=0.0, seed=None, decoder=0):
+        """Generates token ids [B, max_len] from codes z (graph-compatible, batched).
+
+        Args:
+            method: "greedy", "sample" (with `temperature`, `top_k`, `top_p`), or "beam".
+            seed: int or shape-[2] int tensor for sampling (stateless: same seed, same output).
+            length_penalty: beam search scores are divided by length**length_penalty.
+        Decoding stops at `<eos>` (kept in the output) or `max_len`; after `<eos>` a row is `<pad>`.
+        The loop ends as soon as every row has finished.
+        """
+        if method == "beam":
+            return self._beam_search(z, max_len, beam_size, length_penalty, decoder)
+        if method not in ("greedy", "sample"):
+            raise ValueError(f"unknown decoding method {method!r}; use 'greedy', 'sample' or 'beam'")
+        z = tf.convert_to_tensor(z)
+        batch = tf.shape(z)[0]
+        lstm = self.decoder_lstms[decoder]
+        z_proj = ops.matmul(z, lstm.kernel[self.embed_dim:]) + lstm.bias
+        h, c = self._initial_state(z, decoder)
+        seed = tf.constant([0, 0], tf.int32) if seed is None else tf.cast(
+            tf.reshape(tf.convert_to_tensor(seed), [-1])[:2] if not isinstance(seed, int) else [seed, 0], tf.int32)
+        if seed.shape[0] == 1:
+            seed = tf.concat([seed, [0]], 0)
+        token = tf.fill([batch], BOS_ID)
+        done = tf.zeros([batch], tf.bool)
+        out = tf.TensorArray(tf.int32, size=max_len)
+
+        def cond(t, token, h, c, done, out):
+            return (t < max_len) & ~tf.reduce_all(done)
+
+        def body(t, token, h, c, done, out):
+            logits, h, c = self._step_logits(decoder, token, z_proj, h, c)
+            if method == "greedy":
+                nxt = tf.cast(tf.argmax(logits, -1), tf.int32)
+            else:
+                nxt = sample_logits(logits, tf.random.experimental.stateless_fold_in(seed, t), temperature, top_k, top_p)
+            nxt = tf.where(done, PAD_ID, nxt)
+            out = out.write(t, nxt)
+            return t + 1, nxt, h, c, done | tf.equal(nxt, EOS_ID), out
+
+        t, _, _, _, _, out = tf.while_loop(cond, body, (tf.constant(0), token, h, c, done, out))
+        ids = tf.transpose(out.stack()[:t])
+        return tf.pad(ids, [[0, 0], [0, max_len - t]])
+
+    def _beam_search(self, z, max_len, beam_size, length_penalty, decoder):
+        z = tf.convert_to_tensor(z)
+        batch = tf.shape(z)[0]
+        K, V = beam_size, self.vocab_size
+        lstm = self.decoder_lstms[decoder]
+        zk = tf.repeat(z, K, axis=0)  # [B*K, d], beam-major within example
+        z_proj = ops.matmul(zk, lstm.kernel[self.embed_dim:]) + lstm.bias
+        h, c = self._initial_state(zk, decoder)
+        scores = tf.tile(tf.concat([[0.0], tf.fill([K - 1], NEG_INF)], 0)[None], [batch, 1])  # only beam 0 alive
+        token = tf.fill([batch * K], BOS_ID)
+        done = tf.zeros([batch, K], tf.bool)
+        lengths = tf.zeros([batch, K], tf.float32)
+        seqs = tf.zeros([batch, K, 0], tf.int32)
+        pad_only = tf.one_hot(PAD_ID, V, on_value=0.0, off_value=NEG_INF)
+
+        def cond(t, token, h, c, scores, done, lengths, seqs):
+            return (t < max_len) & ~tf.reduce_all(done)
+
+        def body(t, token, h, c, scores, done, lengths, seqs):
+            logits, h, c = self._step_logits(decoder, token, z_proj, h, c)
+            logp = tf.reshape(tf.nn.log_softmax(logits), [batch, K, V])
+            logp = tf.where(done[:, :, None], pad_only[None, None], logp)  # finished beams only extend with pad
+            total = tf.reshape(scores[:, :, None] + logp, [batch, K * V])
+            scores, idx = tf.math.top_k(total, k=K)
+            beam, tok = idx // V, tf.cast(idx % V, tf.int32)
+            flat = tf.reshape(beam + tf.range(batch)[:, None] * K, [-1])
+            h, c = tf.gather(h, flat), tf.gather(c, flat)
+            prev_done = tf.gather(done, beam, batch_dims=1)
+            lengths = tf.gather(lengths, beam, batch_dims=1) + tf.cast(~prev_done, tf.float32)
+            seqs = tf.concat([tf.gather(seqs, beam, batch_dims=1), tok[:, :, None]], axis=2)
+            done = prev_done | tf.equal(tok, EOS_ID)
+            return t + 1, tf.reshape(tok, [-1]), h, c, scores, done, lengths, seqs
+
+        t, _, _, _, scores, done, lengths, seqs = tf.while_loop(
+            cond, body, (tf.constant(0), token, h, c, scores, done, lengths, seqs),
+            shape_invariants=(tf.TensorShape([]), token.shape, h.shape, c.shape, scores.shape, done.shape,
+                              lengths.shape, tf.TensorShape([None, K, None])))
+        norm = scores / tf.pow(tf.maximum(lengths, 1.0), length_penalty)
+        best = tf.argmax(norm, axis=1, output_type=tf.int32)
+        ids = tf.gather(seqs, best, batch_dims=1)
+        return tf.pad(ids, [[0, 0], [0, max_len - t]])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(vocab_size=self.vocab_size, embed_dim=self.embed_dim, hidden_dim=self.hidden_dim,
+                      latent_dim=self.latent_dim, normalize_code=self.normalize_code,
+                      code_dense=self._code_dense_arg, hidden_init=self.hidden_init,
+                      num_decoders=self.num_decoders, init_range=self.init_range)
+        return config
+
+
+def sample_logits(logits, seed, temperature=1.0, top_k=0, top_p=1.0):
+    """Draws one token per row from logits [B, V] with temperature, top-k and nucleus (top-p) filtering."""
+    logits = logits / temperature
+    if top_k:
+        kth = tf.math.top_k(logits, k=top_k).values[:, -1:]
+        logits = tf.where(logits < kth, NEG_INF, logits)
+    if top_p < 1.0:
+        sorted_logits = tf.sort(logits, direction="DESCENDING", axis=-1)
+        cum = tf.cumsum(tf.nn.softmax(sorted_logits), axis=-1, exclusive=True)
+        # Keep the smallest prefix whose mass reaches top_p (the first token always stays).
+        cutoff = tf.reduce_min(tf.where(cum < top_p, sorted_logits, -NEG_INF), axis=-1, keepdims=True)
+        logits = tf.where(logits < cutoff, NEG_INF, logits)
+    return tf.cast(tf.random.stateless_categorical(logits, 1, seed)[:, 0], tf.int32)

@@ -1,0 +1,170 @@
+"""Shared machinery of the text autoencoder models.
+
+`TextAutoencoder` is a Keras model around a `SentenceAutoencoderBackbone`: the
+reconstruction step, evaluation, decoding helpers compiled as `tf.function`s,
+metric trackers and `tf.distribute`-correct loss scaling. Subclasses (AE, ARAE,
+later VAE/WAE) add a regulariser and their own `train_step`.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from arae_tf.models.backbone import SentenceAutoencoderBackbone
+
+
+def num_replicas():
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def global_sum(x):
+    """Sum of a per-replica scalar over all replicas (identity without a strategy)."""
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return x
+    return ctx.all_reduce(tf.distribute.ReduceOp.SUM, x)
+
+
+def token_mean(stats):
+    """Replica-correct mean NLL per token: local NLL sum / global token count.
+
+    Summed over replicas (as gradients are), this is exactly the mean over
+    every real token of the global batch, whatever each replica's share.
+    """
+    return stats["nll_sum"] / ops.maximum(tf.stop_gradient(global_sum(stats["tokens"])), 1.0)
+
+
+def as_seed(seed):
+    """An int, a pair, or a tensor to a stateless-RNG seed of shape [2] int32."""
+    if seed is None:
+        seed = 0
+    if isinstance(seed, (int, np.integer)):
+        return tf.constant([int(seed), 0], tf.int32)
+    seed = tf.reshape(tf.cast(seed, tf.int32), [-1])
+    return tf.concat([seed, tf.zeros([2], tf.int32)], 0)[:2]
+
+
+class TextAutoencoder(keras.Model):
+    """Base class: backbone + reconstruction. Not used directly.
+
+    Args:
+        backbone: a `SentenceAutoencoderBackbone` (or its config dict).
+        code_noise: std r of Gaussian noise added to z in reconstruction steps.
+        noise_anneal: r is multiplied by this every `noise_anneal_every` iterations.
+        seed: seed of the model's noise streams.
+    """
+
+    def __init__(self, backbone, code_noise=0.0, noise_anneal=1.0, noise_anneal_every=100, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        # === Layers ===
+        if isinstance(backbone, dict):
+            backbone = keras.saving.deserialize_keras_object(backbone)
+        self.backbone = backbone
+        # === Config ===
+        self.code_noise = code_noise
+        self.noise_anneal = noise_anneal
+        self.noise_anneal_every = noise_anneal_every
+        self.seed = seed
+        # === State ===
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.train_iterations = self.add_weight(name="train_iterations", shape=(), dtype="int64",
+                                                initializer="zeros", trainable=False)
+        self._decode_fns = {}
+        self.rec_loss_tracker = keras.metrics.Mean(name="rec_loss")
+        self.token_acc_tracker = keras.metrics.Mean(name="token_acc")
+        self.z_norm_tracker = keras.metrics.Mean(name="z_norm")
+
+    @property
+    def latent_dim(self):
+        return self.backbone.latent_dim
+
+    # -- Keras plumbing -------------------------------------------------------
+    def call(self, tokens, training=False):
+        """Returns the codes of a token batch."""
+        return self.backbone.encode(tokens, training=training)
+
+    @property
+    def metrics(self):
+        return [self.rec_loss_tracker, self.token_acc_tracker, self.z_norm_tracker]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(backbone=keras.saving.serialize_keras_object(self.backbone), code_noise=self.code_noise,
+                      noise_anneal=self.noise_anneal, noise_anneal_every=self.noise_anneal_every, seed=self.seed)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return cls(**config)
+
+    def _build_optimizer(self, optimizer, variables):
+        optimizer = keras.optimizers.get(optimizer)
+        optimizer.build(variables)
+        return optimizer
+
+    # -- training pieces ------------------------------------------------------
+    def current_code_noise(self):
+        steps = ops.cast(self.train_iterations // self.noise_anneal_every, "float32")
+        return self.code_noise * ops.power(self.noise_anneal, steps)
+
+    def reconstruction_step(self, tokens, optimizer, variables, extra_loss=None):
+        """One gradient step on L_rec (plus `extra_loss(z)` if given) with annealed code noise.
+
+        Returns (stats dict, codes z before noise).
+        """
+        with tf.GradientTape() as tape:
+            z = self.backbone.encode(tokens, training=True)
+            z_in = z
+            if self.code_noise:
+                z_in = z + self.current_code_noise() * keras.random.normal(ops.shape(z), seed=self.seed_generator)
+            stats = self.backbone.reconstruction(z_in, tokens)
+            loss = token_mean(stats)
+            if extra_loss is not None:
+                loss = loss + extra_loss(z)
+        grads = tape.gradient(loss, variables)
+        optimizer.apply(grads, variables)
+        self.track_reconstruction(stats, z)
+        return stats, z
+
+    def track_reconstruction(self, stats, z):
+        n = ops.maximum(stats["tokens"], 1.0)
+        self.rec_loss_tracker.update_state(stats["nll_sum"] / n, sample_weight=stats["tokens"])
+        self.token_acc_tracker.update_state(stats["correct"] / n, sample_weight=stats["tokens"])
+        self.z_norm_tracker.update_state(ops.mean(ops.norm(z, axis=-1)))
+
+    def test_step(self, data):
+        tokens = data["tokens"]
+        z = self.backbone.encode(tokens)
+        self.track_reconstruction(self.backbone.reconstruction(z, tokens), z)
+        return {m.name: m.result() for m in self.metrics}
+
+    # -- inference ------------------------------------------------------------
+    def encode(self, tokens):
+        """Codes of a token batch (numpy or tensor) as a tensor."""
+        return self._compiled("encode", lambda t: self.backbone.encode(t),
+                              [tf.TensorSpec([None, None], tf.int32)])(tf.cast(tokens, tf.int32))
+
+    def decode(self, z, seed=0, **decode_kwargs):
+        """Token ids [B, max_len] from codes; see `SentenceAutoencoderBackbone.decode` for options."""
+        key = ("decode",) + tuple(sorted(decode_kwargs.items()))
+        fn = self._compiled(key, lambda z, s: self.backbone.decode(z, seed=s, **decode_kwargs),
+                            [tf.TensorSpec([None, self.latent_dim], tf.float32), tf.TensorSpec([2], tf.int32)])
+        return fn(tf.cast(z, tf.float32), as_seed(seed))
+
+    def reconstruct(self, tokens, **decode_kwargs):
+        return self.decode(self.encode(tokens), **decode_kwargs)
+
+    def sample_codes(self, n, seed=0):
+        raise NotImplementedError
+
+    def generate(self, n, seed=0, **decode_kwargs):
+        """Decodes `n` codes drawn from the model's prior."""
+        return self.decode(self.sample_codes(n, seed=seed), seed=seed, **decode_kwargs)
+
+    def _compiled(self, key, fn, signature):
+        if key not in self._decode_fns:
+            self._decode_fns[key] = tf.function(fn, input_signature=signature)
+        return self._decode_fns[key]

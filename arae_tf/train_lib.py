@@ -1,0 +1,290 @@
+"""`train_and_evaluate(config, workdir)`: everything the training binary does.
+
+The workdir holds:
+
+    config.json            the resolved config, with the command line and start time
+    vocabulary.txt         built from the training split at the first run
+    checkpoints/           ckpt-<step>.weights.h5 (+ ckpt-<step>.json), the last `keep_checkpoints`
+    tensorboard/           training and validation scalars, sample text
+    metrics.jsonl          one line per evaluation
+    final/                 config.json, model.weights.h5, vocabulary.txt, metrics.json, samples.txt
+
+Running the same command again resumes from the newest checkpoint (model,
+optimizers, iteration counter). Training is `model.fit` in chunks of
+`eval_every` iterations ("epochs" of the fit loop); data order after a resume is
+a fresh seeded shuffle (seed + resumed step), not a replay of the interrupted one.
+"""
+
+import glob
+import json
+import math
+import os
+import re
+import sys
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from arae_tf.data import pipeline
+from arae_tf.data.vocab import Vocabulary
+from arae_tf.metrics.bleu import corpus_bleu
+from arae_tf.models import AE, build_model
+
+
+# -- data ---------------------------------------------------------------------
+def load_examples(data, split):
+    """(text, label) examples of `split` ("train" or "valid") for a `config.data`."""
+    if data.source == "files":
+        files = data.train_files if split == "train" else data.valid_files
+        if not files:
+            raise ValueError(f"config field data.{split}_files is empty")
+        lc = data.label_column if data.label_column >= 0 else None
+        tc = data.text_column if data.text_column >= 0 else None
+        return pipeline.read_files(list(files), num_classes=data.num_classes, label_column=lc, text_column=tc)
+    if data.source == "tfds":
+        s = data.tfds_train_split if split == "train" else data.tfds_valid_split
+        return pipeline.tfds_examples(data.tfds_name, s, data_dir=data.tfds_data_dir or None)
+    if data.source == "builtin":
+        n = data.builtin_train_size if split == "train" else data.builtin_valid_size
+        return pipeline.builtin_examples(n, num_classes=data.num_classes, seed=0 if split == "train" else 1)
+    raise ValueError(f"config field data.source must be 'files', 'tfds' or 'builtin', got {data.source!r}")
+
+
+def make_strategy(name):
+    """The `tf.distribute` strategy named by `config.train.strategy`."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    raise ValueError(f"config field train.strategy must be default/mirrored/multiworker/tpu, got {name!r}")
+
+
+# -- checkpoints --------------------------------------------------------------
+def latest_checkpoint(workdir):
+    """(step, path) of the newest complete checkpoint, or (0, None)."""
+    best = (0, None)
+    for p in glob.glob(os.path.join(workdir, "checkpoints", "ckpt-*.json")):
+        step = int(re.search(r"ckpt-(\d+)\.json$", p).group(1))
+        weights = p[: -len(".json")] + ".weights.h5"
+        if os.path.exists(weights) and step > best[0]:
+            best = (step, weights)
+    return best
+
+
+def _atomic_json(path, obj):
+    with open(path + ".tmp", "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True, default=str)
+    os.replace(path + ".tmp", path)
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Saves weights (model + all optimizers) every chunk; the .json marker is written last."""
+
+    def __init__(self, workdir, keep):
+        super().__init__()
+        self.dir = os.path.join(workdir, "checkpoints")
+        self.keep = keep
+        os.makedirs(self.dir, exist_ok=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = int(self.model.train_iterations.numpy())
+        path = os.path.join(self.dir, f"ckpt-{step}.weights.h5")
+        self.model.save_weights(path + ".tmp.weights.h5")
+        os.replace(path + ".tmp.weights.h5", path)
+        _atomic_json(os.path.join(self.dir, f"ckpt-{step}.json"), {"step": step, "time": time.time()})
+        marks = sorted(glob.glob(os.path.join(self.dir, "ckpt-*.json")),
+                       key=lambda p: int(re.search(r"ckpt-(\d+)\.json$", p).group(1)))
+        for old in marks[: -self.keep]:
+            for p in (old, old[: -len(".json")] + ".weights.h5"):
+                if os.path.exists(p):
+                    os.remove(p)
+
+
+class Progress(keras.callbacks.Callback):
+    """One line every `every` iterations: step/total, sentences/s, ETA, training metrics."""
+
+    def __init__(self, every, total, batch_size, start_step):
+        super().__init__()
+        self.every, self.total, self.batch_size = every, total, batch_size
+        self.start_step = start_step
+
+    def on_train_begin(self, logs=None):
+        self.t0 = time.time()
+        self.train_seconds = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # Evaluation runs between chunks: restart the clock so sentences/s is training only.
+        self.t_last = time.time()
+        self.s_last = int(self.model.train_iterations.numpy())
+
+    def on_train_batch_end(self, batch, logs=None):
+        it = int(self.model.train_iterations.numpy()) if (batch + 1) % self.every == 0 else None
+        if it is None:
+            return
+        now = time.time()
+        self.train_seconds += now - self.t_last
+        rate = (it - self.s_last) * self.batch_size / max(now - self.t_last, 1e-9)
+        eta = (self.total - it) * (now - self.t0) / max(it - self.start_step, 1)
+        shown = " ".join(f"{k}={float(v):.4g}" for k, v in sorted((logs or {}).items()))
+        print(f"[train] step {it}/{self.total} {100.0 * it / self.total:.1f}% | {rate:.0f} sent/s | "
+              f"eta {eta / 60:.1f} min | {shown}", flush=True)
+        self.t_last, self.s_last = now, it
+
+
+# -- evaluation ---------------------------------------------------------------
+def evaluate(model, vocab, config, valid_ds, train_ds=None):
+    """Validation metrics, greedy-reconstruction BLEU and prior samples. Returns (metrics, samples)."""
+    e = config.eval
+    ds = valid_ds.take(e.max_batches) if e.max_batches else valid_ds
+    results = model.evaluate(ds, verbose=0, return_dict=True)
+    refs, hyps, n = [], [], 0
+    for batch in valid_ds:
+        toks = batch["tokens"].numpy()
+        out = model.reconstruct(toks, max_len=e.decode_max_len).numpy()
+        refs += [vocab.decode(r) for r in toks]
+        hyps += [vocab.decode(r) for r in out]
+        n += len(toks)
+        if n >= e.bleu_sentences:
+            break
+    bleu = corpus_bleu(hyps[: e.bleu_sentences], refs[: e.bleu_sentences])
+    if isinstance(model, AE) and train_ds is not None:
+        model.fit_code_distribution(train_ds, max_batches=e.code_fit_batches)
+    samples = [vocab.decode(r) for r in model.generate(e.num_samples, seed=config.seed,
+                                                       max_len=e.decode_max_len).numpy()]
+    metrics = {"val_" + k: float(v) for k, v in results.items()}
+    metrics.update(val_bleu=bleu["score"], bleu_signature=bleu["signature"])
+    return metrics, {"samples": samples, "reconstructions": list(zip(refs[:5], hyps[:5]))}
+
+
+class Evaluator(keras.callbacks.Callback):
+    """Evaluates at the end of every chunk: prints, logs to TensorBoard and metrics.jsonl."""
+
+    def __init__(self, vocab, config, valid_ds, train_ds, workdir):
+        super().__init__()
+        self.vocab, self.config, self.valid_ds, self.train_ds = vocab, config, valid_ds, train_ds
+        self.workdir = workdir
+        self.writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "validation"))
+        self.train_writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "train"))
+        self.last = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = int(self.model.train_iterations.numpy())
+        t = time.time()
+        metrics, extra = evaluate(self.model, self.vocab, self.config, self.valid_ds, self.train_ds)
+        metrics["step"] = step
+        metrics["eval_seconds"] = time.time() - t
+        with self.train_writer.as_default(step=step):
+            for k, v in (logs or {}).items():
+                tf.summary.scalar(k, float(v))
+        with self.writer.as_default(step=step):
+            for k, v in metrics.items():
+                if isinstance(v, float):
+                    tf.summary.scalar(k, v)
+            tf.summary.text("samples", tf.constant(extra["samples"]))
+        with open(os.path.join(self.workdir, "metrics.jsonl"), "a") as f:
+            f.write(json.dumps({**metrics, **{"train_" + k: float(v) for k, v in (logs or {}).items()}}) + "\n")
+        print(f"[eval] step {step}: token_acc={metrics.get('val_token_acc', float('nan')):.4f} "
+              f"rec_loss={metrics.get('val_rec_loss', float('nan')):.4f} bleu={metrics['val_bleu']:.2f} "
+              f"({metrics['eval_seconds']:.1f}s)", flush=True)
+        for ref, hyp in extra["reconstructions"][:3]:
+            print(f"  [rec] {ref}  ->  {hyp}")
+        for s in extra["samples"][:5]:
+            print(f"  [sample] {s}")
+        self.last = (metrics, extra)
+
+
+# -- the whole job ------------------------------------------------------------
+def resolve_steps(config, n_train):
+    if config.train.steps:
+        return int(config.train.steps)
+    return max(1, int(math.ceil(config.train.epochs * n_train / config.data.batch_size)))
+
+
+def prepare_vocabulary(config, train_examples, workdir):
+    path = os.path.join(workdir, "vocabulary.txt")
+    if os.path.exists(path):
+        return Vocabulary.load(path, lowercase=config.data.lowercase)
+    vocab = Vocabulary.build((t for t, _ in train_examples), max_size=config.data.vocab_size,
+                             min_count=config.data.min_count, lowercase=config.data.lowercase)
+    vocab.save(path)
+    return vocab
+
+
+def save_final(model, vocab, config, workdir, metrics, samples):
+    """Writes `workdir/final/`: the model in the zoo preset layout plus metrics and samples."""
+    out = os.path.join(workdir, "final")
+    os.makedirs(out, exist_ok=True)
+    _atomic_json(os.path.join(out, "config.json"), keras.saving.serialize_keras_object(model))
+    model.save_weights(os.path.join(out, "model.weights.h5"))
+    vocab.save(os.path.join(out, "vocabulary.txt"))
+    _atomic_json(os.path.join(out, "metrics.json"), metrics)
+    with open(os.path.join(out, "samples.txt"), "w") as f:
+        f.writelines(s + "\n" for s in samples)
+    _atomic_json(os.path.join(out, "experiment.json"), {"config": config.to_dict(), "command": sys.argv})
+
+
+def train_and_evaluate(config, workdir):
+    """Trains `config.model` as configured, resuming from `workdir` if it holds checkpoints.
+
+    Returns the final evaluation metrics (dict).
+    """
+    os.makedirs(workdir, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    _atomic_json(os.path.join(workdir, "config.json"),
+                 {"config": config.to_dict(), "command": sys.argv, "started": time.strftime("%Y-%m-%d %H:%M:%S")})
+    t0 = time.time()
+    train_ex = load_examples(config.data, "train")
+    valid_ex = load_examples(config.data, "valid")
+    vocab = prepare_vocabulary(config, train_ex, workdir)
+    total = resolve_steps(config, len(train_ex))
+    print(f"[data] {len(train_ex)} train / {len(valid_ex)} valid sentences, vocabulary {len(vocab)}, "
+          f"{total} iterations of batch {config.data.batch_size} ({time.time() - t0:.1f}s)", flush=True)
+
+    strategy = make_strategy(config.train.strategy)
+    with strategy.scope():
+        model = build_model(config, len(vocab))
+    step, ckpt = latest_checkpoint(workdir)
+    if ckpt:
+        model.load_weights(ckpt)
+        step = int(model.train_iterations.numpy())
+        print(f"[resume] from {ckpt} at step {step}", flush=True)
+
+    d = config.data
+    train_ds = pipeline.make_dataset(train_ex, vocab, d.batch_size, d.max_len, shuffle=True,
+                                     seed=config.seed + step, bucket=d.bucket, repeat=True,
+                                     length_policy=d.length_policy)
+    valid_ds = pipeline.make_dataset(valid_ex, vocab, d.batch_size, d.max_len, shuffle=False, bucket=False,
+                                     length_policy=d.length_policy)
+    chunk = min(config.train.eval_every, total)
+    epochs = int(math.ceil(total / chunk))
+    total = epochs * chunk  # whole chunks: every run ends on an evaluation and a checkpoint
+    evaluator = Evaluator(vocab, config, valid_ds, train_ds, workdir)
+    progress = Progress(min(config.train.log_every, chunk), total, d.batch_size, step)
+    callbacks = [progress, evaluator,
+                 Checkpointer(workdir, config.train.keep_checkpoints)]
+    if step < total:
+        t = time.time()
+        model.fit(strategy.experimental_distribute_dataset(train_ds) if config.train.strategy != "default"
+                  else train_ds, steps_per_epoch=chunk, epochs=epochs, initial_epoch=step // chunk,
+                  callbacks=callbacks, verbose=0)
+        done = int(model.train_iterations.numpy()) - step
+        wall = time.time() - t
+        print(f"[train] {done} iterations in {wall:.1f}s wall; training-only throughput "
+              f"{done * d.batch_size / max(progress.train_seconds, 1e-9):.0f} sentences/s "
+              f"(logged intervals), {done * d.batch_size / wall:.0f} sentences/s including evaluation", flush=True)
+    if evaluator.last is None or evaluator.last[0]["step"] != int(model.train_iterations.numpy()):
+        evaluator.model = model
+        evaluator.on_epoch_end(epochs)
+    metrics, extra = evaluator.last
+    save_final(model, vocab, config, workdir, metrics, extra["samples"])
+    return metrics

@@ -1,0 +1,19 @@
+"""The AE baseline on Yelp: the ARAE Yelp settings (same backbone, optimizer, code noise,
+data and budget) with reconstruction only. Samples come from a Gaussian fitted to training codes.
+
+    python -m arae_tf.train --config=configs/ae_yelp.py --workdir=/tmp/ae_yelp
+"""
+
+from arae_tf.config_base import apply_variant, base_config, shared_data_dir, use_files
+
+
+def get_config(arg=None):
+    c = base_config()
+    c.model = "ae"
+    use_files(c, shared_data_dir(__file__, "yelp"), ["train.0.txt", "train.1.txt"], ["valid.0.txt", "valid.1.txt"],
+              num_classes=2)
+    c.data.max_len = 15
+    c.data.vocab_size = 10000
+    c.data.min_count = 5
+    c.train.epochs = 1.0
+    return apply_variant(c, arg)

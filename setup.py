@@ -1,0 +1,33 @@
+"""arae_tf: adversarially regularized and Wasserstein text autoencoders for TensorFlow/Keras."""
+
+from setuptools import find_packages, setup
+
+INSTALL = [
+    "tensorflow==2.21.0",
+    "keras==3.15.1",
+    "tensorflow-text==2.21.1",
+    "tensorflow-datasets==4.9.10",
+    "tensorboard==2.21.0",
+    "ml-collections==1.1.0",
+    "absl-py==2.5.1",
+    "sacrebleu==2.6.0",
+    "nltk==3.10.4",
+    "numpy>=1.26,<3",
+    "matplotlib==3.11.2",
+]
+TEST = ["pytest==9.0.3", "pytest-timeout==2.4.0"]
+
+setup(
+    name="arae_tf",
+    version="0.1.0",
+    description="ARAE, WAE, VAE, DAE and AAE text autoencoders with a pretrained model zoo, in TensorFlow/Keras 3",
+    long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["arae_tf", "arae_tf.*", "configs", "zoo", "zoo.*"]),
+    include_package_data=True,
+    package_data={"zoo": ["*/*", "*/assets/*"]},
+    python_requires=">=3.10",
+    install_requires=INSTALL,
+    extras_require={"test": TEST},
+    license="Apache-2.0",
+)
