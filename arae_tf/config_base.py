@@ -70,6 +70,8 @@ def base_config():
     o.ae_optimizer = "sgd"
     o.ae_lr = 1.0
     o.ae_clipnorm = 1.0
+    o.encoder_adv_optimizer = "ae"  # "ae": the autoencoder's optimizer (paper) | "sgd": own SGD
+    o.encoder_adv_lr = 1.0
     o.gan_lr = 1e-4
     o.gan_beta1 = 0.5
 

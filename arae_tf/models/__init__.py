@@ -70,8 +70,14 @@ def _build_arae(config, vocab_size):
                  lipschitz=a.lipschitz, gp_weight=a.gp_weight, clip_value=a.clip_value, adv_weight=a.adv_weight,
                  **_noise_kwargs(config))
     gan = lambda: keras.optimizers.Adam(o.gan_lr, beta_1=o.gan_beta1)
+    if o.encoder_adv_optimizer == "ae":
+        enc = None
+    elif o.encoder_adv_optimizer == "sgd":
+        enc = keras.optimizers.SGD(o.encoder_adv_lr, global_clipnorm=o.ae_clipnorm or None)
+    else:
+        raise ValueError(f"config field optim.encoder_adv_optimizer must be 'ae' or 'sgd', got {o.encoder_adv_optimizer!r}")
     model.compile(ae_optimizer=_ae_optimizer(o), critic_optimizer=gan(), generator_optimizer=gan(),
-                  jit_compile=config.train.jit_compile)
+                  encoder_optimizer=enc, jit_compile=config.train.jit_compile)
     return model
 
 

@@ -12,7 +12,8 @@ Each `train_step` (one iteration) on a batch x:
 3. Adversarial:
        generator (theta) minimises  L_gen = -E[f(g(s))]   (raises the fake codes' score),
        encoder   (phi)   minimises  L_enc = +lambda_1 * E[f(enc(x))]   (lowers the real codes' score),
-   the encoder step with the autoencoder's optimizer (gradient clipping included).
+   the encoder step with the autoencoder's optimizer (gradient clipping included)
+   unless a separate `encoder_optimizer` is compiled in.
 
 z for the critic steps is the batch's code after step 1 (computed once); each
 critic step draws fresh generator noise. With `prior="gaussian"` or `"sphere"`
@@ -83,12 +84,16 @@ class ARAE(TextAutoencoder):
     def metrics(self):
         return super().metrics + [self.w_tracker, self.gp_tracker, self.zfake_norm_tracker, self.gen_loss_tracker]
 
-    def compile(self, ae_optimizer=None, critic_optimizer=None, generator_optimizer=None, **kwargs):
+    def compile(self, ae_optimizer=None, critic_optimizer=None, generator_optimizer=None, encoder_optimizer=None,
+                **kwargs):
         """Three players, three optimizers, built on their variables up front.
 
         Defaults follow the paper / reference code: SGD(lr 1, global grad-norm clip 1)
-        for the autoencoder (also used by the adversarial encoder step), Adam(1e-4, beta_1 0.5)
-        for critic and generator.
+        for the autoencoder, Adam(1e-4, beta_1 0.5) for critic and generator.
+        The adversarial encoder step uses `encoder_optimizer` if given, else the
+        autoencoder's optimizer (the paper). A separate one matters when the
+        autoencoder uses Adam: Adam's update is invariant to the scale lambda_1
+        of the adversarial gradient, and would mix it into the reconstruction moments.
         """
         ae_optimizer = ae_optimizer or keras.optimizers.SGD(1.0, global_clipnorm=1.0)
         critic_optimizer = critic_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.5)
@@ -97,18 +102,22 @@ class ARAE(TextAutoencoder):
         self.critic_optimizer = self._build_optimizer(critic_optimizer, self.critic.trainable_variables)
         self.generator_optimizer = (self._build_optimizer(generator_optimizer, self.generator.trainable_variables)
                                     if self.generator is not None else None)
+        self.encoder_optimizer = (self._build_optimizer(encoder_optimizer, self.backbone.encoder_variables)
+                                  if encoder_optimizer is not None else None)
         super().compile(optimizer=ae_optimizer, **kwargs)
 
     def get_compile_config(self):
         ser = keras.saving.serialize_keras_object
         return {"ae_optimizer": ser(self.optimizer), "critic_optimizer": ser(self.critic_optimizer),
                 "generator_optimizer": ser(self.generator_optimizer) if self.generator_optimizer else None,
+                "encoder_optimizer": ser(self.encoder_optimizer) if self.encoder_optimizer else None,
                 "jit_compile": bool(self.jit_compile)}
 
     def compile_from_config(self, config):
         de = keras.saving.deserialize_keras_object
-        self.compile(ae_optimizer=de(config["ae_optimizer"]), critic_optimizer=de(config["critic_optimizer"]),
-                     generator_optimizer=de(config["generator_optimizer"]) if config.get("generator_optimizer") else None,
+        opt = lambda k: de(config[k]) if config.get(k) else None
+        self.compile(ae_optimizer=opt("ae_optimizer"), critic_optimizer=opt("critic_optimizer"),
+                     generator_optimizer=opt("generator_optimizer"), encoder_optimizer=opt("encoder_optimizer"),
                      jit_compile=config.get("jit_compile", False))
 
     def get_config(self):
@@ -121,16 +130,19 @@ class ARAE(TextAutoencoder):
         return config
 
     # -- the prior ------------------------------------------------------------
-    def fake_codes(self, n, training=False, seed=None):
-        """z~ from the prior: g(s), s ~ N(0, I), or the fixed prior. `seed` None: the model's noise stream."""
-        if self.prior == "learned":
-            shape = (n, self.noise_dim)
-        else:
-            shape = (n, self.latent_dim)
+    def prior_noise(self, n, seed=None):
+        """Input noise of the prior: s for the generator, or the fixed prior's Gaussian draw.
+
+        `seed` None: the model's own noise stream (training); else a stateless seed.
+        """
+        shape = (n, self.noise_dim if self.prior == "learned" else self.latent_dim)
         if seed is None:
-            eps = keras.random.normal(shape, seed=self.seed_generator)
-        else:
-            eps = tf.random.stateless_normal(shape, as_seed(seed))
+            return keras.random.normal(shape, seed=self.seed_generator)
+        return tf.random.stateless_normal(shape, as_seed(seed))
+
+    def fake_codes(self, n=None, training=False, seed=None, noise=None):
+        """z~ from the prior: g(s), s ~ N(0, I), or the fixed prior (from `noise` if given)."""
+        eps = self.prior_noise(n, seed) if noise is None else noise
         if self.prior == "learned":
             return self.generator(eps, training=training)
         if self.prior == "sphere":
@@ -157,10 +169,12 @@ class ARAE(TextAutoencoder):
             gp = self.gp_weight * ops.mean(ops.square(ops.sqrt(ops.sum(ops.square(g), axis=-1) + 1e-12) - 1.0))
         return -w + gp, w, gp
 
-    def critic_step(self, z_real):
-        """One critic update on constant real codes and fresh fake codes; returns (W, gp)."""
+    def critic_step(self, z_real, z_fake=None):
+        """One critic update on constant real codes and (fresh, unless given) fake codes; returns (W, gp, z~)."""
         z_real = tf.stop_gradient(z_real)
-        z_fake = tf.stop_gradient(self.fake_codes(ops.shape(z_real)[0], training=True))
+        if z_fake is None:
+            z_fake = self.fake_codes(ops.shape(z_real)[0], training=True)
+        z_fake = tf.stop_gradient(z_fake)
         variables = self.critic.trainable_variables
         with tf.GradientTape() as tape:
             loss, w, gp = self.critic_loss(z_real, z_fake)
@@ -168,11 +182,13 @@ class ARAE(TextAutoencoder):
         self.critic_optimizer.apply(tape.gradient(loss, variables), variables)
         return w, gp, z_fake
 
-    def generator_step(self, batch_size):
-        """Generator update: minimise -E[f(g(s))]."""
+    def generator_step(self, batch_size, noise=None):
+        """Generator update: minimise -E[f(g(s))] (s drawn fresh unless `noise` is given)."""
         variables = self.generator.trainable_variables
+        if noise is None:
+            noise = self.prior_noise(batch_size)
         with tf.GradientTape() as tape:
-            z_fake = self.fake_codes(batch_size, training=True)
+            z_fake = self.fake_codes(training=True, noise=noise)
             loss = -ops.mean(self.critic(z_fake, training=True))
             scaled = loss / num_replicas()
         self.generator_optimizer.apply(tape.gradient(scaled, variables), variables)
@@ -184,7 +200,7 @@ class ARAE(TextAutoencoder):
         with tf.GradientTape() as tape:
             z = self.backbone.encode(tokens, training=True)
             loss = self.adv_weight * ops.mean(self.critic(z, training=True)) / num_replicas()
-        self.optimizer.apply(tape.gradient(loss, variables), variables)
+        (self.encoder_optimizer or self.optimizer).apply(tape.gradient(loss, variables), variables)
 
     def train_step(self, data):
         tokens = data["tokens"]

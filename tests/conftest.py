@@ -1,0 +1,54 @@
+"""Shared fixtures: tiny shapes (vocab from the synthetic corpus, latent 8)."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+from arae_tf.data import pipeline, synthetic  # noqa: E402
+from arae_tf.data.vocab import Vocabulary  # noqa: E402
+from arae_tf.models import ARAE, AE, SentenceAutoencoderBackbone  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED_DATA = os.path.normpath(os.path.join(REPO, "..", "shared", "data"))
+
+
+@pytest.fixture(scope="session")
+def examples():
+    return synthetic.generate(256, num_classes=2, seed=0)
+
+
+@pytest.fixture(scope="session")
+def vocab(examples):
+    return Vocabulary.build(t for t, _ in examples)
+
+
+@pytest.fixture
+def batch(examples, vocab):
+    return pipeline.padded_batch([t for t, _ in examples[:6]], vocab)
+
+
+def tiny_backbone(vocab_size, **kw):
+    args = dict(embed_dim=8, hidden_dim=8, latent_dim=8)
+    args.update(kw)
+    return SentenceAutoencoderBackbone(vocab_size, **args)
+
+
+def tiny_arae(vocab_size, compile=True, **kw):
+    keras.utils.set_random_seed(1)
+    args = dict(noise_dim=4, generator_hidden=(8,), critic_hidden=(8, 8), code_noise=0.1)
+    args.update(kw)
+    model = ARAE(tiny_backbone(vocab_size), **args)
+    if compile:
+        model.compile()
+    return model
+
+
+def tiny_ae(vocab_size, compile=True):
+    keras.utils.set_random_seed(1)
+    model = AE(tiny_backbone(vocab_size), code_noise=0.1)
+    if compile:
+        model.compile(optimizer="adam")
+    return model

@@ -1,0 +1,126 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from arae_tf.data import pipeline
+from arae_tf.data.vocab import EOS_ID, PAD_ID
+from arae_tf.layers.lstm import LSTM
+from tests.conftest import tiny_backbone
+
+
+def test_lstm_matches_keras_lstm():
+    keras.utils.set_random_seed(0)
+    ours = LSTM(6, 5)
+    ref = keras.layers.LSTM(6, return_sequences=True, return_state=True)
+    x = np.random.RandomState(0).randn(3, 7, 5).astype("float32")
+    ref(x)
+    ref.set_weights([w.numpy() for w in (ours.kernel, ours.recurrent_kernel, ours.bias)])
+    seq, h, c = ref(x)
+    our_seq, (our_h, our_c) = ours.scan(ours.project(tf.constant(x)))
+    np.testing.assert_allclose(our_seq, seq, atol=1e-5)
+    np.testing.assert_allclose(our_h, h, atol=1e-5)
+    np.testing.assert_allclose(our_c, c, atol=1e-5)
+
+
+def test_constant_input_projection_equals_concatenation():
+    keras.utils.set_random_seed(0)
+    lstm = LSTM(4, 3 + 2)
+    x, z = tf.random.normal([2, 5, 3]), tf.random.normal([2, 2])
+    concat = tf.concat([x, tf.repeat(z[:, None], 5, axis=1)], -1)
+    np.testing.assert_allclose(lstm.project(x, const=z), lstm.project(concat), atol=1e-5)
+
+
+def test_padding_does_not_change_the_code(vocab, examples):
+    bb = tiny_backbone(len(vocab))
+    texts = [t for t, _ in examples[:5]]
+    batch = pipeline.padded_batch(texts, vocab)
+    z = bb.encode(batch).numpy()
+    padded = np.pad(batch, [[0, 0], [0, 7]])  # extra padding columns
+    np.testing.assert_allclose(bb.encode(padded), z, atol=1e-6)
+    for i, t in enumerate(texts):  # alone (no padding at all) vs inside the padded batch
+        np.testing.assert_allclose(bb.encode(pipeline.padded_batch([t], vocab))[0], z[i], atol=1e-6)
+
+
+def test_code_is_normalised(vocab, batch):
+    z = tiny_backbone(len(vocab)).encode(batch).numpy()
+    np.testing.assert_allclose(np.linalg.norm(z, axis=1), 1.0, atol=1e-5)
+    z = tiny_backbone(len(vocab), normalize_code=False, latent_dim=5).encode(batch)
+    assert z.shape == (len(batch), 5)
+
+
+def test_reconstruction_equals_dense_masked_computation(vocab, batch):
+    bb = tiny_backbone(len(vocab), hidden_init=True)
+    z = bb.encode(batch)
+    stats = bb.reconstruction(z, batch)
+    hs = bb.decoder_states(z, batch[:, :-1])
+    logits = bb.output_projection(hs).numpy()
+    targets = batch[:, 1:]
+    mask = targets != PAD_ID
+    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    nll = -np.take_along_axis(logp, targets[..., None], -1)[..., 0]
+    assert stats["tokens"].numpy() == mask.sum()
+    np.testing.assert_allclose(stats["nll_sum"], (nll * mask).sum(), rtol=1e-5)
+    assert stats["correct"].numpy() == ((logits.argmax(-1) == targets) & mask).sum()
+
+
+def _logprob(bb, z, ids):
+    """log p(ids | z), ids ending at <eos>, computed teacher-forced."""
+    tokens = np.concatenate([[2], ids])[None].astype("int32")
+    return -bb.reconstruction(z[None], tokens)["nll_sum"].numpy()
+
+
+@pytest.fixture
+def trained_ish(vocab):
+    keras.utils.set_random_seed(3)
+    return tiny_backbone(len(vocab), embed_dim=16, hidden_dim=16, latent_dim=16)
+
+
+def test_greedy_stops_at_eos_and_pads(trained_ish):
+    z = tf.random.normal([4, 16])
+    ids = trained_ish.decode(z, max_len=10).numpy()
+    assert ids.shape == (4, 10)
+    for row in ids:
+        if EOS_ID in row:
+            after = row[list(row).index(EOS_ID) + 1:]
+            assert not after.any()
+        assert 2 not in row  # <bos> never generated
+
+
+def test_sampling_is_seeded_and_topk1_is_greedy(trained_ish):
+    z = tf.random.normal([5, 16])
+    greedy = trained_ish.decode(z, max_len=8).numpy()
+    a = trained_ish.decode(z, method="sample", seed=7, max_len=8).numpy()
+    b = trained_ish.decode(z, method="sample", seed=7, max_len=8).numpy()
+    c = trained_ish.decode(z, method="sample", seed=8, max_len=8).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    np.testing.assert_array_equal(trained_ish.decode(z, method="sample", top_k=1, seed=1, max_len=8), greedy)
+    np.testing.assert_array_equal(trained_ish.decode(z, method="sample", top_p=1e-6, seed=1, max_len=8), greedy)
+    np.testing.assert_array_equal(
+        trained_ish.decode(z, method="sample", temperature=1e-4, seed=2, max_len=8), greedy)
+
+
+def test_beam_search(trained_ish):
+    z = tf.random.normal([3, 16])
+    greedy = trained_ish.decode(z, max_len=6).numpy()
+    np.testing.assert_array_equal(trained_ish.decode(z, method="beam", beam_size=1, max_len=6), greedy)
+    beam = trained_ish.decode(z, method="beam", beam_size=5, max_len=6).numpy()
+    for i in range(3):
+        if EOS_ID in beam[i] and EOS_ID in greedy[i]:
+            cut = lambda r: r[: list(r).index(EOS_ID) + 1]
+            assert _logprob(trained_ish, z[i], cut(beam[i])) >= _logprob(trained_ish, z[i], cut(greedy[i])) - 1e-4
+
+
+def test_decoding_compiles_in_tf_function(trained_ish):
+    @tf.function(input_signature=[tf.TensorSpec([None, 16], tf.float32)])
+    def fn(z):
+        return (trained_ish.decode(z, max_len=5), trained_ish.decode(z, method="beam", beam_size=3, max_len=5),
+                trained_ish.decode(z, method="sample", top_k=5, top_p=0.9, seed=tf.constant([1, 2]), max_len=5))
+    outs = fn(tf.random.normal([2, 16]))
+    assert all(o.shape == (2, 5) for o in outs)
+
+
+def test_unknown_decoding_method(trained_ish):
+    with pytest.raises(ValueError, match="unknown decoding method"):
+        trained_ish.decode(tf.zeros([1, 16]), method="nucleus")

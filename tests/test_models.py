@@ -1,0 +1,172 @@
+"""AE / ARAE: objective signs, serialization and saving round trips, compile survival."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from arae_tf.models import ARAE, AE
+from tests.conftest import tiny_ae, tiny_arae
+
+
+def _f(model, z):
+    return float(tf.reduce_mean(model.critic(z, training=True)))
+
+
+@pytest.mark.parametrize("batchnorm, lipschitz", [(False, "gp"), (True, "gp"), (False, "clip")])
+def test_critic_step_raises_w_on_its_batch(vocab, batch, batchnorm, lipschitz):
+    model = tiny_arae(len(vocab), critic_batchnorm=batchnorm, lipschitz=lipschitz, gp_weight=0.0)
+    model.critic_optimizer.learning_rate.assign(1e-3)
+    for v in model.critic.trainable_variables:  # start inside the clipping box: the step is the gradient's
+        if v.constraint is not None:
+            v.assign(v.constraint(v) * 0.5)
+    z = model.backbone.encode(batch)
+    z_fake = model.fake_codes(len(batch), training=True)
+    before = _f(model, z) - _f(model, z_fake)
+    model.critic_step(z, z_fake)
+    after = _f(model, z) - _f(model, z_fake)
+    assert after > before
+
+
+def test_weight_clipping_bounds_critic_weights(vocab, batch):
+    model = tiny_arae(len(vocab), lipschitz="clip", clip_value=0.01)
+    model.critic_optimizer.learning_rate.assign(0.5)
+    model.critic_step(model.backbone.encode(batch))
+    for v in model.critic.trainable_variables:
+        if "gamma" not in v.path and "beta" not in v.path:
+            assert np.abs(v.numpy()).max() <= 0.01 + 1e-7, v.path
+
+
+def test_gradient_penalty_is_per_example_and_positive(vocab, batch):
+    model = tiny_arae(len(vocab), critic_batchnorm=False, gp_weight=1.0)
+    z = model.backbone.encode(batch)
+    _, w, gp = model.critic_loss(z, model.fake_codes(len(batch), training=True))
+    assert float(gp) > 0.0
+    # A critic with unit-norm input gradient everywhere has no penalty: f(z) = z . u, |u| = 1.
+    u = np.zeros((8, 1), "float32"); u[0] = 1.0
+    for layer in model.critic.layers:
+        for v in layer.trainable_variables:
+            v.assign(np.zeros(v.shape, "float32"))
+    linear = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1, use_bias=False)])
+    linear.layers[0].kernel.assign(u)
+    model.critic = linear
+    _, _, gp = model.critic_loss(z, model.fake_codes(len(batch), training=True))
+    assert abs(float(gp)) < 1e-5
+
+
+def test_encoder_step_lowers_real_scores(vocab, batch):
+    model = tiny_arae(len(vocab), critic_batchnorm=False, adv_weight=1.0)
+    model.optimizer.learning_rate.assign(0.1)
+    before = _f(model, model.backbone.encode(batch))
+    model.encoder_adversarial_step(batch)
+    assert _f(model, model.backbone.encode(batch)) < before
+
+
+def test_generator_step_raises_fake_scores(vocab):
+    model = tiny_arae(len(vocab), critic_batchnorm=False)
+    model.generator_optimizer.learning_rate.assign(1e-3)
+    noise = model.prior_noise(16, seed=3)
+    before = _f(model, model.fake_codes(training=True, noise=noise))
+    model.generator_step(16, noise=noise)
+    assert _f(model, model.fake_codes(training=True, noise=noise)) > before
+
+
+def test_train_step_updates_every_player(vocab, batch):
+    model = tiny_arae(len(vocab))
+    snap = lambda vs: [v.numpy().copy() for v in vs]
+    parts = {"enc": model.backbone.encoder_variables, "critic": model.critic.trainable_variables,
+             "gen": model.generator.trainable_variables,
+             "dec": model.backbone.decoder_lstms[0].trainable_variables}
+    before = {k: snap(v) for k, v in parts.items()}
+    logs = model.train_step({"tokens": tf.constant(batch), "label": tf.zeros([len(batch)], tf.int32)})
+    for k, vs in parts.items():
+        assert any(not np.allclose(a, b.numpy()) for a, b in zip(before[k], vs)), k
+    assert int(model.train_iterations.numpy()) == 1
+    assert {"rec_loss", "token_acc", "critic_w", "gp", "z_norm", "zfake_norm"} <= set(logs)
+
+
+def test_code_noise_anneals(vocab):
+    model = tiny_arae(len(vocab), noise_anneal=0.5, noise_anneal_every=10)
+    model.train_iterations.assign(25)
+    assert np.isclose(float(model.current_code_noise()), 0.1 * 0.25)
+
+
+@pytest.mark.parametrize("prior", ["gaussian", "sphere"])
+def test_fixed_prior_has_no_generator(vocab, batch, prior):
+    model = tiny_arae(len(vocab), prior=prior)
+    assert model.generator is None
+    z = model.sample_codes(64, seed=1).numpy()
+    assert z.shape == (64, 8)
+    if prior == "sphere":
+        np.testing.assert_allclose(np.linalg.norm(z, axis=1), 1.0, atol=1e-5)
+    model.train_step({"tokens": tf.constant(batch), "label": tf.zeros([len(batch)], tf.int32)})
+
+
+def test_bad_constructor_arguments(vocab):
+    with pytest.raises(ValueError, match="prior must be one of"):
+        tiny_arae(len(vocab), prior="uniform")
+    with pytest.raises(ValueError, match="lipschitz must be"):
+        tiny_arae(len(vocab), lipschitz="spectral")
+
+
+def _all_weights(model):
+    return [v.numpy() for v in model.weights]
+
+
+@pytest.mark.parametrize("factory", [tiny_arae, tiny_ae])
+def test_config_round_trip(vocab, factory):
+    model = factory(len(vocab), compile=False)
+    clone = type(model).from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    assert [v.shape for v in clone.weights] == [v.shape for v in model.weights]
+
+
+@pytest.mark.parametrize("factory", [tiny_arae, tiny_ae])
+def test_weights_round_trip_exact(tmp_path, vocab, batch, factory):
+    model = factory(len(vocab))
+    model.train_step({"tokens": tf.constant(batch), "label": tf.zeros([len(batch)], tf.int32)})
+    path = str(tmp_path / "m.weights.h5")
+    model.save_weights(path)
+    clone = type(model).from_config(model.get_config())
+    clone.compile() if isinstance(clone, ARAE) else clone.compile(optimizer="adam")
+    clone.load_weights(path)
+    for a, b in zip(_all_weights(model), _all_weights(clone)):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(model.optimizer.variables, clone.optimizer.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(model.reconstruct(batch), clone.reconstruct(batch))
+    np.testing.assert_array_equal(model.generate(4, seed=2), clone.generate(4, seed=2))
+
+
+def test_keras_file_round_trip_keeps_custom_compile(tmp_path, vocab, batch):
+    model = tiny_arae(len(vocab))
+    model.compile(ae_optimizer=keras.optimizers.SGD(0.5, global_clipnorm=1.0),
+                  critic_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+                  generator_optimizer=keras.optimizers.Adam(3e-4, beta_1=0.5),
+                  encoder_optimizer=keras.optimizers.SGD(0.25))
+    model.train_step({"tokens": tf.constant(batch), "label": tf.zeros([len(batch)], tf.int32)})
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, ARAE)
+    assert np.isclose(float(loaded.optimizer.learning_rate), 0.5)
+    assert loaded.optimizer.global_clipnorm == 1.0
+    assert np.isclose(float(loaded.critic_optimizer.learning_rate), 2e-4)
+    assert np.isclose(float(loaded.generator_optimizer.learning_rate), 3e-4)
+    assert np.isclose(float(loaded.encoder_optimizer.learning_rate), 0.25)
+    for a, b in zip(_all_weights(model), _all_weights(loaded)):
+        np.testing.assert_array_equal(a, b)
+    loaded.train_step({"tokens": tf.constant(batch), "label": tf.zeros([len(batch)], tf.int32)})  # trains on
+
+
+def test_ae_code_gaussian(vocab, examples):
+    from arae_tf.data import pipeline
+    model = tiny_ae(len(vocab))
+    ds = pipeline.make_dataset(examples, vocab, 32, 12, shuffle=False)
+    assert model.fit_code_distribution(ds) == len(examples)
+    codes = np.concatenate([model.encode(b["tokens"]).numpy() for b in ds])
+    samples = model.sample_codes(4000, seed=0).numpy()
+    np.testing.assert_allclose(samples.mean(0), codes.mean(0), atol=0.05)
+    np.testing.assert_allclose(np.cov(samples, rowvar=False), np.cov(codes, rowvar=False), atol=0.02)
