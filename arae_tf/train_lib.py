@@ -101,7 +101,8 @@ class Checkpointer(keras.callbacks.Callback):
         path = os.path.join(self.dir, f"ckpt-{step}.weights.h5")
         self.model.save_weights(path + ".tmp.weights.h5")
         os.replace(path + ".tmp.weights.h5", path)
-        _atomic_json(os.path.join(self.dir, f"ckpt-{step}.json"), {"step": step, "time": time.time()})
+        _atomic_json(os.path.join(self.dir, f"ckpt-{step}.json"),
+                     {"step": step, "time": time.time(), "vocab_size": self.model.backbone.vocab_size})
         marks = sorted(glob.glob(os.path.join(self.dir, "ckpt-*.json")),
                        key=lambda p: int(re.search(r"ckpt-(\d+)\.json$", p).group(1)))
         for old in marks[: -self.keep]:
@@ -255,6 +256,9 @@ def train_and_evaluate(config, workdir):
         model = build_model(config, len(vocab))
     step, ckpt = latest_checkpoint(workdir)
     if ckpt:
+        with open(ckpt[: -len(".weights.h5")] + ".json") as f:
+            saved = json.load(f)
+        vocab.check_size(saved.get("vocab_size", len(vocab)), where=f"checkpoint {ckpt}")
         model.load_weights(ckpt)
         step = int(model.train_iterations.numpy())
         print(f"[resume] from {ckpt} at step {step}", flush=True)

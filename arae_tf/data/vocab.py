@@ -133,7 +133,7 @@ class Vocabulary:
     def check_size(self, vocab_size, where="model"):
         if vocab_size != len(self):
             raise VocabularyError(
-                f"vocabulary has {len(self)} tokens but the {where} expects vocab_size={vocab_size}: "
+                f"vocabulary has {len(self)} tokens but the {where} has vocab_size={vocab_size}: "
                 "the vocabulary does not belong to this checkpoint"
             )
 
