@@ -32,6 +32,7 @@ from arae_tf.data import pipeline
 from arae_tf.data.vocab import Vocabulary
 from arae_tf.metrics.bleu import corpus_bleu
 from arae_tf.models import AE, build_model
+from arae_tf.models.base import TextAutoencoder
 
 
 # -- data ---------------------------------------------------------------------
@@ -162,8 +163,11 @@ def evaluate(model, vocab, config, valid_ds, train_ds=None):
         model.fit_code_distribution(train_ds, max_batches=e.code_fit_batches)
     samples = [vocab.decode(r) for r in model.generate(e.num_samples, seed=config.seed,
                                                        max_len=e.decode_max_len).numpy()]
-    metrics = {"val_" + k: float(v) for k, v in results.items()}
-    metrics.update(val_bleu=bleu["score"], bleu_signature=bleu["signature"])
+    recon = {m.name for m in TextAutoencoder.metrics.fget(model)}
+    metrics = {"val_" + k: float(v) for k, v in results.items() if k in recon}
+    prior = model.sample_codes(1000, seed=config.seed).numpy()
+    metrics.update(val_bleu=bleu["score"], bleu_signature=bleu["signature"],
+                   prior_code_norm=float(np.linalg.norm(prior, axis=1).mean()))
     return metrics, {"samples": samples, "reconstructions": list(zip(refs[:5], hyps[:5]))}
 
 
@@ -196,6 +200,7 @@ class Evaluator(keras.callbacks.Callback):
             f.write(json.dumps({**metrics, **{"train_" + k: float(v) for k, v in (logs or {}).items()}}) + "\n")
         print(f"[eval] step {step}: token_acc={metrics.get('val_token_acc', float('nan')):.4f} "
               f"rec_loss={metrics.get('val_rec_loss', float('nan')):.4f} bleu={metrics['val_bleu']:.2f} "
+              f"|z~|={metrics['prior_code_norm']:.3f} "
               f"({metrics['eval_seconds']:.1f}s)", flush=True)
         for ref, hyp in extra["reconstructions"][:3]:
             print(f"  [rec] {ref}  ->  {hyp}")

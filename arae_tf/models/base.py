@@ -136,10 +136,11 @@ class TextAutoencoder(keras.Model):
         self.z_norm_tracker.update_state(ops.mean(ops.norm(z, axis=-1)))
 
     def test_step(self, data):
+        """Reconstruction metrics only (the regularisers' trackers are training-time quantities)."""
         tokens = data["tokens"]
         z = self.backbone.encode(tokens)
         self.track_reconstruction(self.backbone.reconstruction(z, tokens), z)
-        return {m.name: m.result() for m in self.metrics}
+        return {m.name: m.result() for m in TextAutoencoder.metrics.fget(self)}
 
     # -- inference ------------------------------------------------------------
     def encode(self, tokens):
