@@ -292,7 +292,7 @@ def train_and_evaluate(config, workdir):
               f"{done * d.batch_size / max(progress.train_seconds, 1e-9):.0f} sentences/s "
               f"(logged intervals), {done * d.batch_size / wall:.0f} sentences/s including evaluation", flush=True)
     if evaluator.last is None or evaluator.last[0]["step"] != int(model.train_iterations.numpy()):
-        evaluator.model = model
+        evaluator.set_model(model)
         evaluator.on_epoch_end(epochs)
     metrics, extra = evaluator.last
     save_final(model, vocab, config, workdir, metrics, extra["samples"])

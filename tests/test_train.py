@@ -38,6 +38,9 @@ def test_one_step_on_smoke_configs(tmp_path, name):
     assert os.listdir(os.path.join(workdir, "tensorboard", "validation"))
     recorded = json.load(open(os.path.join(workdir, "config.json")))
     assert recorded["config"]["model"] == config.model and "command" in recorded
+    # Re-running a finished run trains nothing more and re-evaluates the same weights.
+    again = train_lib.train_and_evaluate(config, workdir)
+    assert again["step"] == 1 and np.isclose(again["val_token_acc"], metrics["val_token_acc"])
 
 
 def test_unknown_model_lists_registered(tmp_path):
