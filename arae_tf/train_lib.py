@@ -32,7 +32,6 @@ from arae_tf.data import pipeline
 from arae_tf.data.vocab import Vocabulary
 from arae_tf.metrics.bleu import corpus_bleu
 from arae_tf.models import AE, build_model
-from arae_tf.models.base import TextAutoencoder
 
 
 # -- data ---------------------------------------------------------------------
@@ -163,7 +162,7 @@ def evaluate(model, vocab, config, valid_ds, train_ds=None):
         model.fit_code_distribution(train_ds, max_batches=e.code_fit_batches)
     samples = [vocab.decode(r) for r in model.generate(e.num_samples, seed=config.seed,
                                                        max_len=e.decode_max_len).numpy()]
-    recon = {m.name for m in TextAutoencoder.metrics.fget(model)}
+    recon = {m.name for m in model.reconstruction_metrics}
     metrics = {"val_" + k: float(v) for k, v in results.items() if k in recon}
     prior = model.sample_codes(1000, seed=config.seed).numpy()
     metrics.update(val_bleu=bleu["score"], bleu_signature=bleu["signature"],

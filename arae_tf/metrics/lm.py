@@ -24,8 +24,9 @@ import tensorflow as tf
 from keras import ops
 
 from arae_tf.data import pipeline
-from arae_tf.data.vocab import PAD_ID, Vocabulary
+from arae_tf.data.vocab import Vocabulary
 from arae_tf.layers.lstm import LSTM
+from arae_tf.models.backbone import real_token_nll
 
 
 @dataclasses.dataclass
@@ -66,9 +67,7 @@ class LanguageModel(keras.Model):
         """(sum of -log p over predicted tokens, their count) for a [B, T] batch."""
         inputs, targets = tokens[:, :-1], tokens[:, 1:]
         hs, _ = self.lstm.scan(self.lstm.project(self.embedding(inputs)))
-        mask = ops.not_equal(targets, PAD_ID)
-        logits = self.out(tf.boolean_mask(hs, mask))
-        nll = ops.sparse_categorical_crossentropy(tf.boolean_mask(targets, mask), logits, from_logits=True)
+        nll, _, _ = real_token_nll(hs, targets, self.out)
         return ops.sum(nll), ops.cast(ops.shape(nll)[0], "float32")
 
     def train_step(self, data):

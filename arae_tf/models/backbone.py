@@ -17,6 +17,7 @@ The reconstruction loss gathers the decoder states of real target tokens
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -131,12 +132,7 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         inputs, targets = tokens[:, :-1], tokens[:, 1:]
         if word_dropout is not None:
             inputs = ops.where(word_dropout & ops.not_equal(inputs, PAD_ID), ops.ones_like(inputs), inputs)
-        hs = self.decoder_states(z, inputs, decoder)
-        mask = ops.not_equal(targets, PAD_ID)
-        h_real = tf.boolean_mask(hs, mask)
-        t_real = tf.boolean_mask(targets, mask)
-        logits = self.output_projection(h_real)
-        nll = ops.sparse_categorical_crossentropy(t_real, logits, from_logits=True)
+        nll, logits, t_real = real_token_nll(self.decoder_states(z, inputs, decoder), targets, self.output_projection)
         correct = ops.cast(ops.equal(ops.cast(ops.argmax(logits, axis=-1), t_real.dtype), t_real), "float32")
         return {"nll_sum": ops.sum(nll), "tokens": ops.cast(ops.shape(t_real)[0], "float32"),
                 "correct": ops.sum(correct)}
@@ -170,10 +166,7 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         lstm = self.decoder_lstms[decoder]
         z_proj = ops.matmul(z, lstm.kernel[self.embed_dim:]) + lstm.bias
         h, c = self._initial_state(z, decoder)
-        seed = tf.constant([0, 0], tf.int32) if seed is None else tf.cast(
-            tf.reshape(tf.convert_to_tensor(seed), [-1])[:2] if not isinstance(seed, int) else [seed, 0], tf.int32)
-        if seed.shape[0] == 1:
-            seed = tf.concat([seed, [0]], 0)
+        seed = as_seed(seed)
         token = tf.fill([batch], BOS_ID)
         done = tf.zeros([batch], tf.bool)
         out = tf.TensorArray(tf.int32, size=max_len)
@@ -244,6 +237,28 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
                       code_dense=self._code_dense_arg, hidden_init=self.hidden_init,
                       num_decoders=self.num_decoders, init_range=self.init_range)
         return config
+
+
+def as_seed(seed):
+    """An int, a pair, or a tensor to a stateless-RNG seed of shape [2] int32 (None: 0)."""
+    if seed is None:
+        seed = 0
+    if isinstance(seed, (int, np.integer)):
+        return tf.constant([int(seed), 0], tf.int32)
+    seed = tf.reshape(tf.cast(seed, tf.int32), [-1])
+    return tf.concat([seed, tf.zeros([2], tf.int32)], 0)[:2]
+
+
+def real_token_nll(hs, targets, projection):
+    """-log p of every real (non-pad) target token, projecting only their states to the vocabulary.
+
+    Args: hs [B, T, H] states, targets [B, T] ids, projection the output layer.
+    Returns: (nll [N], logits [N, V], target ids [N]) over the N real tokens.
+    """
+    mask = ops.not_equal(targets, PAD_ID)
+    t_real = tf.boolean_mask(targets, mask)
+    logits = projection(tf.boolean_mask(hs, mask))
+    return ops.sparse_categorical_crossentropy(t_real, logits, from_logits=True), logits, t_real
 
 
 def sample_logits(logits, seed, temperature=1.0, top_k=0, top_p=1.0):

@@ -7,11 +7,10 @@ later VAE/WAE) add a regulariser and their own `train_step`.
 """
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from arae_tf.models.backbone import SentenceAutoencoderBackbone
+from arae_tf.models.backbone import SentenceAutoencoderBackbone, as_seed  # noqa: F401 (re-exported)
 
 
 def num_replicas():
@@ -33,16 +32,6 @@ def token_mean(stats):
     every real token of the global batch, whatever each replica's share.
     """
     return stats["nll_sum"] / ops.maximum(tf.stop_gradient(global_sum(stats["tokens"])), 1.0)
-
-
-def as_seed(seed):
-    """An int, a pair, or a tensor to a stateless-RNG seed of shape [2] int32."""
-    if seed is None:
-        seed = 0
-    if isinstance(seed, (int, np.integer)):
-        return tf.constant([int(seed), 0], tf.int32)
-    seed = tf.reshape(tf.cast(seed, tf.int32), [-1])
-    return tf.concat([seed, tf.zeros([2], tf.int32)], 0)[:2]
 
 
 class TextAutoencoder(keras.Model):
@@ -85,8 +74,13 @@ class TextAutoencoder(keras.Model):
         return self.backbone.encode(tokens, training=training)
 
     @property
-    def metrics(self):
+    def reconstruction_metrics(self):
+        """The trackers validation reports (the regularisers' are training-time quantities)."""
         return [self.rec_loss_tracker, self.token_acc_tracker, self.z_norm_tracker]
+
+    @property
+    def metrics(self):
+        return self.reconstruction_metrics
 
     def get_config(self):
         config = super().get_config()
@@ -140,7 +134,7 @@ class TextAutoencoder(keras.Model):
         tokens = data["tokens"]
         z = self.backbone.encode(tokens)
         self.track_reconstruction(self.backbone.reconstruction(z, tokens), z)
-        return {m.name: m.result() for m in TextAutoencoder.metrics.fget(self)}
+        return {m.name: m.result() for m in self.reconstruction_metrics}
 
     # -- inference ------------------------------------------------------------
     def encode(self, tokens):
