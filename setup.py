@@ -21,7 +21,7 @@ setup(
     name="arae_tf",
     version="0.1.0",
     description="ARAE, WAE, VAE, DAE and AAE text autoencoders with a pretrained model zoo, in TensorFlow/Keras 3",
-    long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",
+    long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["arae_tf", "arae_tf.*", "configs", "zoo", "zoo.*"]),
     include_package_data=True,

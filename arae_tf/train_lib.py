@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from arae_tf.data import pipeline
+from arae_tf.data import pipeline, synthetic
 from arae_tf.data.vocab import Vocabulary
 from arae_tf.metrics.bleu import corpus_bleu
 from arae_tf.models import AE, build_model
@@ -49,7 +49,7 @@ def load_examples(data, split):
         return pipeline.tfds_examples(data.tfds_name, s, data_dir=data.tfds_data_dir or None)
     if data.source == "builtin":
         n = data.builtin_train_size if split == "train" else data.builtin_valid_size
-        return pipeline.builtin_examples(n, num_classes=data.num_classes, seed=0 if split == "train" else 1)
+        return synthetic.generate(n, num_classes=data.num_classes, seed=0 if split == "train" else 1)
     raise ValueError(f"config field data.source must be 'files', 'tfds' or 'builtin', got {data.source!r}")
 
 
@@ -70,15 +70,20 @@ def make_strategy(name):
 
 
 # -- checkpoints --------------------------------------------------------------
+def _checkpoint_markers(checkpoint_dir):
+    """[(step, marker .json path)] of the checkpoints in a directory, oldest first."""
+    marks = [(int(re.search(r"ckpt-(\d+)\.json$", p).group(1)), p)
+             for p in glob.glob(os.path.join(checkpoint_dir, "ckpt-*.json"))]
+    return sorted(marks)
+
+
 def latest_checkpoint(workdir):
-    """(step, path) of the newest complete checkpoint, or (0, None)."""
-    best = (0, None)
-    for p in glob.glob(os.path.join(workdir, "checkpoints", "ckpt-*.json")):
-        step = int(re.search(r"ckpt-(\d+)\.json$", p).group(1))
-        weights = p[: -len(".json")] + ".weights.h5"
-        if os.path.exists(weights) and step > best[0]:
-            best = (step, weights)
-    return best
+    """(step, weights path) of the newest complete checkpoint, or (0, None)."""
+    for step, mark in reversed(_checkpoint_markers(os.path.join(workdir, "checkpoints"))):
+        weights = mark[: -len(".json")] + ".weights.h5"
+        if os.path.exists(weights):
+            return step, weights
+    return 0, None
 
 
 def _atomic_json(path, obj):
@@ -103,9 +108,7 @@ class Checkpointer(keras.callbacks.Callback):
         os.replace(path + ".tmp.weights.h5", path)
         _atomic_json(os.path.join(self.dir, f"ckpt-{step}.json"),
                      {"step": step, "time": time.time(), "vocab_size": self.model.backbone.vocab_size})
-        marks = sorted(glob.glob(os.path.join(self.dir, "ckpt-*.json")),
-                       key=lambda p: int(re.search(r"ckpt-(\d+)\.json$", p).group(1)))
-        for old in marks[: -self.keep]:
+        for _, old in _checkpoint_markers(self.dir)[: -self.keep]:
             for p in (old, old[: -len(".json")] + ".weights.h5"):
                 if os.path.exists(p):
                     os.remove(p)

@@ -118,11 +118,6 @@ def tfds_examples(name, split, data_dir=None, max_examples=None, download=False)
     return out[:max_examples] if max_examples else out
 
 
-def builtin_examples(n, num_classes=2, seed=0):
-    """Examples from the built-in synthetic corpus."""
-    return synthetic.generate(n, num_classes=num_classes, seed=seed)
-
-
 def encode_examples(examples, vocab, max_len, length_policy="filter"):
     """Tokenizes and applies the length policy. Returns (list of id arrays with bos/eos, labels array)."""
     if length_policy not in ("filter", "truncate"):

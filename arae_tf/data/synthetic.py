@@ -76,18 +76,3 @@ def label_of(sentence):
     classes = {_WORD_CLASS[w] for w in sentence.split() if w in _WORD_CLASS}
     return classes.pop() if len(classes) == 1 else None
 
-
-def write_files(directory, n_train=20000, n_valid=1000, num_classes=2, seed=0):
-    """Writes `train.{c}.txt` / `valid.{c}.txt` per class, the layout of the Yelp data, and returns the paths."""
-    import os
-    os.makedirs(directory, exist_ok=True)
-    paths = {}
-    for split, n, s in (("train", n_train, seed), ("valid", n_valid, seed + 1)):
-        data = generate(n, num_classes, s)
-        paths[split] = []
-        for c in range(num_classes):
-            p = os.path.join(directory, f"{split}.{c}.txt")
-            with open(p, "w", encoding="utf-8") as f:
-                f.writelines(t + "\n" for t, y in data if y == c)
-            paths[split].append(p)
-    return paths

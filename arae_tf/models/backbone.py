@@ -120,18 +120,14 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         hs, _ = lstm.scan(xw, initial_state=self._initial_state(z, decoder))
         return hs
 
-    def reconstruction(self, z, tokens, decoder=0, word_dropout=None):
+    def reconstruction(self, z, tokens, decoder=0):
         """Token-level reconstruction statistics of `tokens` given codes `z`.
 
-        Args:
-            word_dropout: optional bool [B, T-1] mask of decoder inputs replaced by `<unk>`.
         Returns:
             dict with `nll_sum` (sum of -log p over real target tokens), `tokens`
             (their count) and `correct` (argmax hits), all scalars.
         """
         inputs, targets = tokens[:, :-1], tokens[:, 1:]
-        if word_dropout is not None:
-            inputs = ops.where(word_dropout & ops.not_equal(inputs, PAD_ID), ops.ones_like(inputs), inputs)
         nll, logits, t_real = real_token_nll(self.decoder_states(z, inputs, decoder), targets, self.output_projection)
         correct = ops.cast(ops.equal(ops.cast(ops.argmax(logits, axis=-1), t_real.dtype), t_real), "float32")
         return {"nll_sum": ops.sum(nll), "tokens": ops.cast(ops.shape(t_real)[0], "float32"),

@@ -104,8 +104,8 @@ class TextAutoencoder(keras.Model):
         steps = ops.cast(self.train_iterations // self.noise_anneal_every, "float32")
         return self.code_noise * ops.power(self.noise_anneal, steps)
 
-    def reconstruction_step(self, tokens, optimizer, variables, extra_loss=None):
-        """One gradient step on L_rec (plus `extra_loss(z)` if given) with annealed code noise.
+    def reconstruction_step(self, tokens, optimizer, variables):
+        """One gradient step on L_rec with annealed code noise.
 
         Returns (stats dict, codes z before noise).
         """
@@ -116,8 +116,6 @@ class TextAutoencoder(keras.Model):
                 z_in = z + self.current_code_noise() * keras.random.normal(ops.shape(z), seed=self.seed_generator)
             stats = self.backbone.reconstruction(z_in, tokens)
             loss = token_mean(stats)
-            if extra_loss is not None:
-                loss = loss + extra_loss(z)
         grads = tape.gradient(loss, variables)
         optimizer.apply(grads, variables)
         self.track_reconstruction(stats, z)
