@@ -14,6 +14,8 @@ INSTALL = [
     "nltk==3.10.4",
     "numpy>=1.26,<3",
     "matplotlib==3.11.2",
+    # fastText for transfer accuracy; this fork ships wheels and works under NumPy 2.
+    "fasttext-numpy2==0.10.4",
 ]
 TEST = ["pytest==9.0.3", "pytest-timeout==2.4.0"]
 

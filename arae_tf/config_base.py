@@ -23,6 +23,7 @@ def base_config():
     d.source = "files"        # "files" | "tfds" | "builtin"
     d.train_files = ()        # one file per class (label = index), or one file
     d.valid_files = ()
+    d.test_files = ()         # used by `python -m arae_tf.evaluate` (falls back to valid_files)
     d.label_column = -1       # >= 0: labels from this tab-separated column instead of the file index
     d.text_column = -1
     d.num_classes = 1
@@ -30,6 +31,7 @@ def base_config():
     d.tfds_data_dir = ""
     d.tfds_train_split = "train"
     d.tfds_valid_split = "validation"
+    d.tfds_test_split = "test"
     d.builtin_train_size = 20000  # source "builtin": the synthetic corpus
     d.builtin_valid_size = 1000
     d.max_len = 15            # words, bos/eos not counted
@@ -93,11 +95,12 @@ def base_config():
     return c
 
 
-def use_files(c, data_dir, train, valid, num_classes=1):
+def use_files(c, data_dir, train, valid, num_classes=1, test=()):
     """Points `c.data` at text files under `data_dir` (lists of names; list index = label)."""
     c.data.source = "files"
     c.data.train_files = tuple(os.path.join(data_dir, f) for f in train)
     c.data.valid_files = tuple(os.path.join(data_dir, f) for f in valid)
+    c.data.test_files = tuple(os.path.join(data_dir, f) for f in test)
     c.data.num_classes = num_classes
 
 
@@ -110,7 +113,7 @@ def use_yelp(c, config_file):
     --config.optim.ae_lr=1.0 --config.optim.encoder_adv_optimizer=ae
     """
     use_files(c, shared_data_dir(config_file, "yelp"), ["train.0.txt", "train.1.txt"],
-              ["valid.0.txt", "valid.1.txt"], num_classes=2)
+              ["valid.0.txt", "valid.1.txt"], num_classes=2, test=["test.0.txt", "test.1.txt"])
     c.data.max_len = 15
     c.data.vocab_size = 10000
     c.data.min_count = 5

@@ -30,26 +30,33 @@ from absl import logging
 
 from arae_tf.data import pipeline, synthetic
 from arae_tf.data.vocab import Vocabulary
+from arae_tf.metrics import latent
 from arae_tf.metrics.bleu import corpus_bleu
 from arae_tf.models import AE, build_model
 
 
 # -- data ---------------------------------------------------------------------
 def load_examples(data, split):
-    """(text, label) examples of `split` ("train" or "valid") for a `config.data`."""
+    """(text, label) examples of `split` ("train", "valid" or "test") for a `config.data`.
+
+    "test" falls back to the validation data where a config names no test data."""
+    if split not in ("train", "valid", "test"):
+        raise ValueError(f"split must be 'train', 'valid' or 'test', got {split!r}")
     if data.source == "files":
-        files = data.train_files if split == "train" else data.valid_files
+        files = {"train": data.train_files, "valid": data.valid_files,
+                 "test": data.get("test_files") or data.valid_files}[split]
         if not files:
             raise ValueError(f"config field data.{split}_files is empty")
         lc = data.label_column if data.label_column >= 0 else None
         tc = data.text_column if data.text_column >= 0 else None
         return pipeline.read_files(list(files), num_classes=data.num_classes, label_column=lc, text_column=tc)
     if data.source == "tfds":
-        s = data.tfds_train_split if split == "train" else data.tfds_valid_split
+        s = {"train": data.tfds_train_split, "valid": data.tfds_valid_split,
+             "test": data.get("tfds_test_split", "test")}[split]
         return pipeline.tfds_examples(data.tfds_name, s, data_dir=data.tfds_data_dir or None)
     if data.source == "builtin":
         n = data.builtin_train_size if split == "train" else data.builtin_valid_size
-        return synthetic.generate(n, num_classes=data.num_classes, seed=0 if split == "train" else 1)
+        return synthetic.generate(n, num_classes=data.num_classes, seed={"train": 0, "valid": 1, "test": 2}[split])
     raise ValueError(f"config field data.source must be 'files', 'tfds' or 'builtin', got {data.source!r}")
 
 
@@ -151,10 +158,11 @@ def evaluate(model, vocab, config, valid_ds, train_ds=None):
     e = config.eval
     ds = valid_ds.take(e.max_batches) if e.max_batches else valid_ds
     results = model.evaluate(ds, verbose=0, return_dict=True)
-    refs, hyps, n = [], [], 0
+    refs, hyps, codes, n = [], [], [], 0
     for batch in valid_ds:
         toks = batch["tokens"].numpy()
-        out = model.reconstruct(toks, max_len=e.decode_max_len).numpy()
+        codes.append(model.encode(toks).numpy())
+        out = model.decode(codes[-1], max_len=e.decode_max_len).numpy()
         refs += [vocab.decode(r) for r in toks]
         hyps += [vocab.decode(r) for r in out]
         n += len(toks)
@@ -167,9 +175,11 @@ def evaluate(model, vocab, config, valid_ds, train_ds=None):
                                                        max_len=e.decode_max_len).numpy()]
     recon = {m.name for m in model.reconstruction_metrics}
     metrics = {"val_" + k: float(v) for k, v in results.items() if k in recon}
-    prior = model.sample_codes(1000, seed=config.seed).numpy()
-    metrics.update(val_bleu=bleu["score"], bleu_signature=bleu["signature"],
-                   prior_code_norm=float(np.linalg.norm(prior, axis=1).mean()))
+    metrics.update(val_bleu=bleu["score"], bleu_signature=bleu["signature"])
+    # ARAE Fig. 3: norms and covariance traces of real codes z and prior codes z~.
+    for name, c in (("val_code", np.concatenate(codes)), ("prior_code", model.sample_codes(1000, seed=config.seed))):
+        stats = latent.code_statistics(np.asarray(c))
+        metrics.update({f"{name}_norm": stats["norm"], f"{name}_cov_trace": stats["cov_trace"]})
     return metrics, {"samples": samples, "reconstructions": list(zip(refs[:5], hyps[:5]))}
 
 
@@ -202,7 +212,8 @@ class Evaluator(keras.callbacks.Callback):
             f.write(json.dumps({**metrics, **{"train_" + k: float(v) for k, v in (logs or {}).items()}}) + "\n")
         print(f"[eval] step {step}: token_acc={metrics.get('val_token_acc', float('nan')):.4f} "
               f"rec_loss={metrics.get('val_rec_loss', float('nan')):.4f} bleu={metrics['val_bleu']:.2f} "
-              f"|z~|={metrics['prior_code_norm']:.3f} "
+              f"|z~|={metrics['prior_code_norm']:.3f} tr(cov z)={metrics['val_code_cov_trace']:.3f} "
+              f"tr(cov z~)={metrics['prior_code_cov_trace']:.3f} "
               f"({metrics['eval_seconds']:.1f}s)", flush=True)
         for ref, hyp in extra["reconstructions"][:3]:
             print(f"  [rec] {ref}  ->  {hyp}")

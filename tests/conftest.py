@@ -52,3 +52,15 @@ def tiny_ae(vocab_size, compile=True):
     if compile:
         model.compile(optimizer="adam")
     return model
+
+
+@pytest.fixture(scope="session")
+def builtin_run(tmp_path_factory):
+    """A workdir with ARAE trained 1,000 iterations on the built-in corpus: (workdir, config, metrics)."""
+    from arae_tf import train_lib
+    from configs import arae_builtin
+    config = arae_builtin.get_config()
+    config.train.steps = 1000
+    config.train.eval_every = 1000
+    workdir = str(tmp_path_factory.mktemp("builtin_run"))
+    return workdir, config, train_lib.train_and_evaluate(config, workdir)

@@ -87,3 +87,15 @@ def test_reverse_ppl_pipeline_end_to_end():
     good = lm_lib.reverse_ppl(real, heldout, vocab, settings)  # "generated" = real samples
     collapsed = lm_lib.reverse_ppl(["the food was great ."] * 1000, heldout, vocab, settings)  # mode collapse
     assert math.isfinite(good) and good < collapsed
+
+
+def test_lm_trains_a_fixed_number_of_steps():
+    """LMSettings.steps: exactly that many batches whatever the corpus size (data repeated)."""
+    from arae_tf.data import synthetic
+    from arae_tf.data.vocab import Vocabulary
+    from arae_tf.metrics import lm as lm_lib
+    texts = [t for t, _ in synthetic.generate(300, seed=0)]
+    vocab = Vocabulary.build(texts)
+    lm = lm_lib.train_lm(texts, vocab, lm_lib.LMSettings(embed_dim=8, hidden_dim=8, batch_size=16, steps=70),
+                         verbose=False)
+    assert int(lm.optimizer.iterations.numpy()) == 70  # > one pass of 19 batches

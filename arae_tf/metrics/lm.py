@@ -38,6 +38,7 @@ class LMSettings:
     learning_rate: float = 1e-3
     clipnorm: float = 1.0
     epochs: int = 1
+    steps: int = 0      # > 0: train exactly this many batches (data repeated), whatever the corpus size
     max_len: int = 30
     seed: int = 0
 
@@ -89,13 +90,17 @@ def train_lm(sentences, vocab, settings=LMSettings(), verbose=True):
     lm = LanguageModel(len(vocab), settings.embed_dim, settings.hidden_dim)
     lm.compile(optimizer=keras.optimizers.Adam(settings.learning_rate, global_clipnorm=settings.clipnorm))
     ds = pipeline.make_dataset([(s, 0) for s in sentences], vocab, settings.batch_size, settings.max_len,
-                               seed=settings.seed, length_policy="truncate")
+                               seed=settings.seed, length_policy="truncate", repeat=settings.steps > 0)
     t = time.time()
-    for epoch in range(settings.epochs):
-        hist = lm.fit(ds, epochs=1, verbose=0)
-        if verbose:
-            print(f"[lm] epoch {epoch + 1}/{settings.epochs}: train nll {hist.history['nll'][-1]:.3f} "
-                  f"({time.time() - t:.0f}s, {len(sentences)} sentences)", flush=True)
+    if settings.steps > 0:  # one fit over the repeated data, in chunks of <= 500 batches for progress
+        chunk = next(c for c in range(min(500, settings.steps), 0, -1) if settings.steps % c == 0)
+        epochs, steps_per_epoch, unit, total = settings.steps // chunk, chunk, "step", settings.steps
+    else:
+        epochs, steps_per_epoch, unit, total = settings.epochs, None, "epoch", settings.epochs
+    report = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: verbose and print(
+        f"[lm] {unit} {(e + 1) * (steps_per_epoch or 1)}/{total}: train nll {logs['nll']:.3f} "
+        f"({time.time() - t:.0f}s, {len(sentences)} sentences)", flush=True))
+    lm.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=[report], verbose=0)
     return lm
 
 

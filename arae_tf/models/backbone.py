@@ -133,6 +133,13 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         return {"nll_sum": ops.sum(nll), "tokens": ops.cast(ops.shape(t_real)[0], "float32"),
                 "correct": ops.sum(correct)}
 
+    def sentence_nll(self, z, tokens, decoder=0):
+        """Per-sentence reconstruction NLL [B]: sum of -log p over each row's real target tokens."""
+        inputs, targets = tokens[:, :-1], tokens[:, 1:]
+        logits = self.output_projection(self.decoder_states(z, inputs, decoder))
+        nll = ops.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+        return ops.sum(nll * ops.cast(ops.not_equal(targets, PAD_ID), nll.dtype), axis=1)
+
     def _step_logits(self, decoder, token, z_proj, h, c):
         lstm = self.decoder_lstms[decoder]
         xw = ops.matmul(self.decoder_embeddings[decoder](token), lstm.kernel[: self.embed_dim]) + z_proj

@@ -1,0 +1,310 @@
+"""`evaluate_workdir`: the papers' metrics for a trained model, as a report (SPEC 3).
+
+What `python -m arae_tf.evaluate --workdir=DIR` computes, on the config's test
+split (its validation split where it names none):
+
+* reconstruction: token accuracy, NLL per token, sacrebleu BLEU of greedy
+  reconstructions (with the signature);
+* `num_samples` prior samples (greedy): forward PPL (under the reference LM trained
+  on the training split), reverse PPL (held-out text under an LM trained on the first
+  `reverse_samples` samples), UniKL, entropy, length, Dist-1/2, distinct and copied shares;
+* the reference LM's own test perplexity (real data), for scale;
+* with labelled data (>= 2 classes): the fastText classifier's test accuracy and the
+  class shares of the samples;
+* latent diagnostics: norms and covariance traces of z and z~, k-swap NLL curve,
+  edit-distance cosine, sigma histogram (Gaussian encoders), interpolations.
+
+Outputs `DIR/eval/`: metrics.json, report.md, samples.txt and PNG plots. The
+reference LM and classifier are cached in `cache_dir` (default `DIR/eval/cache`);
+pass one shared `cache_dir` to compare models with the very same LM.
+"""
+
+import dataclasses
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from arae_tf import config_base, train_lib
+from arae_tf.data import pipeline
+from arae_tf.data.vocab import Vocabulary
+from arae_tf.metrics import classifier as classifier_lib
+from arae_tf.metrics import distribution, latent
+from arae_tf.metrics import lm as lm_lib
+from arae_tf.metrics.bleu import corpus_bleu
+from arae_tf.models import AE, build_model
+
+
+@dataclasses.dataclass
+class EvalSettings:
+    """What `evaluate_workdir` measures and with how much data."""
+    num_samples: int = 10000      # prior samples for the distribution metrics and forward PPL
+    reverse_samples: int = 0      # samples the reverse-PPL LM trains on (0: num_samples)
+    decode_max_len: int = 20
+    diagnostic_sentences: int = 1000
+    swap_max_k: int = 4
+    seed: int = 0
+    lm: lm_lib.LMSettings = dataclasses.field(default_factory=lm_lib.LMSettings)
+    fasttext: classifier_lib.FastTextSettings = dataclasses.field(default_factory=classifier_lib.FastTextSettings)
+    cache_dir: str = ""           # "" : <workdir>/eval/cache
+    test_files: tuple = ()        # overrides config.data.test_files
+
+
+def _log(msg):
+    print(f"[evaluate] {msg}", flush=True)
+
+
+def load_trained(workdir):
+    """(model, vocab, config) of a training workdir: `final/` weights, else the newest checkpoint."""
+    path = os.path.join(workdir, "config.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} not found: is {workdir!r} a training workdir "
+                                f"(python -m arae_tf.train --workdir=...)?")
+    with open(path) as f:
+        saved = json.load(f)["config"]
+    config = config_base.base_config()
+    config.update_from_flattened_dict(_flatten(saved))
+    vocab = Vocabulary.load(os.path.join(workdir, "vocabulary.txt"), lowercase=config.data.lowercase)
+    model = build_model(config, len(vocab))
+    weights = os.path.join(workdir, "final", "model.weights.h5")
+    if not os.path.exists(weights):
+        _, weights = train_lib.latest_checkpoint(workdir)
+        if weights is None:
+            raise FileNotFoundError(f"{workdir} has neither final/model.weights.h5 nor a checkpoint")
+    model.load_weights(weights)
+    return model, vocab, config
+
+
+def _flatten(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, prefix + k + "."))
+        else:
+            out[prefix + k] = tuple(v) if isinstance(v, list) else v
+    return out
+
+
+def _decode_in_batches(model, vocab, n, seed, max_len, what, batch=500):
+    out, t = [], time.time()
+    for i in range(0, n, batch):
+        ids = model.generate(min(batch, n - i), seed=seed + i, max_len=max_len).numpy()
+        out += [vocab.decode(r) for r in ids]
+        _log(f"{what}: {len(out)}/{n} ({time.time() - t:.0f}s)")
+    return out
+
+
+def reconstruction_report(model, vocab, examples, config, max_len):
+    """Token accuracy, NLL per token and greedy-reconstruction BLEU on `examples`."""
+    ds = pipeline.make_dataset(examples, vocab, 256, config.data.max_len, shuffle=False, bucket=False,
+                               length_policy="truncate")
+    res = model.evaluate(ds, verbose=0, return_dict=True)
+    refs, hyps = [], []
+    for b in ds:
+        toks = b["tokens"].numpy()
+        refs += [vocab.decode(r) for r in toks]
+        hyps += [vocab.decode(r) for r in model.reconstruct(toks, max_len=max_len).numpy()]
+    bleu = corpus_bleu(hyps, refs)
+    return {"token_acc": float(res["token_acc"]), "nll_per_token": float(res["rec_loss"]),
+            "bleu": bleu["score"], "bleu_signature": bleu["signature"], "sentences": len(refs)}, \
+        list(zip(refs[:10], hyps[:10]))
+
+
+def evaluate_workdir(workdir, settings=EvalSettings()):
+    """Evaluates the model trained in `workdir`; returns the metrics dict (also written to disk)."""
+    t_all = time.time()
+    out = os.path.join(workdir, "eval")
+    os.makedirs(out, exist_ok=True)
+    cache = settings.cache_dir or os.path.join(out, "cache")
+    model, vocab, config = load_trained(workdir)
+    if settings.test_files:
+        config.data.test_files = tuple(settings.test_files)
+    train = train_lib.load_examples(config.data, "train")
+    test = train_lib.load_examples(config.data, "test")
+    train_text, test_text = [t for t, _ in train], [t for t, _ in test]
+    test_split = "test" if (config.data.get("test_files") or config.data.source != "files") else "valid"
+    _log(f"{workdir}: {config.model}, {len(train)} train / {len(test)} {test_split} sentences")
+    m = {"workdir": os.path.abspath(workdir), "model": config.model, "test_split": test_split,
+         "settings": dataclasses.asdict(settings), "command": sys.argv}
+
+    t = time.time()
+    m["reconstruction"], recon_examples = reconstruction_report(model, vocab, test, config, settings.decode_max_len)
+    _log(f"reconstruction: {m['reconstruction']} ({time.time() - t:.0f}s)")
+
+    if isinstance(model, AE):
+        train_ds = pipeline.make_dataset(train, vocab, 256, config.data.max_len, shuffle=True, seed=settings.seed)
+        model.fit_code_distribution(train_ds, max_batches=200)
+    samples = _decode_in_batches(model, vocab, settings.num_samples, settings.seed, settings.decode_max_len,
+                                 "prior samples")
+    with open(os.path.join(out, "samples.txt"), "w") as f:
+        f.writelines(s + "\n" for s in samples)
+    m["samples"] = distribution.distribution_report(samples, train_text)
+    m["samples"]["n"] = len(samples)
+
+    t = time.time()
+    real_lm = lm_lib.cached_lm(os.path.join(cache, "lm_real"), train_text, vocab, settings.lm)
+    m["lm"] = {"settings": dataclasses.asdict(settings.lm), "test_ppl_real": lm_lib.perplexity(
+        real_lm, test_text, vocab, max_len=settings.lm.max_len)}
+    m["samples"]["forward_ppl"] = lm_lib.forward_ppl(samples, real_lm, vocab, settings.lm)
+    n_rev = settings.reverse_samples or len(samples)
+    m["samples"]["reverse_ppl"] = lm_lib.reverse_ppl(samples[:n_rev], test_text, vocab, settings.lm)
+    m["samples"]["reverse_ppl_samples"] = n_rev
+    _log(f"samples: {m['samples']} ({time.time() - t:.0f}s)")
+
+    if config.data.num_classes >= 2:
+        clf = classifier_lib.cached_classifier(os.path.join(cache, "fasttext"), train, settings.fasttext)
+        pred = clf.predict(samples)
+        m["classifier"] = {"test_accuracy": clf.accuracy(test_text, [y for _, y in test]),
+                           "settings": dataclasses.asdict(settings.fasttext),
+                           "sample_class_shares": [pred.count(c) / len(pred) for c in range(clf.num_classes)]}
+        _log(f"classifier: {m['classifier']}")
+
+    t = time.time()
+    diag = test_text[: settings.diagnostic_sentences]
+    z = np.concatenate([model.encode(pipeline.padded_batch(diag[i: i + 256], vocab)).numpy()
+                        for i in range(0, len(diag), 256)])
+    z_fake = model.sample_codes(len(diag), seed=settings.seed).numpy()
+    m["latent"] = {"z": latent.code_statistics(z), "z_prior": latent.code_statistics(z_fake),
+                   "swap_nll": latent.swap_nll_curve(model, vocab, diag, settings.swap_max_k, settings.seed),
+                   "edit_cosine": latent.edit_cosine(model, vocab, diag, seed=settings.seed)}
+    sigma = latent.sigma_values(model, vocab, diag)
+    if sigma is not None:
+        m["latent"]["sigma"] = {"mean": float(sigma.mean()), "median": float(np.median(sigma)),
+                                "share_below_0.01": float((sigma < 0.01).mean())}
+    pairs = [(diag[i], diag[-1 - i]) for i in range(3)]
+    interpolations = [latent.interpolate(model, vocab, a, b, 5, settings.decode_max_len) for a, b in pairs]
+    _log(f"latent diagnostics ({time.time() - t:.0f}s)")
+
+    m["seconds"] = time.time() - t_all
+    with open(os.path.join(out, "metrics.json"), "w") as f:
+        json.dump(m, f, indent=2)
+    plots = _plots(workdir, out, m, z, z_fake, sigma)
+    _write_report(out, m, recon_examples, samples, interpolations, plots)
+    _log(f"wrote {out}/metrics.json and report.md in {m['seconds']:.0f}s")
+    return m
+
+
+# -- plots and report ---------------------------------------------------------
+def _plots(workdir, out, m, z, z_fake, sigma):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made = []
+    log = os.path.join(workdir, "metrics.jsonl")
+    if os.path.exists(log):
+        rows = [json.loads(l) for l in open(log) if l.strip()]
+        keys = [k for k in ("train_rec_loss", "val_rec_loss", "val_token_acc", "val_bleu", "val_code_norm",
+                            "prior_code_norm", "val_code_cov_trace", "prior_code_cov_trace", "train_critic_w")
+                if any(k in r for r in rows)]
+        if rows and keys:
+            fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 3))
+            for ax, k in zip(np.atleast_1d(axes), keys):
+                pts = [(r["step"], r[k]) for r in rows if k in r]
+                ax.plot(*zip(*pts), marker=".")
+                ax.set_title(k, fontsize=9)
+                ax.set_xlabel("iteration", fontsize=8)
+            fig.tight_layout()
+            fig.savefig(os.path.join(out, "training_curves.png"), dpi=80)
+            plt.close(fig)
+            made.append(("Training curves", "training_curves.png"))
+    curve = m["latent"]["swap_nll"]
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([c["k"] for c in curve], [c["nll_sentence"] for c in curve], marker="o", label=m["model"])
+    ax.set_xlabel("k random word swaps")
+    ax.set_ylabel("NLL of the original sentence")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "swap_nll.png"), dpi=80)
+    plt.close(fig)
+    made.append(("k-swap reconstruction NLL (ARAE Fig. 4)", "swap_nll.png"))
+    fig, ax = plt.subplots(figsize=(4, 3))
+    norms = [np.linalg.norm(z, axis=1), np.linalg.norm(z_fake, axis=1)]
+    lo, hi = min(map(np.min, norms)), max(map(np.max, norms))
+    bins = np.linspace(lo - 0.05, hi + 0.05, 41)  # unit-norm codes have a zero range
+    ax.hist(norms[0], bins=bins, alpha=0.6, label="‖z‖ (test)")
+    ax.hist(norms[1], bins=bins, alpha=0.6, label="‖z̃‖ (prior)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "code_norms.png"), dpi=80)
+    plt.close(fig)
+    made.append(("Code norms", "code_norms.png"))
+    if sigma is not None:
+        fig, ax = plt.subplots(figsize=(4, 3))
+        ax.hist(sigma, bins=50)
+        ax.set_xlabel("posterior σ")
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "sigma_hist.png"), dpi=80)
+        plt.close(fig)
+        made.append(("Posterior σ histogram", "sigma_hist.png"))
+    return made
+
+
+def _fmt(x):
+    return f"{x:.4g}" if isinstance(x, float) else str(x)
+
+
+def _write_report(out, m, recon_examples, samples, interpolations, plots):
+    r, s, lat = m["reconstruction"], m["samples"], m["latent"]
+    lines = [f"# Evaluation: {m['model']} ({m['workdir']})", "",
+             f"Command: `{' '.join(m['command'])}`  ", f"Test split: {m['test_split']}; "
+             f"{s['n']} greedy prior samples; wall time {m['seconds']:.0f}s.", "",
+             "## Reconstruction", "", "| token acc | NLL/token | BLEU |", "|---|---|---|",
+             f"| {r['token_acc']:.4f} | {r['nll_per_token']:.3f} | {r['bleu']:.2f} |", "",
+             f"BLEU signature: `{r['bleu_signature']}`", "",
+             "## Samples", "",
+             "| forward PPL | reverse PPL | UniKL | entropy | avg len | Dist-1 | Dist-2 | distinct | copied |",
+             "|---|---|---|---|---|---|---|---|---|",
+             f"| {s['forward_ppl']:.1f} | {s['reverse_ppl']:.1f} | {s['unigram_kl']:.3f} | {s['entropy']:.2f} "
+             f"(corpus {s['corpus_entropy']:.2f}) | {s['avg_len']:.1f} (corpus {s['corpus_avg_len']:.1f}) | "
+             f"{s['dist1']:.3f} | {s['dist2']:.3f} | {s['distinct_sentences']:.3f} | {s['copied_share']:.3f} |", "",
+             f"Reference LM test perplexity on real data: {m['lm']['test_ppl_real']:.1f} "
+             f"(settings `{m['lm']['settings']}`); reverse PPL from {s['reverse_ppl_samples']} samples.", ""]
+    if "classifier" in m:
+        c = m["classifier"]
+        lines += [f"fastText classifier test accuracy {c['test_accuracy']:.4f}; class shares of the samples "
+                  f"{[round(x, 3) for x in c['sample_class_shares']]}.", ""]
+    lines += ["## Latent space", "",
+              f"‖z‖ {lat['z']['norm']:.3f}, tr cov z {lat['z']['cov_trace']:.3f}; ‖z̃‖ {lat['z_prior']['norm']:.3f}, "
+              f"tr cov z̃ {lat['z_prior']['cov_trace']:.3f}.", "",
+              "| k swaps | " + " | ".join(str(c["k"]) for c in lat["swap_nll"]) + " |",
+              "|---" * (len(lat["swap_nll"]) + 1) + "|",
+              "| NLL/sentence | " + " | ".join(f"{c['nll_sentence']:.2f}" for c in lat["swap_nll"]) + " |",
+              "| NLL/token | " + " | ".join(f"{c['nll_token']:.3f}" for c in lat["swap_nll"]) + " |", "",
+              "Cosine of codes at word edit distance k: " +
+              ", ".join(f"k={e['k']}: {e['cosine']:.3f}" for e in lat["edit_cosine"]["by_edits"]) +
+              f"; random pairs: {lat['edit_cosine']['random_pairs']:.3f}.", ""]
+    if "sigma" in lat:
+        lines += [f"Posterior σ: {', '.join(f'{k} {_fmt(v)}' for k, v in lat['sigma'].items())}.", ""]
+    for title, png in plots:
+        lines += [f"### {title}", "", f"![{title}]({png})", ""]
+    lines += ["## Reconstructions (test, greedy)", ""] + [f"- {a}  →  {b}" for a, b in recon_examples] + [""]
+    lines += ["## Interpolations", ""]
+    for path in interpolations:
+        lines += [f"{i}. {s_}" for i, s_ in enumerate(path)] + [""]
+    lines += ["## Prior samples", ""] + [f"- {x}" for x in samples[:20]] + [""]
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write("\n".join(lines))
+
+
+def comparison_table(metric_dicts, names):
+    """A Markdown table of the headline numbers of several evaluations, side by side."""
+    rows = [("reconstruction BLEU", lambda m: m["reconstruction"]["bleu"]),
+            ("token accuracy", lambda m: m["reconstruction"]["token_acc"]),
+            ("forward PPL", lambda m: m["samples"]["forward_ppl"]),
+            ("reverse PPL", lambda m: m["samples"]["reverse_ppl"]),
+            ("UniKL", lambda m: m["samples"]["unigram_kl"]),
+            ("entropy", lambda m: m["samples"]["entropy"]),
+            ("avg length", lambda m: m["samples"]["avg_len"]),
+            ("Dist-1", lambda m: m["samples"]["dist1"]),
+            ("Dist-2", lambda m: m["samples"]["dist2"]),
+            ("distinct samples", lambda m: m["samples"]["distinct_sentences"]),
+            ("copied from train", lambda m: m["samples"]["copied_share"]),
+            ("‖z̃‖", lambda m: m["latent"]["z_prior"]["norm"]),
+            ("k-swap NLL k=0..4", lambda m: " / ".join(f"{c['nll_sentence']:.2f}" for c in m["latent"]["swap_nll"]))]
+    lines = ["| metric | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for label, get in rows:
+        lines.append(f"| {label} | " + " | ".join(_fmt(get(m)) for m in metric_dicts) + " |")
+    return "\n".join(lines)

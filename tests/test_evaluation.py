@@ -1,0 +1,142 @@
+"""fastText transfer classifier, latent diagnostics and the evaluation binary's library."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from arae_tf import evaluation
+from arae_tf.data import synthetic
+from arae_tf.metrics import classifier as classifier_lib
+from arae_tf.metrics import latent
+from arae_tf.data.vocab import Vocabulary
+from arae_tf.metrics import lm as lm_lib
+from arae_tf.metrics.lm import LMSettings
+from tests.conftest import REPO, tiny_ae
+
+
+# -- fastText classifier ------------------------------------------------------
+@pytest.fixture(scope="module")
+def three_class():
+    return synthetic.generate(3000, num_classes=3, seed=0), synthetic.generate(300, num_classes=3, seed=5)
+
+
+def test_classifier_learns_three_classes_deterministically(tmp_path, three_class):
+    train, test = three_class
+    texts, labels = [t for t, _ in test], [y for _, y in test]
+    clf = classifier_lib.SentimentClassifier.train(train, verbose=False)
+    assert clf.num_classes == 3
+    assert clf.accuracy(texts, labels) >= 0.99  # class words are disjoint by construction
+    again = classifier_lib.SentimentClassifier.train(train, verbose=False)
+    np.testing.assert_array_equal(clf.probabilities(texts[:50]), again.probabilities(texts[:50]))
+    clf.save(str(tmp_path))
+    loaded = classifier_lib.SentimentClassifier.load(str(tmp_path))
+    np.testing.assert_array_equal(clf.probabilities(texts[:50]), loaded.probabilities(texts[:50]))
+    probs = np.array(clf.probabilities(["a line\nwith a newline", ""]))
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-3)
+
+
+def test_classifier_is_trained_on_a_shuffled_file(three_class):
+    """Examples sorted by label must give the same classifier as any other order (fastText reads in order)."""
+    train, test = three_class
+    texts = [t for t, _ in test]
+    sorted_clf = classifier_lib.SentimentClassifier.train(sorted(train, key=lambda e: e[1]), verbose=False)
+    assert sorted_clf.accuracy(texts, [y for _, y in test]) >= 0.99
+    shares = np.bincount(sorted_clf.predict(texts), minlength=3) / len(texts)
+    assert shares.min() > 0.2, shares
+
+
+def test_classifier_bad_input():
+    with pytest.raises(ValueError, match="at least two classes"):
+        classifier_lib.SentimentClassifier.train([("a b", 0), ("c d", 0)], verbose=False)
+    with pytest.raises(ValueError, match="empty"):
+        classifier_lib.SentimentClassifier.train([], verbose=False)
+
+
+def test_cached_classifier_reuses_and_retrains(tmp_path, three_class):
+    train, _ = three_class
+    d = str(tmp_path)
+    classifier_lib.cached_classifier(d, train[:600])
+    stamp = os.path.getmtime(os.path.join(d, "fasttext.bin"))
+    classifier_lib.cached_classifier(d, train[:600])
+    assert os.path.getmtime(os.path.join(d, "fasttext.bin")) == stamp
+    classifier_lib.cached_classifier(d, train[:900])  # different data size: retrained
+    assert json.load(open(os.path.join(d, "fasttext.json")))["num_train"] == 900
+
+
+# -- latent diagnostics -------------------------------------------------------
+def test_code_statistics_hand_values():
+    stats = latent.code_statistics([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    assert stats["norm"] == pytest.approx(1.0)
+    assert stats["cov_trace"] == pytest.approx(2 * (2 / 3))  # each coordinate: values 1,-1,0,0, ddof 1
+    with pytest.raises(ValueError, match="N >= 2"):
+        latent.code_statistics([[1.0, 2.0]])
+
+
+def test_perturb_swap_and_substitute():
+    rng = np.random.default_rng(0)
+    words = list(range(10, 20))
+    swapped = latent.perturb(words, 1, rng)
+    assert sorted(swapped) == words and sum(a != b for a, b in zip(swapped, words)) == 2
+    assert latent.perturb(words, 0, rng) == words
+    for k in (1, 2, 3):
+        sub = latent.perturb(words, k, rng, "substitute", vocab_size=50)
+        assert sum(a != b for a, b in zip(sub, words)) == k and min(sub) >= 4
+    with pytest.raises(ValueError, match="vocab_size"):
+        latent.perturb(words, 1, rng, "substitute")
+
+
+def test_swap_curve_and_cosine_run_on_an_untrained_model(vocab, examples):
+    model = tiny_ae(len(vocab))
+    texts = [t for t, _ in examples[:40]]
+    curve = latent.swap_nll_curve(model, vocab, texts, max_k=2)
+    assert [c["k"] for c in curve] == [0, 1, 2] and all(c["nll_token"] > 0 for c in curve)
+    cos = latent.edit_cosine(model, vocab, texts)
+    assert len(cos["by_edits"]) == 3 and -1 <= cos["random_pairs"] <= 1
+    assert latent.sigma_values(model, vocab, texts) is None  # deterministic encoder
+    path = latent.interpolate(model, vocab, texts[0], texts[1], steps=4, max_len=6)
+    assert len(path) == 4
+
+
+# -- the whole evaluation -----------------------------------------------------
+def test_evaluate_trained_builtin_model(builtin_run):
+    """evaluate_workdir on the trained built-in ARAE: files written, numbers that a good model must show."""
+    workdir, _, _ = builtin_run
+    lm_settings = LMSettings(embed_dim=32, hidden_dim=64, epochs=3)
+    settings = evaluation.EvalSettings(num_samples=1000, diagnostic_sentences=300, decode_max_len=12, lm=lm_settings)
+    m = evaluation.evaluate_workdir(workdir, settings)
+    out = os.path.join(workdir, "eval")
+    for f in ("metrics.json", "report.md", "samples.txt", "training_curves.png", "swap_nll.png", "code_norms.png"):
+        assert os.path.getsize(os.path.join(out, f)) > 0, f
+    assert json.load(open(os.path.join(out, "metrics.json")))["samples"]["n"] == 1000
+    assert m["reconstruction"]["bleu"] >= 90 and m["reconstruction"]["token_acc"] >= 0.95
+    assert m["classifier"]["test_accuracy"] >= 0.99
+    assert min(m["classifier"]["sample_class_shares"]) > 0.1  # samples of both sentiments
+    # Template-like samples: low forward PPL under the real-data LM, reverse PPL near the real LM's.
+    assert m["samples"]["forward_ppl"] < 2.5 * m["lm"]["test_ppl_real"]
+    # Reverse PPL: as good as an LM trained on as many *real* sentences, within 50%.
+    train = synthetic.generate(1000, num_classes=2, seed=0)
+    test = synthetic.generate(1000, num_classes=2, seed=2)  # the built-in "test" split
+    vocab = Vocabulary.load(os.path.join(workdir, "vocabulary.txt"))
+    real_reverse = lm_lib.reverse_ppl([t for t, _ in train], [t for t, _ in test], vocab, lm_settings)
+    assert m["samples"]["reverse_ppl"] < 1.5 * real_reverse, (m["samples"]["reverse_ppl"], real_reverse)
+    assert m["samples"]["unigram_kl"] < 0.5
+    curve = [c["nll_sentence"] for c in m["latent"]["swap_nll"]]
+    assert curve[0] < 1.0 and curve[4] > curve[0] + 1.0, curve  # swaps move the code away
+    cos = m["latent"]["edit_cosine"]
+    assert cos["by_edits"][0]["cosine"] > cos["random_pairs"]
+    report = open(os.path.join(out, "report.md")).read()
+    assert "forward PPL" in report and "![k-swap" in report
+    table = evaluation.comparison_table([m, m], ["a", "b"])
+    assert table.count("\n") == 14 and "| reverse PPL |" in table
+
+
+def test_evaluate_binary_errors_on_missing_workdir(tmp_path):
+    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
+    r = subprocess.run([sys.executable, "-m", "arae_tf.evaluate", f"--workdir={tmp_path}/nothing"],
+                       capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert r.returncode != 0 and "is 'nothing'" not in r.stderr
+    assert "config.json not found" in r.stderr and "training workdir" in r.stderr
