@@ -68,6 +68,11 @@ def base_config():
     a.clip_value = 0.01
     a.adv_weight = 0.01       # lambda_1
 
+    c.transfer = tr = ml_collections.ConfigDict()  # model "arae_transfer" (Algorithm 2)
+    tr.classifier_hidden = (128, 128)
+    tr.class_weight = 1.0     # lambda_2
+    tr.adversary = "wrong"    # "wrong": -log(1 - p(y|z)) (= flipped-label CE for 2 classes) | "uniform"
+
     c.optim = o = ml_collections.ConfigDict()
     o.ae_optimizer = "sgd"
     o.ae_lr = 1.0
@@ -76,6 +81,7 @@ def base_config():
     o.encoder_adv_lr = 1.0
     o.gan_lr = 1e-4
     o.gan_beta1 = 0.5
+    o.classifier_lr = 1e-4
 
     c.train = t = ml_collections.ConfigDict()
     t.steps = 0               # iterations; 0: derived from epochs
@@ -92,6 +98,7 @@ def base_config():
     e.num_samples = 20        # prior samples printed at each evaluation
     e.decode_max_len = 20
     e.code_fit_batches = 100  # AE: training batches used to fit the code Gaussian
+    e.transfer_classifier = True  # arae_transfer: fastText transfer accuracy at each evaluation
     return c
 
 

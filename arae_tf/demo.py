@@ -20,10 +20,8 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    import numpy as np
-
     from arae_tf import train_lib
-    from arae_tf.data import pipeline, synthetic
+    from arae_tf.data import synthetic
     from arae_tf.data.vocab import Vocabulary
     from configs import arae_builtin
 
@@ -36,17 +34,17 @@ def main(argv):
     vocab = Vocabulary.load(os.path.join(workdir, "vocabulary.txt"))
     model = train_lib.build_model(config, len(vocab))
     model.load_weights(os.path.join(workdir, "final", "model.weights.h5"))
+    model.vocabulary = vocab
     texts = [t for t, _ in synthetic.generate(6, num_classes=2, seed=123)]
-    tokens = pipeline.padded_batch(texts, vocab)
-    greedy = model.reconstruct(tokens, max_len=12).numpy()
-    beam = model.reconstruct(tokens, method="beam", beam_size=4, max_len=12).numpy()
+    greedy = model.reconstruct(texts, max_len=12)
+    beam = model.reconstruct(texts, method="beam", beam_size=4, max_len=12)
     print(f"\nValidation: token accuracy {metrics['val_token_acc']:.4f}, "
           f"greedy-reconstruction BLEU {metrics['val_bleu']:.2f}")
     print("\nReconstructions (input -> greedy | beam 4):")
     for t, g, b in zip(texts, greedy, beam):
-        print(f"  {t}  ->  {vocab.decode(g)} | {vocab.decode(b)}")
-    samples = [vocab.decode(r) for r in model.generate(10, seed=7, max_len=12).numpy()]
-    nucleus = [vocab.decode(r) for r in model.generate(5, seed=7, method="sample", top_p=0.9, max_len=12).numpy()]
+        print(f"  {t}  ->  {g} | {b}")
+    samples = model.sample(10, seed=7, max_len=12)
+    nucleus = model.sample(5, seed=7, method="sample", top_p=0.9, max_len=12)
     ok = sum(synthetic.is_grammatical(s) for s in samples + nucleus)
     print(f"\nPrior samples, greedy ({ok}/{len(samples) + len(nucleus)} of all samples are template sentences):")
     for s in samples:
@@ -54,12 +52,9 @@ def main(argv):
     print("Prior samples, nucleus p=0.9:")
     for s in nucleus:
         print("  " + s)
-    z = model.encode(tokens[:2]).numpy()
-    path = np.stack([(1 - a) * z[0] + a * z[1] for a in np.linspace(0, 1, 5)])
-    path /= np.linalg.norm(path, axis=1, keepdims=True)
     print("\nInterpolation between the first two inputs:")
-    for r in model.decode(path, max_len=12).numpy():
-        print("  " + vocab.decode(r))
+    for s in model.interpolate(texts[0], texts[1], steps=5, max_len=12):
+        print("  " + s)
 
 
 if __name__ == "__main__":

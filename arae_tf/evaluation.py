@@ -74,6 +74,7 @@ def load_trained(workdir):
         if weights is None:
             raise FileNotFoundError(f"{workdir} has neither final/model.weights.h5 nor a checkpoint")
     model.load_weights(weights)
+    model.vocabulary = vocab
     return model, vocab, config
 
 
@@ -90,7 +91,7 @@ def _flatten(d, prefix=""):
 def _decode_in_batches(model, vocab, n, seed, max_len, what, batch=500):
     out, t = [], time.time()
     for i in range(0, n, batch):
-        ids = model.generate(min(batch, n - i), seed=seed + i, max_len=max_len).numpy()
+        ids = model.generate_ids(min(batch, n - i), seed=seed + i, max_len=max_len).numpy()
         out += [vocab.decode(r) for r in ids]
         _log(f"{what}: {len(out)}/{n} ({time.time() - t:.0f}s)")
     return out
@@ -105,7 +106,7 @@ def reconstruction_report(model, vocab, examples, config, max_len):
     for b in ds:
         toks = b["tokens"].numpy()
         refs += [vocab.decode(r) for r in toks]
-        hyps += [vocab.decode(r) for r in model.reconstruct(toks, max_len=max_len).numpy()]
+        hyps += [vocab.decode(r) for r in model.reconstruct_ids(toks, max_len=max_len).numpy()]
     bleu = corpus_bleu(hyps, refs)
     return {"token_acc": float(res["token_acc"]), "nll_per_token": float(res["rec_loss"]),
             "bleu": bleu["score"], "bleu_signature": bleu["signature"], "sentences": len(refs)}, \
@@ -163,7 +164,7 @@ def evaluate_workdir(workdir, settings=EvalSettings()):
 
     t = time.time()
     diag = test_text[: settings.diagnostic_sentences]
-    z = np.concatenate([model.encode(pipeline.padded_batch(diag[i: i + 256], vocab)).numpy()
+    z = np.concatenate([model.encode_ids(pipeline.padded_batch(diag[i: i + 256], vocab)).numpy()
                         for i in range(0, len(diag), 256)])
     z_fake = model.sample_codes(len(diag), seed=settings.seed).numpy()
     m["latent"] = {"z": latent.code_statistics(z), "z_prior": latent.code_statistics(z_fake),
@@ -174,7 +175,7 @@ def evaluate_workdir(workdir, settings=EvalSettings()):
         m["latent"]["sigma"] = {"mean": float(sigma.mean()), "median": float(np.median(sigma)),
                                 "share_below_0.01": float((sigma < 0.01).mean())}
     pairs = [(diag[i], diag[-1 - i]) for i in range(3)]
-    interpolations = [latent.interpolate(model, vocab, a, b, 5, settings.decode_max_len) for a, b in pairs]
+    interpolations = [model.interpolate(a, b, 5, settings.decode_max_len) for a, b in pairs]
     _log(f"latent diagnostics ({time.time() - t:.0f}s)")
 
     m["seconds"] = time.time() - t_all

@@ -32,7 +32,7 @@ from arae_tf.data import pipeline, synthetic
 from arae_tf.data.vocab import Vocabulary
 from arae_tf.metrics import latent
 from arae_tf.metrics.bleu import corpus_bleu
-from arae_tf.models import AE, build_model
+from arae_tf.models import AE, ARAETransfer, build_model
 
 
 # -- data ---------------------------------------------------------------------
@@ -153,42 +153,61 @@ class Progress(keras.callbacks.Callback):
 
 
 # -- evaluation ---------------------------------------------------------------
-def evaluate(model, vocab, config, valid_ds, train_ds=None):
-    """Validation metrics, greedy-reconstruction BLEU and prior samples. Returns (metrics, samples)."""
+def evaluate(model, vocab, config, valid_ds, train_ds=None, classifier=None):
+    """Validation metrics, greedy-reconstruction BLEU and prior samples. Returns (metrics, extra).
+
+    Transfer models also get the self-BLEU of validation sentences transferred to the next
+    class and, with a fastText `classifier`, the transfer accuracy."""
     e = config.eval
     ds = valid_ds.take(e.max_batches) if e.max_batches else valid_ds
     results = model.evaluate(ds, verbose=0, return_dict=True)
-    refs, hyps, codes, n = [], [], [], 0
+    transfer = isinstance(model, ARAETransfer)
+    refs, hyps, codes, labels, moved, n = [], [], [], [], [], 0
     for batch in valid_ds:
-        toks = batch["tokens"].numpy()
-        codes.append(model.encode(toks).numpy())
-        out = model.decode(codes[-1], max_len=e.decode_max_len).numpy()
+        toks, y = batch["tokens"].numpy(), batch["label"].numpy()
+        codes.append(model.encode_ids(toks).numpy())
+        if transfer:  # own-class decoder for reconstruction; the next class's for transfer
+            out = model.decode_by_class(codes[-1], y, max_len=e.decode_max_len)
+            moved += [vocab.decode(r) for r in model.decode_by_class(codes[-1], (y + 1) % model.num_classes,
+                                                                      max_len=e.decode_max_len)]
+        else:
+            out = model.decode_ids(codes[-1], max_len=e.decode_max_len).numpy()
         refs += [vocab.decode(r) for r in toks]
         hyps += [vocab.decode(r) for r in out]
+        labels += y.tolist()
         n += len(toks)
         if n >= e.bleu_sentences:
             break
-    bleu = corpus_bleu(hyps[: e.bleu_sentences], refs[: e.bleu_sentences])
+    k = e.bleu_sentences
+    bleu = corpus_bleu(hyps[:k], refs[:k])
     if isinstance(model, AE) and train_ds is not None:
         model.fit_code_distribution(train_ds, max_batches=e.code_fit_batches)
-    samples = [vocab.decode(r) for r in model.generate(e.num_samples, seed=config.seed,
+    samples = [vocab.decode(r) for r in model.generate_ids(e.num_samples, seed=config.seed,
                                                        max_len=e.decode_max_len).numpy()]
     recon = {m.name for m in model.reconstruction_metrics}
     metrics = {"val_" + k: float(v) for k, v in results.items() if k in recon}
     metrics.update(val_bleu=bleu["score"], bleu_signature=bleu["signature"])
+    extra = {}
+    if transfer:
+        targets = [(y + 1) % model.num_classes for y in labels[:k]]
+        metrics["val_transfer_self_bleu"] = corpus_bleu(moved[:k], refs[:k])["score"]
+        if classifier is not None:
+            metrics["val_transfer_acc"] = classifier.accuracy(moved[:k], targets)
+        extra["transfers"] = list(zip(refs[:5], moved[:5]))
     # ARAE Fig. 3: norms and covariance traces of real codes z and prior codes z~.
     for name, c in (("val_code", np.concatenate(codes)), ("prior_code", model.sample_codes(1000, seed=config.seed))):
         stats = latent.code_statistics(np.asarray(c))
         metrics.update({f"{name}_norm": stats["norm"], f"{name}_cov_trace": stats["cov_trace"]})
-    return metrics, {"samples": samples, "reconstructions": list(zip(refs[:5], hyps[:5]))}
+    return metrics, {"samples": samples, "reconstructions": list(zip(refs[:5], hyps[:5])), **extra}
 
 
 class Evaluator(keras.callbacks.Callback):
     """Evaluates at the end of every chunk: prints, logs to TensorBoard and metrics.jsonl."""
 
-    def __init__(self, vocab, config, valid_ds, train_ds, workdir):
+    def __init__(self, vocab, config, valid_ds, train_ds, workdir, classifier=None):
         super().__init__()
         self.vocab, self.config, self.valid_ds, self.train_ds = vocab, config, valid_ds, train_ds
+        self.classifier = classifier
         self.workdir = workdir
         self.writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "validation"))
         self.train_writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "train"))
@@ -197,7 +216,7 @@ class Evaluator(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         step = int(self.model.train_iterations.numpy())
         t = time.time()
-        metrics, extra = evaluate(self.model, self.vocab, self.config, self.valid_ds, self.train_ds)
+        metrics, extra = evaluate(self.model, self.vocab, self.config, self.valid_ds, self.train_ds, self.classifier)
         metrics["step"] = step
         metrics["eval_seconds"] = time.time() - t
         with self.train_writer.as_default(step=step):
@@ -217,6 +236,11 @@ class Evaluator(keras.callbacks.Callback):
               f"({metrics['eval_seconds']:.1f}s)", flush=True)
         for ref, hyp in extra["reconstructions"][:3]:
             print(f"  [rec] {ref}  ->  {hyp}")
+        if "val_transfer_self_bleu" in metrics:
+            print(f"  transfer: accuracy={metrics.get('val_transfer_acc', float('nan')):.4f} "
+                  f"self-BLEU={metrics['val_transfer_self_bleu']:.2f}")
+            for src, out in extra["transfers"][:3]:
+                print(f"  [transfer] {src}  ->  {out}")
         for s in extra["samples"][:5]:
             print(f"  [sample] {s}")
         self.last = (metrics, extra)
@@ -290,7 +314,11 @@ def train_and_evaluate(config, workdir):
     chunk = min(config.train.eval_every, total)
     epochs = int(math.ceil(total / chunk))
     total = epochs * chunk  # whole chunks: every run ends on an evaluation and a checkpoint
-    evaluator = Evaluator(vocab, config, valid_ds, train_ds, workdir)
+    classifier = None
+    if config.model == "arae_transfer" and config.eval.get("transfer_classifier", True):
+        from arae_tf.metrics import classifier as classifier_lib
+        classifier = classifier_lib.cached_classifier(os.path.join(workdir, "classifier"), train_ex)
+    evaluator = Evaluator(vocab, config, valid_ds, train_ds, workdir, classifier)
     progress = Progress(min(config.train.log_every, chunk), total, d.batch_size, step)
     callbacks = [progress, evaluator,
                  Checkpointer(workdir, config.train.keep_checkpoints)]

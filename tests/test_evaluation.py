@@ -97,8 +97,9 @@ def test_swap_curve_and_cosine_run_on_an_untrained_model(vocab, examples):
     cos = latent.edit_cosine(model, vocab, texts)
     assert len(cos["by_edits"]) == 3 and -1 <= cos["random_pairs"] <= 1
     assert latent.sigma_values(model, vocab, texts) is None  # deterministic encoder
-    path = latent.interpolate(model, vocab, texts[0], texts[1], steps=4, max_len=6)
-    assert len(path) == 4
+    model.vocabulary = vocab
+    path = model.interpolate(texts[0], texts[1], steps=4, max_len=6)
+    assert len(path) == 4 and all(isinstance(p, str) for p in path)
 
 
 # -- the whole evaluation -----------------------------------------------------

@@ -136,8 +136,8 @@ def test_weights_round_trip_exact(tmp_path, vocab, batch, factory):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(model.optimizer.variables, clone.optimizer.variables):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    np.testing.assert_array_equal(model.reconstruct(batch), clone.reconstruct(batch))
-    np.testing.assert_array_equal(model.generate(4, seed=2), clone.generate(4, seed=2))
+    np.testing.assert_array_equal(model.reconstruct_ids(batch), clone.reconstruct_ids(batch))
+    np.testing.assert_array_equal(model.generate_ids(4, seed=2), clone.generate_ids(4, seed=2))
 
 
 def test_keras_file_round_trip_keeps_custom_compile(tmp_path, vocab, batch):
@@ -166,7 +166,7 @@ def test_ae_code_gaussian(vocab, examples):
     model = tiny_ae(len(vocab))
     ds = pipeline.make_dataset(examples, vocab, 32, 12, shuffle=False)
     assert model.fit_code_distribution(ds) == len(examples)
-    codes = np.concatenate([model.encode(b["tokens"]).numpy() for b in ds])
+    codes = np.concatenate([model.encode_ids(b["tokens"]).numpy() for b in ds])
     samples = model.sample_codes(4000, seed=0).numpy()
     np.testing.assert_allclose(samples.mean(0), codes.mean(0), atol=0.05)
     np.testing.assert_allclose(np.cov(samples, rowvar=False), np.cov(codes, rowvar=False), atol=0.02)

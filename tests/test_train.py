@@ -95,7 +95,7 @@ def test_arae_learns_builtin_corpus(builtin_run):
     vocab = Vocabulary.load(os.path.join(workdir, "vocabulary.txt"))
     model = train_lib.build_model(config, len(vocab))
     model.load_weights(os.path.join(workdir, "final", "model.weights.h5"))
-    samples = [vocab.decode(r) for r in model.generate(200, seed=0, max_len=12).numpy()]
+    samples = [vocab.decode(r) for r in model.generate_ids(200, seed=0, max_len=12).numpy()]
     grammatical = np.mean([synthetic.is_grammatical(s) for s in samples])
     assert grammatical >= 0.8, samples[:20]
     assert len(set(samples)) >= 20, "prior samples collapsed to a few sentences"

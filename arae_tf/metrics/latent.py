@@ -18,7 +18,6 @@ sentences; randomness comes from a `numpy` seed.
 import numpy as np
 import tensorflow as tf
 
-from arae_tf.data import pipeline
 from arae_tf.data.vocab import BOS_ID, EOS_ID, SPECIALS
 
 
@@ -92,7 +91,7 @@ def swap_nll_curve(model, vocab, sentences, max_k=4, seed=0, batch_size=128):
         framed = [_framed(w) for w in originals]
         total = 0.0
         for src, tgt in zip(_batches(perturbed, batch_size), _batches(framed, batch_size)):
-            total += float(tf.reduce_sum(nll_fn(model.encode(src), tgt)))
+            total += float(tf.reduce_sum(nll_fn(model.encode_ids(src), tgt)))
         tokens = sum(len(w) + 1 for w in originals)
         curve.append({"k": k, "nll_sentence": total / len(originals), "nll_token": total / tokens})
     return curve
@@ -105,7 +104,7 @@ def _cosine(a, b):
 
 
 def _codes(model, token_lists, batch_size=256):
-    return np.concatenate([model.encode(b).numpy() for b in _batches(token_lists, batch_size)])
+    return np.concatenate([model.encode_ids(b).numpy() for b in _batches(token_lists, batch_size)])
 
 
 def edit_cosine(model, vocab, sentences, max_k=3, seed=0):
@@ -133,13 +132,3 @@ def sigma_values(model, vocab, sentences, batch_size=256):
         _, log_var = model.encode_distribution(b)
         out.append(np.exp(0.5 * np.asarray(log_var)).ravel())
     return np.concatenate(out)
-
-
-def interpolate(model, vocab, a, b, steps=5, max_len=20):
-    """Greedy decodings along the line between the codes of sentences a and b (re-normalised to
-    the unit sphere when the model normalises its codes)."""
-    z = model.encode(pipeline.padded_batch([a, b], vocab)).numpy()
-    path = np.stack([(1 - t) * z[0] + t * z[1] for t in np.linspace(0.0, 1.0, steps)])
-    if model.backbone.normalize_code:
-        path /= np.maximum(np.linalg.norm(path, axis=1, keepdims=True), 1e-12)
-    return [vocab.decode(r) for r in model.decode(path.astype(np.float32), max_len=max_len).numpy()]

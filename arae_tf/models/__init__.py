@@ -8,6 +8,7 @@ import keras
 from arae_tf.models.ae import AE
 from arae_tf.models.arae import ARAE
 from arae_tf.models.backbone import SentenceAutoencoderBackbone
+from arae_tf.models.transfer import ARAETransfer
 
 _BUILDERS = {}
 
@@ -34,11 +35,12 @@ def build_model(config, vocab_size):
     return _BUILDERS[config.model](config, vocab_size)
 
 
-def _backbone(config, vocab_size):
+def _backbone(config, vocab_size, num_decoders=1):
     b = config.backbone
     return SentenceAutoencoderBackbone(vocab_size, embed_dim=b.embed_dim, hidden_dim=b.hidden_dim,
                                        latent_dim=b.latent_dim, normalize_code=b.normalize_code,
-                                       hidden_init=b.hidden_init, init_range=b.init_range or None)
+                                       hidden_init=b.hidden_init, init_range=b.init_range or None,
+                                       num_decoders=num_decoders)
 
 
 def _ae_optimizer(o):
@@ -61,14 +63,15 @@ def _build_ae(config, vocab_size):
     return model
 
 
-@register_model("arae")
-def _build_arae(config, vocab_size):
-    a, o = config.arae, config.optim
-    model = ARAE(_backbone(config, vocab_size), prior=a.prior, noise_dim=a.noise_dim,
-                 generator_hidden=tuple(a.generator_hidden), critic_hidden=tuple(a.critic_hidden),
-                 generator_tanh=a.generator_tanh, critic_batchnorm=a.critic_batchnorm, critic_steps=a.critic_steps,
-                 lipschitz=a.lipschitz, gp_weight=a.gp_weight, clip_value=a.clip_value, adv_weight=a.adv_weight,
-                 **_noise_kwargs(config))
+def _arae_kwargs(config):
+    a = config.arae
+    return dict(prior=a.prior, noise_dim=a.noise_dim, generator_hidden=tuple(a.generator_hidden),
+                critic_hidden=tuple(a.critic_hidden), generator_tanh=a.generator_tanh,
+                critic_batchnorm=a.critic_batchnorm, critic_steps=a.critic_steps, lipschitz=a.lipschitz,
+                gp_weight=a.gp_weight, clip_value=a.clip_value, adv_weight=a.adv_weight, **_noise_kwargs(config))
+
+
+def _arae_optimizers(o):
     gan = lambda: keras.optimizers.Adam(o.gan_lr, beta_1=o.gan_beta1)
     if o.encoder_adv_optimizer == "ae":
         enc = None
@@ -76,9 +79,27 @@ def _build_arae(config, vocab_size):
         enc = keras.optimizers.SGD(o.encoder_adv_lr, global_clipnorm=o.ae_clipnorm or None)
     else:
         raise ValueError(f"config field optim.encoder_adv_optimizer must be 'ae' or 'sgd', got {o.encoder_adv_optimizer!r}")
-    model.compile(ae_optimizer=_ae_optimizer(o), critic_optimizer=gan(), generator_optimizer=gan(),
-                  encoder_optimizer=enc, jit_compile=config.train.jit_compile)
+    return dict(ae_optimizer=_ae_optimizer(o), critic_optimizer=gan(), generator_optimizer=gan(), encoder_optimizer=enc)
+
+
+@register_model("arae")
+def _build_arae(config, vocab_size):
+    model = ARAE(_backbone(config, vocab_size), **_arae_kwargs(config))
+    model.compile(**_arae_optimizers(config.optim), jit_compile=config.train.jit_compile)
     return model
 
 
-__all__ = ["AE", "ARAE", "SentenceAutoencoderBackbone", "build_model", "register_model", "registered_models"]
+@register_model("arae_transfer")
+def _build_arae_transfer(config, vocab_size):
+    t, o, c = config.transfer, config.optim, config.data.num_classes
+    if c < 2:
+        raise ValueError(f"model 'arae_transfer' needs labelled data: config field data.num_classes is {c}, must be >= 2")
+    model = ARAETransfer(_backbone(config, vocab_size, num_decoders=c), num_classes=c,
+                         classifier_hidden=tuple(t.classifier_hidden), class_weight=t.class_weight,
+                         adversary=t.adversary, **_arae_kwargs(config))
+    model.compile(**_arae_optimizers(o), classifier_optimizer=keras.optimizers.Adam(o.classifier_lr, beta_1=o.gan_beta1),
+                  jit_compile=config.train.jit_compile)
+    return model
+
+
+__all__ = ["AE", "ARAE", "ARAETransfer", "SentenceAutoencoderBackbone", "build_model", "register_model", "registered_models"]

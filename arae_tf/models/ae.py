@@ -40,7 +40,7 @@ class AE(TextAutoencoder):
         for i, batch in enumerate(dataset):
             if max_batches is not None and i >= max_batches:
                 break
-            codes.append(self.encode(batch["tokens"]).numpy())
+            codes.append(self.encode_ids(batch["tokens"]).numpy())
         codes = np.concatenate(codes).astype(np.float64)
         cov = np.cov(codes, rowvar=False) + 1e-6 * np.eye(codes.shape[1])
         self.code_mean.assign(codes.mean(0).astype(np.float32))

@@ -7,6 +7,7 @@ later VAE/WAE) add a regulariser and their own `train_step`.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -104,7 +105,11 @@ class TextAutoencoder(keras.Model):
         steps = ops.cast(self.train_iterations // self.noise_anneal_every, "float32")
         return self.code_noise * ops.power(self.noise_anneal, steps)
 
-    def reconstruction_step(self, tokens, optimizer, variables):
+    def reconstruction_stats(self, z, tokens, labels=None):
+        """Reconstruction statistics of `tokens` from codes `z` (subclasses route by label)."""
+        return self.backbone.reconstruction(z, tokens)
+
+    def reconstruction_step(self, tokens, optimizer, variables, labels=None):
         """One gradient step on L_rec with annealed code noise.
 
         Returns (stats dict, codes z before noise).
@@ -114,7 +119,7 @@ class TextAutoencoder(keras.Model):
             z_in = z
             if self.code_noise:
                 z_in = z + self.current_code_noise() * keras.random.normal(ops.shape(z), seed=self.seed_generator)
-            stats = self.backbone.reconstruction(z_in, tokens)
+            stats = self.reconstruction_stats(z_in, tokens, labels)
             loss = token_mean(stats)
         grads = tape.gradient(loss, variables)
         optimizer.apply(grads, variables)
@@ -131,31 +136,92 @@ class TextAutoencoder(keras.Model):
         """Reconstruction metrics only (the regularisers' trackers are training-time quantities)."""
         tokens = data["tokens"]
         z = self.backbone.encode(tokens)
-        self.track_reconstruction(self.backbone.reconstruction(z, tokens), z)
+        self.track_reconstruction(self.reconstruction_stats(z, tokens, data.get("label")), z)
         return {m.name: m.result() for m in self.reconstruction_metrics}
 
-    # -- inference ------------------------------------------------------------
-    def encode(self, tokens):
-        """Codes of a token batch (numpy or tensor) as a tensor."""
+    # -- inference on token ids ---------------------------------------------
+    def encode_ids(self, tokens):
+        """Codes of a token batch [B, T] (numpy or tensor) as a tensor [B, latent_dim]."""
         return self._compiled("encode", lambda t: self.backbone.encode(t),
                               [tf.TensorSpec([None, None], tf.int32)])(tf.cast(tokens, tf.int32))
 
-    def decode(self, z, seed=0, **decode_kwargs):
-        """Token ids [B, max_len] from codes; see `SentenceAutoencoderBackbone.decode` for options."""
+    def decode_ids(self, z, seed=0, **decode_kwargs):
+        """Token ids [B, max_len] from codes; see `SentenceAutoencoderBackbone.decode` for options
+        (method greedy/sample/beam, max_len, temperature, top_k, top_p, beam_size, decoder)."""
         key = ("decode",) + tuple(sorted(decode_kwargs.items()))
         fn = self._compiled(key, lambda z, s: self.backbone.decode(z, seed=s, **decode_kwargs),
                             [tf.TensorSpec([None, self.latent_dim], tf.float32), tf.TensorSpec([2], tf.int32)])
         return fn(tf.cast(z, tf.float32), as_seed(seed))
 
-    def reconstruct(self, tokens, **decode_kwargs):
-        return self.decode(self.encode(tokens), **decode_kwargs)
+    def reconstruct_ids(self, tokens, **decode_kwargs):
+        return self.decode_ids(self.encode_ids(tokens), **decode_kwargs)
 
     def sample_codes(self, n, seed=0):
         raise NotImplementedError
 
-    def generate(self, n, seed=0, **decode_kwargs):
-        """Decodes `n` codes drawn from the model's prior."""
-        return self.decode(self.sample_codes(n, seed=seed), seed=seed, **decode_kwargs)
+    def generate_ids(self, n, seed=0, **decode_kwargs):
+        """Decodes `n` codes drawn from the model's prior; token ids [n, max_len]."""
+        return self.decode_ids(self.sample_codes(n, seed=seed), seed=seed, **decode_kwargs)
+
+    # -- inference on text (needs `model.vocabulary`, set by zoo.load / load_trained) -------
+    @property
+    def vocabulary(self):
+        """The `Vocabulary` the text methods use (None until attached)."""
+        return getattr(self, "_vocabulary", None)
+
+    @vocabulary.setter
+    def vocabulary(self, vocab):
+        if vocab is not None:
+            vocab.check_size(self.backbone.vocab_size, where="this model")
+        object.__setattr__(self, "_vocabulary", vocab)  # plain attribute: not tracked by Keras
+
+    def _vocab(self):
+        if self.vocabulary is None:
+            raise ValueError("this model has no vocabulary attached: use arae_tf.zoo.load(...) or "
+                             "arae_tf.evaluation.load_trained(workdir), or set model.vocabulary = Vocabulary.load(path)")
+        return self.vocabulary
+
+    def _texts_to_ids(self, texts):
+        if isinstance(texts, str):
+            raise TypeError("pass a list of sentences, not a single string")
+        texts = list(texts)
+        if not texts:
+            raise ValueError("empty list of sentences")
+        from arae_tf.data.pipeline import padded_batch
+        return padded_batch(texts, self._vocab(), max_len=self.max_input_words)
+
+    max_input_words = 30  # longer inputs are truncated (training used shorter sentences)
+
+    def _ids_to_texts(self, ids):
+        vocab = self._vocab()
+        return [vocab.decode(r) for r in np.asarray(ids)]
+
+    def encode(self, texts):
+        """Codes [N, latent_dim] (numpy) of a list of sentences."""
+        return self.encode_ids(self._texts_to_ids(texts)).numpy()
+
+    def decode(self, z, max_len=20, **decode_kwargs):
+        """Sentences decoded (greedy by default) from codes [N, latent_dim]."""
+        return self._ids_to_texts(self.decode_ids(np.asarray(z, np.float32), max_len=max_len, **decode_kwargs))
+
+    def reconstruct(self, texts, max_len=20, **decode_kwargs):
+        """Each sentence encoded and decoded again."""
+        return self.decode(self.encode(texts), max_len=max_len, **decode_kwargs)
+
+    def sample(self, n, seed=0, max_len=20, **decode_kwargs):
+        """`n` sentences decoded from codes drawn from the model's prior."""
+        return self._ids_to_texts(self.generate_ids(n, seed=seed, max_len=max_len, **decode_kwargs))
+
+    def interpolate(self, a, b, steps=5, max_len=20, **decode_kwargs):
+        """Sentences decoded along the line from the code of sentence `a` to that of `b` (`steps` points,
+        both ends included), re-normalised to the unit sphere when the model normalises codes."""
+        if steps < 2:
+            raise ValueError(f"steps must be >= 2, got {steps}")
+        z = self.encode([a, b])
+        path = np.stack([(1 - t) * z[0] + t * z[1] for t in np.linspace(0.0, 1.0, steps)])
+        if self.backbone.normalize_code:
+            path /= np.maximum(np.linalg.norm(path, axis=1, keepdims=True), 1e-12)
+        return self.decode(path, max_len=max_len, **decode_kwargs)
 
     def _compiled(self, key, fn, signature):
         if key not in self._decode_fns:

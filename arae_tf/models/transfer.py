@@ -1,0 +1,204 @@
+"""ARAE for unaligned style transfer, Algorithm 2 of Zhao et al. (2018); SPEC 2.3.
+
+A shared encoder, one decoder per attribute class y in {0..C-1}, the GAN prior of
+Algorithm 1, and a latent classifier u. Each `train_step` on a labelled batch (x, y):
+
+1.  Autoencoder: minimise L_rec(x | z, y), each sentence reconstructed by the decoder
+    of its own class (the batch is partitioned by label; each decoder sees its part).
+2.  Critic, `critic_steps` times (as Algorithm 1).
+2b. Classifier (u): minimise  L_cls = CE(y, p_u(. | z))           (z constant).
+3.  Encoder vs critic: minimise lambda_1 * E[f(enc(x))]            (as Algorithm 1).
+3b. Encoder vs classifier (phi): minimise lambda_2 * L_adv with
+        adversary="wrong":   L_adv = -log(1 - p_u(y | enc(x)))   (= CE(1 - y, p_u) for C = 2, the paper)
+        adversary="uniform": L_adv = CE(uniform, p_u(. | enc(x)))
+4.  Generator (as Algorithm 1).
+
+`transfer_ids(tokens, to)` encodes and decodes greedily with decoder `to`;
+`transfer(texts, to)` does the same on raw strings.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from arae_tf.layers.mlp import critic_mlp
+from arae_tf.models.arae import ARAE
+from arae_tf.models.base import num_replicas
+
+ADVERSARIES = ("wrong", "uniform")
+
+
+@keras.saving.register_keras_serializable(package="arae_tf")
+class ARAETransfer(ARAE):
+    """ARAE with one decoder per class and a latent classifier (Algorithm 2).
+
+    Args:
+        backbone: a `SentenceAutoencoderBackbone` with `num_decoders == num_classes`.
+        num_classes: C >= 2.
+        classifier_hidden: widths of the latent classifier MLP (128-128 in the paper).
+        class_weight: lambda_2, the scale of the classifier's gradient entering the encoder.
+        adversary: "wrong" or "uniform" (see the module docstring).
+        **kwargs: `ARAE` arguments (prior, critic, lambda_1 = adv_weight, noise...).
+    """
+
+    def __init__(self, backbone, num_classes=2, classifier_hidden=(128, 128), class_weight=1.0, adversary="wrong",
+                 **kwargs):
+        super().__init__(backbone, **kwargs)
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        if self.backbone.num_decoders != num_classes:
+            raise ValueError(f"the backbone has {self.backbone.num_decoders} decoders but num_classes is "
+                             f"{num_classes}: build it with num_decoders={num_classes}")
+        if adversary not in ADVERSARIES:
+            raise ValueError(f"adversary must be one of {ADVERSARIES}, got {adversary!r}")
+        # === Config ===
+        self.num_classes = num_classes
+        self.classifier_hidden = tuple(classifier_hidden)
+        self.class_weight = class_weight
+        self.adversary = adversary
+        # === Layers ===
+        self.classifier = critic_mlp(self.latent_dim, self.classifier_hidden, batchnorm=True, out_dim=num_classes,
+                                     name="classifier")
+        # === Metrics ===
+        self.cls_loss_tracker = keras.metrics.Mean(name="cls_loss")
+        self.cls_acc_tracker = keras.metrics.Mean(name="cls_acc")
+        self.built = True
+
+    @property
+    def metrics(self):
+        return super().metrics + [self.cls_loss_tracker, self.cls_acc_tracker]
+
+    def compile(self, ae_optimizer=None, critic_optimizer=None, generator_optimizer=None, encoder_optimizer=None,
+                classifier_optimizer=None, **kwargs):
+        """As `ARAE.compile`, plus the classifier's optimizer (default Adam(1e-4, beta_1 0.5)).
+
+        The encoder's step against the classifier uses the same optimizer as its step
+        against the critic (`encoder_optimizer`, else the autoencoder's)."""
+        classifier_optimizer = classifier_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.5)
+        self.classifier_optimizer = self._build_optimizer(classifier_optimizer, self.classifier.trainable_variables)
+        super().compile(ae_optimizer=ae_optimizer, critic_optimizer=critic_optimizer,
+                        generator_optimizer=generator_optimizer, encoder_optimizer=encoder_optimizer, **kwargs)
+
+    def get_compile_config(self):
+        config = super().get_compile_config()
+        config["classifier_optimizer"] = keras.saving.serialize_keras_object(self.classifier_optimizer)
+        return config
+
+    def compile_from_config(self, config):
+        de = keras.saving.deserialize_keras_object
+        opt = lambda k: de(config[k]) if config.get(k) else None
+        self.compile(ae_optimizer=opt("ae_optimizer"), critic_optimizer=opt("critic_optimizer"),
+                     generator_optimizer=opt("generator_optimizer"), encoder_optimizer=opt("encoder_optimizer"),
+                     classifier_optimizer=opt("classifier_optimizer"), jit_compile=config.get("jit_compile", False))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_classes=self.num_classes, classifier_hidden=list(self.classifier_hidden),
+                      class_weight=self.class_weight, adversary=self.adversary)
+        return config
+
+    # -- Algorithm 2 ----------------------------------------------------------
+    def reconstruction_stats(self, z, tokens, labels=None):
+        """Statistics summed over classes, each part of the batch through its class's decoder.
+
+        Without labels (e.g. unlabelled evaluation data) every sentence goes through decoder 0.
+        """
+        if labels is None:
+            return self.backbone.reconstruction(z, tokens, decoder=0)
+        labels = tf.cast(labels, tf.int32)
+        zs = tf.dynamic_partition(z, labels, self.num_classes)
+        ts = tf.dynamic_partition(tokens, labels, self.num_classes)
+        parts = [self.backbone.reconstruction(zs[c], ts[c], decoder=c) for c in range(self.num_classes)]
+        return {k: ops.sum(ops.stack([p[k] for p in parts])) for k in parts[0]}
+
+    def adversary_loss(self, logits, labels):
+        """L_adv of step 3b (per example), which the encoder minimises."""
+        log_p = tf.nn.log_softmax(logits)
+        if self.adversary == "uniform":
+            return -ops.mean(log_p, axis=-1)
+        p_true = ops.sum(ops.exp(log_p) * tf.one_hot(labels, self.num_classes), axis=-1)
+        return -ops.log(ops.maximum(1.0 - p_true, 1e-7))
+
+    def classifier_step(self, z, labels):
+        """Step 2b: one classifier update on constant codes; returns (loss, accuracy)."""
+        z = tf.stop_gradient(z)
+        variables = self.classifier.trainable_variables
+        with tf.GradientTape() as tape:
+            logits = self.classifier(z, training=True)
+            loss = ops.mean(ops.sparse_categorical_crossentropy(labels, logits, from_logits=True))
+            scaled = loss / num_replicas()
+        self.classifier_optimizer.apply(tape.gradient(scaled, variables), variables)
+        acc = ops.mean(ops.cast(ops.equal(ops.cast(ops.argmax(logits, -1), labels.dtype), labels), "float32"))
+        return loss, acc
+
+    def encoder_classifier_step(self, tokens, labels):
+        """Step 3b: the encoder minimises lambda_2 * L_adv against the (fixed) classifier."""
+        variables = self.backbone.encoder_variables
+        with tf.GradientTape() as tape:
+            z = self.backbone.encode(tokens, training=True)
+            loss = self.class_weight * ops.mean(self.adversary_loss(self.classifier(z, training=True), labels))
+            loss = loss / num_replicas()
+        (self.encoder_optimizer or self.optimizer).apply(tape.gradient(loss, variables), variables)
+
+    def train_step(self, data):
+        tokens, labels = data["tokens"], tf.cast(data["label"], tf.int32)
+        # 1. autoencoder, each class through its own decoder
+        self.reconstruction_step(tokens, self.optimizer, self.backbone.trainable_variables, labels=labels)
+        z_real = self.backbone.encode(tokens, training=True)
+        # 2. critic, k times
+        for _ in range(self.critic_steps):
+            w, gp, z_fake = self.critic_step(z_real)
+        self.w_tracker.update_state(w)
+        self.gp_tracker.update_state(gp)
+        self.zfake_norm_tracker.update_state(ops.mean(ops.norm(z_fake, axis=-1)))
+        # 2b. classifier on the codes
+        cls_loss, cls_acc = self.classifier_step(z_real, labels)
+        self.cls_loss_tracker.update_state(cls_loss)
+        self.cls_acc_tracker.update_state(cls_acc)
+        # 3. encoder against the critic, 3b. encoder against the classifier
+        self.encoder_adversarial_step(tokens)
+        if self.class_weight:
+            self.encoder_classifier_step(tokens, labels)
+        # 4. generator
+        if self.generator is not None:
+            self.gen_loss_tracker.update_state(self.generator_step(ops.shape(tokens)[0]))
+        self.train_iterations.assign_add(1)
+        return {m.name: m.result() for m in self.metrics}
+
+    # -- transfer -------------------------------------------------------------
+    def _check_classes(self, to, n):
+        arr = np.asarray(to)
+        if not np.issubdtype(arr.dtype, np.integer) or arr.ndim > 1 or (arr.ndim == 1 and len(arr) != n):
+            raise ValueError(f"target class must be an int or one int per sentence ({n}), got {to!r}")
+        if arr.size and (arr.min() < 0 or arr.max() >= self.num_classes):
+            raise ValueError(f"target classes must be in [0, {self.num_classes}), got {to!r}")
+        return np.broadcast_to(arr, (n,))
+
+    def decode_by_class(self, z, classes, **decode_kwargs):
+        """Token ids decoding each code z[i] with the decoder of class classes[i] (int or [N] ints)."""
+        z = tf.cast(z, tf.float32)
+        classes = self._check_classes(classes, int(z.shape[0]))
+        used = sorted(set(classes.tolist()))
+        outs = {c: self.decode_ids(z, decoder=c, **decode_kwargs).numpy() for c in used}
+        width = max(o.shape[1] for o in outs.values())
+        out = np.zeros((len(classes), width), np.int32)
+        for c, o in outs.items():
+            rows = classes == c
+            out[rows, : o.shape[1]] = o[rows]
+        return out
+
+    def reconstruct_ids(self, tokens, labels=None, **decode_kwargs):
+        """Reconstructions; with `labels`, each sentence through the decoder of its own class."""
+        if labels is None:
+            return super().reconstruct_ids(tokens, **decode_kwargs)
+        return self.decode_by_class(self.encode_ids(tokens), labels, **decode_kwargs)
+
+    def transfer_ids(self, tokens, to, **decode_kwargs):
+        """Token ids of `tokens` re-decoded (greedy by default) by the decoder of class `to`
+        (an int, or one class per sentence)."""
+        return self.decode_by_class(self.encode_ids(tokens), to, **decode_kwargs)
+
+    def transfer(self, texts, to, max_len=20, **decode_kwargs):
+        """Sentences re-written in class `to` (an int, or one per sentence; Yelp: 0 negative, 1 positive)."""
+        return self._ids_to_texts(self.transfer_ids(self._texts_to_ids(texts), to, max_len=max_len, **decode_kwargs))
