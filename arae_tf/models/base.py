@@ -35,6 +35,13 @@ def token_mean(stats):
     return stats["nll_sum"] / ops.maximum(tf.stop_gradient(global_sum(stats["tokens"])), 1.0)
 
 
+class _FunctionCache:
+    """Compiled inference functions by key (a plain object, invisible to checkpoint tracking)."""
+
+    def __init__(self):
+        self.functions = {}
+
+
 class TextAutoencoder(keras.Model):
     """Base class: backbone + reconstruction. Not used directly.
 
@@ -60,7 +67,7 @@ class TextAutoencoder(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.train_iterations = self.add_weight(name="train_iterations", shape=(), dtype="int64",
                                                 initializer="zeros", trainable=False)
-        self._decode_fns = {}
+        self._decode_fns = _FunctionCache()  # not a dict: SavedModel export must not track it
         self.rec_loss_tracker = keras.metrics.Mean(name="rec_loss")
         self.token_acc_tracker = keras.metrics.Mean(name="token_acc")
         self.z_norm_tracker = keras.metrics.Mean(name="z_norm")
@@ -224,6 +231,7 @@ class TextAutoencoder(keras.Model):
         return self.decode(path, max_len=max_len, **decode_kwargs)
 
     def _compiled(self, key, fn, signature):
-        if key not in self._decode_fns:
-            self._decode_fns[key] = tf.function(fn, input_signature=signature)
-        return self._decode_fns[key]
+        fns = self._decode_fns.functions
+        if key not in fns:
+            fns[key] = tf.function(fn, input_signature=signature)
+        return fns[key]

@@ -1,0 +1,125 @@
+"""SavedModel export with string-in / string-out signatures for TensorFlow Serving.
+
+`export_model(model, vocab, out_dir)` writes a SavedModel whose signatures take and
+return strings; tokenization (lowercase, whitespace split, vocabulary lookup, at most
+`max_input_words` words, `<bos>`/`<eos>`) and detokenization run in the graph with the
+saved vocabulary, using core TensorFlow ops only (no tensorflow-text op library), so
+the stock `tensorflow/serving` model server runs it.
+
+Signatures (inputs -> outputs), all greedy decoding up to `max_len` words:
+
+    encode(sentences: string[N])                                -> codes: float32[N, d]
+    reconstruct(sentences: string[N] [, labels: int32[N]])      -> sentences: string[N]
+    sample(num: int32[], seed: int32[] [, label: int32[]])      -> sentences: string[num]
+    interpolate(a: string[], b: string[], steps: int32[] [, label: int32[]]) -> sentences: string[steps]
+    transfer(sentences: string[N], to: int32[N])                -> sentences: string[N]   (transfer models)
+
+The bracketed `labels`/`label` inputs exist for transfer models (one decoder per class).
+`serving_default` is an alias of `encode` (Keras `ExportArchive` names the first endpoint so).
+`sample` with the same seed gives the same sentences (stateless random ops).
+"""
+
+import json
+import os
+
+import keras
+import tensorflow as tf
+
+from arae_tf.data.vocab import BOS_ID, EOS_ID
+from arae_tf.models.transfer import ARAETransfer
+
+SIGNATURES = ("encode", "reconstruct", "sample", "interpolate", "transfer")
+
+
+def _framed_ids(vocab, lookup, sentences, max_words):
+    words = vocab.tokenize_graph(sentences, lookup)[:, :max_words]
+    n = words.nrows()
+    bos = tf.RaggedTensor.from_tensor(tf.fill([n, 1], BOS_ID))
+    eos = tf.RaggedTensor.from_tensor(tf.fill([n, 1], EOS_ID))
+    return tf.concat([bos, words, eos], axis=1).to_tensor(0)
+
+
+def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, metadata=None):
+    """Writes the SavedModel to `out_dir` (plus `arae_tf_export.json` describing it). Returns the signature names."""
+    vocab.check_size(model.backbone.vocab_size, where="model being exported")
+    if os.path.exists(out_dir) and os.listdir(out_dir):
+        raise FileExistsError(f"{out_dir} exists and is not empty; choose a new --out directory")
+    lookup = vocab.lookup_layer()
+    lookup.build((None,))
+    backbone = model.backbone
+    transfer = isinstance(model, ARAETransfer)
+    C = model.num_classes if transfer else 1
+    ids = lambda s: _framed_ids(vocab, lookup, s, max_input_words)
+    text = vocab.detokenize_graph
+
+    def decode(z, classes):
+        """Greedy decoding of each code with the decoder of its class ([N] int32)."""
+        if C == 1:
+            return backbone.decode(z, max_len=max_len)
+        outs = tf.stack([backbone.decode(z, max_len=max_len, decoder=c) for c in range(C)])  # [C, N, L]
+        rows = tf.range(tf.shape(z)[0])
+        return tf.gather_nd(outs, tf.stack([tf.clip_by_value(classes, 0, C - 1), rows], axis=1))
+
+    def one_class(n, label):
+        return tf.fill([n], label)
+
+    S = lambda shape, dtype, name: tf.TensorSpec(shape, dtype, name=name)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.track(lookup)
+
+    archive.add_endpoint("encode", lambda sentences: {"codes": backbone.encode(ids(sentences))},
+                         [S([None], tf.string, "sentences")])
+    if transfer:
+        archive.add_endpoint(
+            "reconstruct", lambda sentences, labels: {"sentences": text(decode(backbone.encode(ids(sentences)), labels))},
+            [S([None], tf.string, "sentences"), S([None], tf.int32, "labels")])
+        archive.add_endpoint(
+            "transfer", lambda sentences, to: {"sentences": text(decode(backbone.encode(ids(sentences)), to))},
+            [S([None], tf.string, "sentences"), S([None], tf.int32, "to")])
+        archive.add_endpoint(
+            "sample", lambda num, seed, label: {"sentences": text(decode(
+                model.fake_codes(num, seed=tf.stack([seed, 0])), one_class(num, label)))},
+            [S([], tf.int32, "num"), S([], tf.int32, "seed"), S([], tf.int32, "label")])
+    else:
+        archive.add_endpoint("reconstruct",
+                             lambda sentences: {"sentences": text(decode(backbone.encode(ids(sentences)), None))},
+                             [S([None], tf.string, "sentences")])
+        archive.add_endpoint("sample", lambda num, seed: {"sentences": text(decode(
+            model.sample_codes(num, seed=tf.stack([seed, 0])), None))},
+            [S([], tf.int32, "num"), S([], tf.int32, "seed")])
+
+    def interpolate(a, b, steps, label=None):
+        z = backbone.encode(ids(tf.stack([a, b])))
+        t = tf.linspace(0.0, 1.0, steps)[:, None]
+        path = (1.0 - t) * z[0][None] + t * z[1][None]
+        if backbone.normalize_code:
+            path = path / tf.maximum(tf.norm(path, axis=1, keepdims=True), 1e-12)
+        return {"sentences": text(decode(path, None if label is None else one_class(steps, label)))}
+
+    interp_sig = [S([], tf.string, "a"), S([], tf.string, "b"), S([], tf.int32, "steps")]
+    if transfer:
+        archive.add_endpoint("interpolate", interpolate, interp_sig + [S([], tf.int32, "label")])
+    else:
+        archive.add_endpoint("interpolate", lambda a, b, steps: interpolate(a, b, steps), interp_sig)
+    archive.write_out(out_dir, verbose=False)
+    names = [n for n in SIGNATURES if transfer or n != "transfer"]
+    with open(os.path.join(out_dir, "arae_tf_export.json"), "w") as f:
+        json.dump({"signatures": names, "model": type(model).__name__, "num_classes": C, "max_len": max_len,
+                   "max_input_words": max_input_words, "latent_dim": model.latent_dim, **(metadata or {})}, f,
+                  indent=2)
+    return names
+
+
+def saved_model_ops(export_dir):
+    """Sorted op type names used anywhere in a SavedModel's graphs (including its function library)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+    sm = saved_model_pb2.SavedModel()
+    with open(os.path.join(export_dir, "saved_model.pb"), "rb") as f:
+        sm.ParseFromString(f.read())
+    ops = set()
+    for mg in sm.meta_graphs:
+        ops.update(n.op for n in mg.graph_def.node)
+        for fn in mg.graph_def.library.function:
+            ops.update(n.op for n in fn.node_def)
+    return sorted(ops)

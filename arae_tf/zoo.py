@@ -1,0 +1,240 @@
+"""The model zoo: pretrained presets loaded offline in one line.
+
+    from arae_tf import zoo
+    zoo.list()                               # names, descriptions, sizes, where they are
+    m = zoo.load("arae_yelp")                # a Keras model with its vocabulary attached
+    m.transfer(["the food was awful ."], to=1)
+    m.sample(5, seed=0); m.interpolate(a, b, steps=5); m.reconstruct([...]); m.encode([...])
+    zoo.export("arae_yelp", "/tmp/arae_yelp_savedmodel")   # SavedModel for TensorFlow Serving
+
+A preset is a directory:
+
+    model.json       the Keras model config (keras.saving.serialize_keras_object, with compile config)
+    weights.npz      every model weight by variable path (float16 or float32; see metadata "dtype")
+    vocabulary.txt   the vocabulary (ids pad 0, unk 1, bos 2, eos 3, words...)
+    metadata.json    name, description, training command and config, measured metrics
+    MODEL_CARD.md    what it is, how it was trained and evaluated, data licence
+    SHA256SUMS       sha256 of every file above; `load` refuses a preset whose files do not match
+
+Where a name is looked for, in order: a directory path given as the name;
+`$ARAE_TF_ZOO_DIR/<name>`; the `zoo/` folder next to the package (the repository's
+shipped presets); the cache `$ARAE_TF_CACHE` (default `~/.cache/arae_tf`)`/zoo/<name>`;
+finally a registered remote archive (`register_remote(name, url, sha256)`: a .tar.gz
+of the preset directory, checked against its sha256, unpacked into the cache).
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+import time
+import urllib.request
+
+import keras
+import numpy as np
+
+from arae_tf.data.vocab import Vocabulary
+
+PRESET_FILES = ("model.json", "weights.npz", "vocabulary.txt", "metadata.json", "MODEL_CARD.md")
+MANIFEST = "SHA256SUMS"
+_REMOTE = {}
+
+
+class PresetError(ValueError):
+    """A preset is missing, unknown, incomplete or fails its integrity check."""
+
+
+# -- locations ----------------------------------------------------------------
+def _search_dirs():
+    dirs = []
+    if os.environ.get("ARAE_TF_ZOO_DIR"):
+        dirs.append(os.environ["ARAE_TF_ZOO_DIR"])
+    dirs.append(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "zoo"))
+    dirs.append(os.path.join(cache_dir(), "zoo"))
+    return dirs
+
+
+def cache_dir():
+    return os.environ.get("ARAE_TF_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "arae_tf")
+
+
+def _is_preset(path):
+    return os.path.isfile(os.path.join(path, MANIFEST))
+
+
+def register_remote(name, url, sha256, description=""):
+    """Registers a preset hosted as a .tar.gz archive at `url` (https:// or file://) with its sha256."""
+    _REMOTE[name] = {"url": url, "sha256": sha256.lower(), "description": description}
+
+
+def _local_presets():
+    found = {}
+    for d in _search_dirs():
+        if os.path.isdir(d):
+            for name in sorted(os.listdir(d)):
+                if name not in found and _is_preset(os.path.join(d, name)):
+                    found[name] = os.path.join(d, name)
+    return found
+
+
+def list():  # noqa: A001 - the zoo's public verb
+    """[{name, description, size_mb, location}] of every preset this machine can load."""
+    out = []
+    for name, path in _local_presets().items():
+        meta = _read_json(os.path.join(path, "metadata.json"))
+        size = sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path)) / 2 ** 20
+        out.append({"name": name, "description": meta.get("description", ""), "size_mb": round(size, 2),
+                    "location": path})
+    for name, r in _REMOTE.items():
+        if name not in {o["name"] for o in out}:
+            out.append({"name": name, "description": r["description"], "size_mb": None, "location": r["url"]})
+    return out
+
+
+def resolve(name):
+    """The verified local directory of preset `name` (downloading a registered remote one if needed)."""
+    if os.path.isdir(name):
+        path = name
+        if not _is_preset(path):
+            raise PresetError(f"{path} is not a preset directory (no {MANIFEST})")
+    else:
+        path = _local_presets().get(name)
+        if path is None and name in _REMOTE:
+            path = _download(name, _REMOTE[name])
+        if path is None:
+            known = sorted(set(_local_presets()) | set(_REMOTE))
+            raise PresetError(f"unknown preset {name!r}; known presets: {', '.join(known) or '(none)'}")
+    verify(path)
+    return path
+
+
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _download(name, remote):
+    target = os.path.join(cache_dir(), "zoo", name)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=os.path.dirname(target)) as tmp:
+        archive = os.path.join(tmp, "preset.tar.gz")
+        print(f"[zoo] downloading {name} from {remote['url']}", flush=True)
+        with urllib.request.urlopen(remote["url"]) as r, open(archive, "wb") as f:
+            shutil.copyfileobj(r, f)
+        got = _sha256(archive)
+        if got != remote["sha256"]:
+            raise PresetError(f"download of {name} from {remote['url']} has sha256 {got}, expected {remote['sha256']}; "
+                              "refusing it (truncated or tampered)")
+        with tarfile.open(archive) as tar:
+            tar.extractall(os.path.join(tmp, "x"), filter="data")
+        inner = os.path.join(tmp, "x")
+        entries = os.listdir(inner)
+        if len(entries) == 1 and os.path.isdir(os.path.join(inner, entries[0])):
+            inner = os.path.join(inner, entries[0])
+        verify(inner)
+        if os.path.exists(target):
+            shutil.rmtree(target)
+        shutil.move(inner, target)
+    return target
+
+
+# -- integrity ----------------------------------------------------------------
+def write_manifest(path):
+    """Writes SHA256SUMS for the preset files in `path`."""
+    lines = [f"{_sha256(os.path.join(path, f))}  {f}\n" for f in PRESET_FILES if os.path.exists(os.path.join(path, f))]
+    with open(os.path.join(path, MANIFEST), "w") as f:
+        f.writelines(lines)
+
+
+def verify(path):
+    """Raises `PresetError` naming the first file of `path` that is missing or differs from SHA256SUMS."""
+    manifest = os.path.join(path, MANIFEST)
+    if not os.path.isfile(manifest):
+        raise PresetError(f"{manifest} is missing: cannot verify the preset")
+    listed = {}
+    for i, line in enumerate(open(manifest), 1):
+        parts = line.split()
+        if len(parts) != 2 or len(parts[0]) != 64:
+            raise PresetError(f"{manifest}, line {i}: expected '<sha256>  <file>', got {line.strip()!r}")
+        listed[parts[1]] = parts[0]
+    for f in PRESET_FILES:
+        if f not in listed:
+            raise PresetError(f"{manifest} does not list {f}")
+    for f, want in listed.items():
+        p = os.path.join(path, f)
+        if not os.path.isfile(p):
+            raise PresetError(f"{p} is missing")
+        got = _sha256(p)
+        if got != want:
+            raise PresetError(f"{p} does not match its sha256 in {MANIFEST} (got {got[:12]}..., expected "
+                              f"{want[:12]}...): the file is truncated or was modified; refusing to load it")
+
+
+def _read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+# -- save / load --------------------------------------------------------------
+def save_preset(model, vocab, path, metadata, dtype="float16", card=""):
+    """Writes `model` (weights only, no optimizer state) as a preset directory with its manifest."""
+    if dtype not in ("float16", "float32"):
+        raise ValueError(f"dtype must be float16 or float32, got {dtype!r}")
+    vocab.check_size(model.backbone.vocab_size, where="model")
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, "model.json"), "w") as f:
+        json.dump(keras.saving.serialize_keras_object(model), f, indent=1)
+    arrays = {}
+    for v in model.weights:
+        a = np.asarray(v.numpy())
+        arrays[v.path] = a.astype(dtype) if a.dtype == np.float32 else a
+    if len(arrays) != len(model.weights):
+        raise ValueError("model weights have duplicate paths; cannot save them by name")
+    np.savez(os.path.join(path, "weights.npz"), **arrays)
+    vocab.save(os.path.join(path, "vocabulary.txt"))
+    with open(os.path.join(path, "metadata.json"), "w") as f:
+        json.dump({**metadata, "dtype": dtype, "saved": time.strftime("%Y-%m-%d %H:%M:%S")}, f, indent=2, default=str)
+    with open(os.path.join(path, "MODEL_CARD.md"), "w") as f:
+        f.write(card or f"# {metadata.get('name', 'preset')}\n\n{metadata.get('description', '')}\n")
+    write_manifest(path)
+    return path
+
+
+def load(name, compile=True):
+    """The preset `name` as a Keras model with `model.vocabulary` attached and `model.preset` metadata.
+
+    With `compile` (default) the model is compiled with its training optimizers, ready for `fit`
+    (fine-tuning); weights are cast to float32 whatever their storage dtype."""
+    path = resolve(name)
+    config = _read_json(os.path.join(path, "model.json"))
+    if not compile:
+        config = {k: v for k, v in config.items() if k != "compile_config"}
+    model = keras.saving.deserialize_keras_object(config)
+    with np.load(os.path.join(path, "weights.npz")) as arrays:
+        names = set(arrays.files)
+        for v in model.weights:
+            if v.path not in names:
+                raise PresetError(f"{path}/weights.npz has no weight {v.path!r}: the preset does not match its model.json")
+            a = arrays[v.path]
+            if tuple(a.shape) != tuple(v.shape):
+                raise PresetError(f"{path}/weights.npz: {v.path} has shape {a.shape}, the model expects {v.shape}")
+            v.assign(a.astype(v.dtype))
+            names.discard(v.path)
+        if names:
+            raise PresetError(f"{path}/weights.npz has weights the model does not: {sorted(names)[:5]}")
+    model.vocabulary = Vocabulary.load(os.path.join(path, "vocabulary.txt"))
+    model.preset = _read_json(os.path.join(path, "metadata.json"))
+    return model
+
+
+def export(name, out_dir, **kwargs):
+    """Writes preset `name` as a SavedModel with string signatures (see `arae_tf.export_lib`)."""
+    from arae_tf import export_lib
+    model = load(name, compile=False)
+    return export_lib.export_model(model, model.vocabulary, out_dir,
+                                   metadata={"preset": model.preset.get("name", name)}, **kwargs)

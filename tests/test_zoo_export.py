@@ -1,0 +1,184 @@
+"""Zoo presets (save/load/verify/remote/fine-tune) and the SavedModel export, checked in a fresh
+process that does not import arae_tf."""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from arae_tf import export_lib, zoo
+from arae_tf.data import pipeline, synthetic
+from arae_tf.data.vocab import Vocabulary
+from tests.conftest import REPO, tiny_ae
+from tests.test_transfer import tiny_transfer
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny 2-class transfer model trained 60 iterations (non-degenerate weights), with its vocabulary."""
+    ex = synthetic.generate(512, num_classes=2, seed=0)
+    vocab = Vocabulary.build(t for t, _ in ex)
+    model = tiny_transfer(len(vocab), num_classes=2)
+    ds = pipeline.make_dataset(ex, vocab, 32, 12, repeat=True)
+    model.fit(ds, steps_per_epoch=60, epochs=1, verbose=0)
+    model.vocabulary = vocab
+    return model, vocab, [t for t, _ in ex[:6]]
+
+
+@pytest.fixture
+def preset(tmp_path, trained):
+    model, vocab, _ = trained
+    return zoo.save_preset(model, vocab, str(tmp_path / "tiny"), {"name": "tiny", "description": "a test preset"},
+                           dtype="float32")
+
+
+def test_preset_round_trip_exact_and_compiled(preset, trained):
+    model, _, texts = trained
+    loaded = zoo.load(preset)
+    for a, b in zip(model.weights, loaded.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert loaded.transfer(texts, to=1) == model.transfer(texts, to=1)
+    assert loaded.sample(5, seed=3, decoder=0) == model.sample(5, seed=3, decoder=0)
+    assert loaded.preset["name"] == "tiny" and loaded.compiled
+
+
+def test_float16_preset_is_close(tmp_path, trained, preset):
+    model, vocab, texts = trained
+    path = zoo.save_preset(model, vocab, str(tmp_path / "half"), {"name": "half"}, dtype="float16")
+    loaded = zoo.load(path)
+    np.testing.assert_allclose(loaded.encode(texts), model.encode(texts), atol=2e-2)
+    full = os.path.getsize(os.path.join(preset, "weights.npz"))  # the float32 copy
+    assert os.path.getsize(os.path.join(path, "weights.npz")) < 0.8 * full  # (zip headers weigh on tiny models)
+
+
+def test_fine_tuning_from_a_preset(preset):
+    loaded = zoo.load(preset)
+    ex = synthetic.generate(128, num_classes=2, seed=9)
+    ds = pipeline.make_dataset(ex, loaded.vocabulary, 32, 12, repeat=True)
+    before = int(loaded.train_iterations.numpy())
+    hist = loaded.fit(ds, steps_per_epoch=3, epochs=1, verbose=0)
+    assert int(loaded.train_iterations.numpy()) == before + 3 and np.isfinite(hist.history["rec_loss"][-1])
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
+def test_tampered_preset_is_refused(preset, damage):
+    path = os.path.join(preset, "weights.npz")
+    if damage == "flip":
+        data = bytearray(open(path, "rb").read())
+        data[len(data) // 2] ^= 0xFF
+        open(path, "wb").write(bytes(data))
+    elif damage == "truncate":
+        open(path, "r+b").truncate(os.path.getsize(path) // 2)
+    else:
+        os.remove(path)
+    with pytest.raises(zoo.PresetError, match="weights.npz"):
+        zoo.load(preset)
+
+
+def test_unknown_name_lists_known(monkeypatch, tmp_path, preset):
+    monkeypatch.setenv("ARAE_TF_ZOO_DIR", os.path.dirname(preset))
+    monkeypatch.setenv("ARAE_TF_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(zoo.PresetError, match="known presets: .*tiny"):
+        zoo.load("no_such_model")
+    names = {p["name"]: p for p in zoo.list()}
+    assert names["tiny"]["description"] == "a test preset" and names["tiny"]["size_mb"] > 0
+    assert zoo.load("tiny").preset["name"] == "tiny"
+
+
+def test_remote_preset_checked_by_sha256(monkeypatch, tmp_path, preset):
+    monkeypatch.setenv("ARAE_TF_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("ARAE_TF_ZOO_DIR", str(tmp_path / "empty"))
+    archive = str(tmp_path / "tiny.tar.gz")
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(preset, arcname="tiny_remote")
+    sha = hashlib.sha256(open(archive, "rb").read()).hexdigest()
+    monkeypatch.setattr(zoo, "_REMOTE", {})
+    zoo.register_remote("bad_remote", "file://" + archive, "0" * 64)
+    with pytest.raises(zoo.PresetError, match="refusing"):
+        zoo.load("bad_remote")
+    zoo.register_remote("tiny_remote", "file://" + archive, sha, "remote copy")
+    model = zoo.load("tiny_remote")  # downloaded into the cache, verified, loaded
+    assert os.path.isdir(tmp_path / "cache" / "zoo" / "tiny_remote") and model.preset["name"] == "tiny"
+
+
+# -- export -------------------------------------------------------------------
+_FRESH = r"""
+import json, sys
+import tensorflow as tf
+from tensorflow.python.framework import op_def_registry
+sm = tf.saved_model.load(sys.argv[1])
+spec = json.loads(sys.argv[2])
+texts = tf.constant(spec["texts"])
+sig = sm.signatures
+out = {"signatures": sorted(sig.keys())}
+out["codes"] = sig["encode"](sentences=texts)["codes"].numpy().tolist()
+dec = lambda t: [s.decode() for s in t.numpy().tolist()]
+n = len(spec["texts"])
+if "transfer" in sig:
+    out["transfer"] = dec(sig["transfer"](sentences=texts, to=tf.constant([1] * n))["sentences"])
+    out["reconstruct"] = dec(sig["reconstruct"](sentences=texts, labels=tf.constant(spec["labels"]))["sentences"])
+    out["sample"] = dec(sig["sample"](num=tf.constant(4), seed=tf.constant(7), label=tf.constant(1))["sentences"])
+    out["interpolate"] = dec(sig["interpolate"](a=texts[0], b=texts[1], steps=tf.constant(4),
+                                                label=tf.constant(0))["sentences"])
+else:
+    out["reconstruct"] = dec(sig["reconstruct"](sentences=texts)["sentences"])
+    out["sample"] = dec(sig["sample"](num=tf.constant(4), seed=tf.constant(7))["sentences"])
+    out["interpolate"] = dec(sig["interpolate"](a=texts[0], b=texts[1], steps=tf.constant(4))["sentences"])
+ops = json.loads(open(sys.argv[3]).read())
+out["non_core_ops"] = [o for o in ops if op_def_registry.get(o) is None]
+out["arae_tf_imported"] = any(m.startswith("arae_tf") for m in sys.modules)
+print("RESULT" + json.dumps(out))
+"""
+
+
+def _run_fresh(export_dir, texts, labels):
+    ops_file = os.path.join(export_dir, "..", "ops.json")
+    json.dump(export_lib.saved_model_ops(export_dir), open(ops_file, "w"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    r = subprocess.run([sys.executable, "-c", _FRESH, export_dir, json.dumps({"texts": texts, "labels": labels}),
+                        ops_file], capture_output=True, text=True, env=env, cwd="/", timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout.split("RESULT", 1)[1])
+
+
+def test_export_transfer_model_matches_python_in_a_fresh_process(tmp_path, trained):
+    model, vocab, texts = trained
+    texts = texts[:4] + ["Some UNSEEN words , and CAPITALS", ""]
+    labels = [0, 1, 0, 1, 1, 0]
+    out_dir = str(tmp_path / "export" / "1")
+    names = export_lib.export_model(model, vocab, out_dir, max_len=12)
+    assert names == ["encode", "reconstruct", "sample", "interpolate", "transfer"]
+    got = _run_fresh(out_dir, texts, labels)
+    assert not got["arae_tf_imported"] and got["non_core_ops"] == []
+    assert got["signatures"] == sorted(names + ["serving_default"])  # serving_default = encode
+    np.testing.assert_allclose(got["codes"], model.encode(texts), atol=1e-5)
+    assert got["transfer"] == model.transfer(texts, to=1, max_len=12)
+    assert got["reconstruct"] == model.transfer(texts, to=np.array(labels), max_len=12)
+    assert got["sample"] == model.sample(4, seed=7, max_len=12, decoder=1)
+    assert got["interpolate"] == model.interpolate(texts[0], texts[1], steps=4, max_len=12, decoder=0)
+    with pytest.raises(FileExistsError):
+        export_lib.export_model(model, vocab, out_dir)
+
+
+def test_export_plain_model_and_binary_from_preset(tmp_path, vocab, examples):
+    model = tiny_ae(len(vocab))
+    model.vocabulary = vocab
+    path = zoo.save_preset(model, vocab, str(tmp_path / "ae_tiny"), {"name": "ae_tiny"}, dtype="float32")
+    out_dir = str(tmp_path / "ae_export" / "1")
+    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
+    r = subprocess.run([sys.executable, "-m", "arae_tf.export", f"--model={path}", f"--out={out_dir}", "--max_len=10"],
+                       capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    assert r.returncode == 0 and "signatures encode, reconstruct, sample, interpolate" in r.stdout, r.stderr[-2000:]
+    texts = [t for t, _ in examples[:3]]
+    got = _run_fresh(out_dir, texts, [0, 0, 0])
+    assert got["non_core_ops"] == [] and "transfer" not in got["signatures"]
+    assert got["reconstruct"] == model.reconstruct(texts, max_len=10)
+    assert got["sample"] == model.sample(4, seed=7, max_len=10)
