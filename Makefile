@@ -1,5 +1,5 @@
 # Set-up and entry points. On a fresh machine:
-#   make demo   # installs into .venv, trains a small ARAE on the built-in corpus (~1 min), prints results
+#   make demo   # installs into .venv, loads the shipped arae_yelp zoo model: transfer, samples, interpolation
 #   make test   # installs into .venv, runs the default test suite
 PYTHON ?= python3
 VENV := .venv
@@ -16,10 +16,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m arae_tf.demo
 
+demo-builtin: $(STAMP)
+	$(PY) -m arae_tf.demo --builtin
+
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" tests
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow tests
 
-.PHONY: install demo test test-slow
+.PHONY: install demo demo-builtin test test-slow

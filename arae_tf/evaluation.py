@@ -34,7 +34,7 @@ from arae_tf.metrics import classifier as classifier_lib
 from arae_tf.metrics import distribution, latent
 from arae_tf.metrics import lm as lm_lib
 from arae_tf.metrics.bleu import corpus_bleu
-from arae_tf.models import AE, build_model
+from arae_tf.models import AE, ARAETransfer, build_model
 
 
 @dataclasses.dataclass
@@ -89,9 +89,12 @@ def _flatten(d, prefix=""):
 
 
 def _decode_in_batches(model, vocab, n, seed, max_len, what, batch=500):
+    """n prior samples; transfer models alternate their class decoders batch by batch."""
     out, t = [], time.time()
+    classes = getattr(model, "num_classes", 1)
     for i in range(0, n, batch):
-        ids = model.generate_ids(min(batch, n - i), seed=seed + i, max_len=max_len).numpy()
+        kw = {"decoder": (i // batch) % classes} if classes > 1 else {}
+        ids = model.generate_ids(min(batch, n - i), seed=seed + i, max_len=max_len, **kw).numpy()
         out += [vocab.decode(r) for r in ids]
         _log(f"{what}: {len(out)}/{n} ({time.time() - t:.0f}s)")
     return out
@@ -111,6 +114,43 @@ def reconstruction_report(model, vocab, examples, config, max_len):
     return {"token_acc": float(res["token_acc"]), "nll_per_token": float(res["rec_loss"]),
             "bleu": bleu["score"], "bleu_signature": bleu["signature"], "sentences": len(refs)}, \
         list(zip(refs[:10], hyps[:10]))
+
+
+def _transfer_texts(model, vocab, examples, max_len, batch=500):
+    """(sources, targets, transfers): every sentence to class (y + 1) mod C (the other class for C = 2)."""
+    src = [t for t, _ in examples]
+    to = np.array([(y + 1) % model.num_classes for _, y in examples])
+    out = []
+    for i in range(0, len(src), batch):
+        ids = model.transfer_ids(pipeline.padded_batch(src[i: i + batch], vocab), to[i: i + batch], max_len=max_len)
+        out += [vocab.decode(r) for r in ids]
+    return src, to.tolist(), out
+
+
+def transfer_report(model, vocab, train, test, settings, real_lm, clf):
+    """ARAE Table 3 metrics on the test split: transfer accuracy (fastText, its own test accuracy
+    beside), self-BLEU against the sources, forward PPL of the transfers, and reverse PPL of real test
+    text under an LM trained on `num_samples` transferred *training* sentences."""
+    src, to, out = _transfer_texts(model, vocab, test, settings.decode_max_len)
+    rng = np.random.default_rng(settings.seed)
+    pick = rng.choice(len(train), size=min(settings.num_samples, len(train)), replace=False)
+    _, _, out_train = _transfer_texts(model, vocab, [train[i] for i in pick], settings.decode_max_len)
+    bleu = corpus_bleu(out, src)
+    report = {"sentences": len(src), "self_bleu": bleu["score"], "bleu_signature": bleu["signature"],
+              "forward_ppl": lm_lib.forward_ppl(out, real_lm, vocab, settings.lm),
+              "reverse_ppl": lm_lib.reverse_ppl(out_train, [t for t, _ in test], vocab, settings.lm),
+              "reverse_ppl_sentences": len(out_train)}
+    if clf is not None:
+        report["accuracy"] = clf.accuracy(out, to)
+        report["classifier_test_accuracy"] = clf.accuracy([t for t, _ in test], [y for _, y in test])
+        by_class = {}
+        for c in range(model.num_classes):
+            rows = [i for i, y in enumerate(to) if y == c]
+            if rows:
+                by_class[str(c)] = clf.accuracy([out[i] for i in rows], [c] * len(rows))
+        report["accuracy_by_target"] = by_class
+    report["examples"] = [[a, b] for a, b in zip(src, out)][:50]
+    return report
 
 
 def evaluate_workdir(workdir, settings=EvalSettings()):
@@ -154,6 +194,7 @@ def evaluate_workdir(workdir, settings=EvalSettings()):
     m["samples"]["reverse_ppl_samples"] = n_rev
     _log(f"samples: {m['samples']} ({time.time() - t:.0f}s)")
 
+    clf = None
     if config.data.num_classes >= 2:
         clf = classifier_lib.cached_classifier(os.path.join(cache, "fasttext"), train, settings.fasttext)
         pred = clf.predict(samples)
@@ -161,6 +202,11 @@ def evaluate_workdir(workdir, settings=EvalSettings()):
                            "settings": dataclasses.asdict(settings.fasttext),
                            "sample_class_shares": [pred.count(c) / len(pred) for c in range(clf.num_classes)]}
         _log(f"classifier: {m['classifier']}")
+
+    if isinstance(model, ARAETransfer):
+        t = time.time()
+        m["transfer"] = transfer_report(model, vocab, train, test, settings, real_lm, clf)
+        _log(f"transfer: {m['transfer']} ({time.time() - t:.0f}s)")
 
     t = time.time()
     diag = test_text[: settings.diagnostic_sentences]
@@ -267,6 +313,15 @@ def _write_report(out, m, recon_examples, samples, interpolations, plots):
         c = m["classifier"]
         lines += [f"fastText classifier test accuracy {c['test_accuracy']:.4f}; class shares of the samples "
                   f"{[round(x, 3) for x in c['sample_class_shares']]}.", ""]
+    if "transfer" in m:
+        tr = m["transfer"]
+        lines += ["## Transfer (each test sentence to the other class)", "",
+                  "| transfer accuracy | self-BLEU | forward PPL | reverse PPL | classifier test acc |",
+                  "|---|---|---|---|---|",
+                  f"| {tr.get('accuracy', float('nan')):.3f} | {tr['self_bleu']:.2f} | {tr['forward_ppl']:.1f} | "
+                  f"{tr['reverse_ppl']:.1f} | {tr.get('classifier_test_accuracy', float('nan')):.3f} |", "",
+                  f"Reverse PPL from an LM trained on {tr['reverse_ppl_sentences']} transferred training sentences.",
+                  ""] + [f"- {a}  →  {b}" for a, b in tr["examples"][:10]] + [""]
     lines += ["## Latent space", "",
               f"‖z‖ {lat['z']['norm']:.3f}, tr cov z {lat['z']['cov_trace']:.3f}; ‖z̃‖ {lat['z_prior']['norm']:.3f}, "
               f"tr cov z̃ {lat['z_prior']['cov_trace']:.3f}.", "",
@@ -304,6 +359,10 @@ def comparison_table(metric_dicts, names):
             ("distinct samples", lambda m: m["samples"]["distinct_sentences"]),
             ("copied from train", lambda m: m["samples"]["copied_share"]),
             ("‖z̃‖", lambda m: m["latent"]["z_prior"]["norm"]),
+            ("transfer accuracy", lambda m: m.get("transfer", {}).get("accuracy", "–")),
+            ("transfer self-BLEU", lambda m: m.get("transfer", {}).get("self_bleu", "–")),
+            ("transfer forward PPL", lambda m: m.get("transfer", {}).get("forward_ppl", "–")),
+            ("transfer reverse PPL", lambda m: m.get("transfer", {}).get("reverse_ppl", "–")),
             ("k-swap NLL k=0..4", lambda m: " / ".join(f"{c['nll_sentence']:.2f}" for c in m["latent"]["swap_nll"]))]
     lines = ["| metric | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for label, get in rows:

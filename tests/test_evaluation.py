@@ -132,7 +132,7 @@ def test_evaluate_trained_builtin_model(builtin_run):
     report = open(os.path.join(out, "report.md")).read()
     assert "forward PPL" in report and "![k-swap" in report
     table = evaluation.comparison_table([m, m], ["a", "b"])
-    assert table.count("\n") == 14 and "| reverse PPL |" in table
+    assert table.count("\n") == 18 and "| reverse PPL |" in table
 
 
 def test_evaluate_binary_errors_on_missing_workdir(tmp_path):

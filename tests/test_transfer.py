@@ -111,13 +111,13 @@ def builtin_transfer(tmp_path_factory):
     model = train_lib.build_model(config, len(vocab))
     model.load_weights(os.path.join(workdir, "final", "model.weights.h5"))
     model.vocabulary = vocab
-    return model, metrics
+    return model, metrics, workdir
 
 
 def test_transfer_learned_between_three_classes(builtin_transfer):
     """Every (source, target) pair of the 3 classes: the output carries the target's attribute words
     (exact, by construction of the corpus), keeps the sentence's frame, and reconstruction still works."""
-    model, metrics = builtin_transfer
+    model, metrics, _ = builtin_transfer
     assert metrics["val_token_acc"] >= 0.95 and metrics["val_bleu"] >= 90, metrics
     assert metrics["val_transfer_acc"] >= 0.9, metrics  # fastText on the validation sentences
     test = synthetic.generate(300, num_classes=3, seed=11)
@@ -132,3 +132,17 @@ def test_transfer_learned_between_three_classes(builtin_transfer):
                 assert kept >= 0.7, (src, dst, kept, list(zip(texts, out))[:5])
     # Transfers keep much of the source sentence (self-BLEU against the sources).
     assert metrics.get("val_transfer_self_bleu", 0) > 20
+
+
+def test_evaluation_reports_transfer_metrics(builtin_transfer):
+    from arae_tf import evaluation
+    from arae_tf.metrics.lm import LMSettings
+    _, _, workdir = builtin_transfer
+    settings = evaluation.EvalSettings(num_samples=600, diagnostic_sentences=200, decode_max_len=12,
+                                       lm=LMSettings(embed_dim=16, hidden_dim=32, steps=100))
+    m = evaluation.evaluate_workdir(workdir, settings)
+    tr = m["transfer"]
+    assert tr["accuracy"] >= 0.9 and tr["classifier_test_accuracy"] >= 0.99, tr
+    assert tr["self_bleu"] > 20 and tr["sentences"] == 1000 and tr["reverse_ppl_sentences"] == 600
+    assert set(tr["accuracy_by_target"]) == {"0", "1", "2"}
+    assert "## Transfer" in open(os.path.join(workdir, "eval", "report.md")).read()
