@@ -35,6 +35,7 @@ import urllib.request
 import keras
 import numpy as np
 
+from arae_tf import models as _models  # noqa: F401 (registers the model classes for deserialization)
 from arae_tf.data.vocab import Vocabulary
 
 PRESET_FILES = ("model.json", "weights.npz", "vocabulary.txt", "metadata.json", "MODEL_CARD.md")

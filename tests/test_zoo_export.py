@@ -182,3 +182,15 @@ def test_export_plain_model_and_binary_from_preset(tmp_path, vocab, examples):
     assert got["non_core_ops"] == [] and "transfer" not in got["signatures"]
     assert got["reconstruct"] == model.reconstruct(texts, max_len=10)
     assert got["sample"] == model.sample(4, seed=7, max_len=10)
+
+
+def test_shipped_arae_yelp_loads_in_a_fresh_process():
+    """The README's main path: `from arae_tf import zoo; zoo.load('arae_yelp')` in a new interpreter."""
+    code = ("import time; t = time.time(); from arae_tf import zoo; m = zoo.load('arae_yelp'); "
+            "out = m.transfer(['the staff was rude .'], to=1) + m.sample(2, seed=0, decoder=0) + "
+            "m.interpolate('the food was bad .', 'great service !', steps=3, decoder=1); "
+            "print('OK', len(out), all(isinstance(s, str) and s for s in out), round(time.time() - t, 1))")
+    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd="/", timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "OK 6 True" in r.stdout, r.stdout
