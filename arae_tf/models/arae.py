@@ -202,17 +202,22 @@ class ARAE(TextAutoencoder):
             loss = self.adv_weight * ops.mean(self.critic(z, training=True)) / num_replicas()
         (self.encoder_optimizer or self.optimizer).apply(tape.gradient(loss, variables), variables)
 
-    def train_step(self, data):
-        tokens = data["tokens"]
-        # 1. autoencoder
-        self.reconstruction_step(tokens, self.optimizer, self.backbone.trainable_variables)
-        # 2. critic, k times, on this batch's (updated) codes
+    def critic_phase(self, tokens):
+        """Step 2: `critic_steps` critic updates on this batch's (updated) codes; returns those codes."""
         z_real = self.backbone.encode(tokens, training=True)
         for _ in range(self.critic_steps):
             w, gp, z_fake = self.critic_step(z_real)
         self.w_tracker.update_state(w)
         self.gp_tracker.update_state(gp)
         self.zfake_norm_tracker.update_state(ops.mean(ops.norm(z_fake, axis=-1)))
+        return z_real
+
+    def train_step(self, data):
+        tokens = data["tokens"]
+        # 1. autoencoder
+        self.reconstruction_step(tokens, self.optimizer, self.backbone.trainable_variables)
+        # 2. critic, k times
+        self.critic_phase(tokens)
         # 3. adversarial: encoder and generator
         self.encoder_adversarial_step(tokens)
         if self.generator is not None:

@@ -145,13 +145,8 @@ class ARAETransfer(ARAE):
         tokens, labels = data["tokens"], tf.cast(data["label"], tf.int32)
         # 1. autoencoder, each class through its own decoder
         self.reconstruction_step(tokens, self.optimizer, self.backbone.trainable_variables, labels=labels)
-        z_real = self.backbone.encode(tokens, training=True)
         # 2. critic, k times
-        for _ in range(self.critic_steps):
-            w, gp, z_fake = self.critic_step(z_real)
-        self.w_tracker.update_state(w)
-        self.gp_tracker.update_state(gp)
-        self.zfake_norm_tracker.update_state(ops.mean(ops.norm(z_fake, axis=-1)))
+        z_real = self.critic_phase(tokens)
         # 2b. classifier on the codes
         cls_loss, cls_acc = self.classifier_step(z_real, labels)
         self.cls_loss_tracker.update_state(cls_loss)
