@@ -106,35 +106,37 @@ def reconstruction_report(model, vocab, examples, config, max_len):
                                length_policy="truncate")
     res = model.evaluate(ds, verbose=0, return_dict=True)
     refs, hyps = [], []
+    own = {}  # transfer models: each sentence through the decoder of its own class
     for b in ds:
         toks = b["tokens"].numpy()
+        if isinstance(model, ARAETransfer):
+            own = {"labels": b["label"].numpy()}
         refs += [vocab.decode(r) for r in toks]
-        hyps += [vocab.decode(r) for r in model.reconstruct_ids(toks, max_len=max_len).numpy()]
+        hyps += [vocab.decode(r) for r in np.asarray(model.reconstruct_ids(toks, max_len=max_len, **own))]
     bleu = corpus_bleu(hyps, refs)
     return {"token_acc": float(res["token_acc"]), "nll_per_token": float(res["rec_loss"]),
             "bleu": bleu["score"], "bleu_signature": bleu["signature"], "sentences": len(refs)}, \
         list(zip(refs[:10], hyps[:10]))
 
 
-def _transfer_texts(model, vocab, examples, max_len, batch=500):
+def _transfer_texts(model, examples, max_len, batch=500):
     """(sources, targets, transfers): every sentence to class (y + 1) mod C (the other class for C = 2)."""
     src = [t for t, _ in examples]
-    to = np.array([(y + 1) % model.num_classes for _, y in examples])
+    to = [(y + 1) % model.num_classes for _, y in examples]
     out = []
     for i in range(0, len(src), batch):
-        ids = model.transfer_ids(pipeline.padded_batch(src[i: i + batch], vocab), to[i: i + batch], max_len=max_len)
-        out += [vocab.decode(r) for r in ids]
-    return src, to.tolist(), out
+        out += model.transfer(src[i: i + batch], to=np.array(to[i: i + batch]), max_len=max_len)
+    return src, to, out
 
 
-def transfer_report(model, vocab, train, test, settings, real_lm, clf):
+def transfer_report(model, vocab, train, test, settings, real_lm, clf, clf_test_accuracy=None):
     """ARAE Table 3 metrics on the test split: transfer accuracy (fastText, its own test accuracy
     beside), self-BLEU against the sources, forward PPL of the transfers, and reverse PPL of real test
     text under an LM trained on `num_samples` transferred *training* sentences."""
-    src, to, out = _transfer_texts(model, vocab, test, settings.decode_max_len)
+    src, to, out = _transfer_texts(model, test, settings.decode_max_len)
     rng = np.random.default_rng(settings.seed)
     pick = rng.choice(len(train), size=min(settings.num_samples, len(train)), replace=False)
-    _, _, out_train = _transfer_texts(model, vocab, [train[i] for i in pick], settings.decode_max_len)
+    _, _, out_train = _transfer_texts(model, [train[i] for i in pick], settings.decode_max_len)
     bleu = corpus_bleu(out, src)
     report = {"sentences": len(src), "self_bleu": bleu["score"], "bleu_signature": bleu["signature"],
               "forward_ppl": lm_lib.forward_ppl(out, real_lm, vocab, settings.lm),
@@ -142,7 +144,7 @@ def transfer_report(model, vocab, train, test, settings, real_lm, clf):
               "reverse_ppl_sentences": len(out_train)}
     if clf is not None:
         report["accuracy"] = clf.accuracy(out, to)
-        report["classifier_test_accuracy"] = clf.accuracy([t for t, _ in test], [y for _, y in test])
+        report["classifier_test_accuracy"] = clf_test_accuracy
         by_class = {}
         for c in range(model.num_classes):
             rows = [i for i, y in enumerate(to) if y == c]
@@ -205,13 +207,13 @@ def evaluate_workdir(workdir, settings=EvalSettings()):
 
     if isinstance(model, ARAETransfer):
         t = time.time()
-        m["transfer"] = transfer_report(model, vocab, train, test, settings, real_lm, clf)
+        m["transfer"] = transfer_report(model, vocab, train, test, settings, real_lm, clf,
+                                        m.get("classifier", {}).get("test_accuracy"))
         _log(f"transfer: {m['transfer']} ({time.time() - t:.0f}s)")
 
     t = time.time()
     diag = test_text[: settings.diagnostic_sentences]
-    z = np.concatenate([model.encode_ids(pipeline.padded_batch(diag[i: i + 256], vocab)).numpy()
-                        for i in range(0, len(diag), 256)])
+    z = model.encode(diag)
     z_fake = model.sample_codes(len(diag), seed=settings.seed).numpy()
     m["latent"] = {"z": latent.code_statistics(z), "z_prior": latent.code_statistics(z_fake),
                    "swap_nll": latent.swap_nll_curve(model, vocab, diag, settings.swap_max_k, settings.seed),

@@ -65,7 +65,6 @@ def main(argv):
     import numpy as np
 
     from arae_tf import evaluation, zoo
-    from arae_tf.data import pipeline
 
     model, vocab, config = evaluation.load_trained(FLAGS.workdir)
     with open(os.path.join(FLAGS.workdir, "config.json")) as f:
@@ -89,9 +88,7 @@ def main(argv):
     from arae_tf.train_lib import load_examples
     texts = [t for t, _ in load_examples(config.data, "test")][:1000]
     kw = {"decoder": 1} if hasattr(model, "num_classes") else {}
-    a = model.decode_ids(model.encode_ids(pipeline.padded_batch(texts, vocab)), max_len=20, **kw).numpy()
-    b = loaded.decode_ids(loaded.encode_ids(pipeline.padded_batch(texts, vocab)), max_len=20, **kw).numpy()
-    same = float(np.mean([np.array_equal(x, y) for x, y in zip(a, b)]))
+    same = float(np.mean([x == y for x, y in zip(model.reconstruct(texts, **kw), loaded.reconstruct(texts, **kw))]))
     check = f"{100 * same:.1f}% of 1,000 greedy test decodings are identical to the float32 model's."
     notes = open(FLAGS.notes).read() if FLAGS.notes else ""
     with open(os.path.join(path, "MODEL_CARD.md"), "w") as f:

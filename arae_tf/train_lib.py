@@ -26,7 +26,6 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
-from absl import logging
 
 from arae_tf.data import pipeline, synthetic
 from arae_tf.data.vocab import Vocabulary

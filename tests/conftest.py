@@ -54,13 +54,16 @@ def tiny_ae(vocab_size, compile=True):
     return model
 
 
+def train_workdir(tmp_path_factory, config, name, steps=1000):
+    """Trains `config` for `steps` iterations (one evaluation at the end): (workdir, config, metrics)."""
+    from arae_tf import train_lib
+    config.train.steps = config.train.eval_every = steps
+    workdir = str(tmp_path_factory.mktemp(name))
+    return workdir, config, train_lib.train_and_evaluate(config, workdir)
+
+
 @pytest.fixture(scope="session")
 def builtin_run(tmp_path_factory):
     """A workdir with ARAE trained 1,000 iterations on the built-in corpus: (workdir, config, metrics)."""
-    from arae_tf import train_lib
     from configs import arae_builtin
-    config = arae_builtin.get_config()
-    config.train.steps = 1000
-    config.train.eval_every = 1000
-    workdir = str(tmp_path_factory.mktemp("builtin_run"))
-    return workdir, config, train_lib.train_and_evaluate(config, workdir)
+    return train_workdir(tmp_path_factory, arae_builtin.get_config(), "builtin_run")

@@ -1,13 +1,12 @@
 """AE / ARAE: objective signs, serialization and saving round trips, compile survival."""
 
-import os
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from arae_tf.models import ARAE, AE
+from arae_tf.models import ARAE
 from tests.conftest import tiny_ae, tiny_arae
 
 

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from arae_tf.data import pipeline
 from arae_tf.data.vocab import BOS_ID, EOS_ID, Vocabulary

@@ -8,11 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from arae_tf import train_lib
 from arae_tf.data import pipeline, synthetic
-from arae_tf.data.vocab import Vocabulary
 from arae_tf.models import ARAETransfer
-from tests.conftest import tiny_backbone
+from tests.conftest import tiny_backbone, train_workdir
 
 
 def tiny_transfer(vocab_size, num_classes=3, **kw):
@@ -101,16 +99,10 @@ def test_keras_file_round_trip(tmp_path, vocab, labelled):
 
 @pytest.fixture(scope="module")
 def builtin_transfer(tmp_path_factory):
+    from arae_tf.evaluation import load_trained
     from configs import arae_transfer_builtin
-    config = arae_transfer_builtin.get_config()
-    config.train.steps = 1000
-    config.train.eval_every = 1000
-    workdir = str(tmp_path_factory.mktemp("transfer_builtin"))
-    metrics = train_lib.train_and_evaluate(config, workdir)
-    vocab = Vocabulary.load(os.path.join(workdir, "vocabulary.txt"))
-    model = train_lib.build_model(config, len(vocab))
-    model.load_weights(os.path.join(workdir, "final", "model.weights.h5"))
-    model.vocabulary = vocab
+    workdir, _, metrics = train_workdir(tmp_path_factory, arae_transfer_builtin.get_config(), "transfer_builtin")
+    model, _, _ = load_trained(workdir)  # vocabulary attached
     return model, metrics, workdir
 
 

@@ -4,14 +4,12 @@ process that does not import arae_tf."""
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from arae_tf import export_lib, zoo
 from arae_tf.data import pipeline, synthetic

@@ -19,7 +19,6 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from arae_tf.data import synthetic
 from arae_tf.data.vocab import BOS_ID, EOS_ID
 
 

@@ -112,11 +112,12 @@ class SentimentClassifier:
             raise ValueError("accuracy of an empty list is undefined")
         return sum(int(p == int(y)) for p, y in zip(self.predict(texts), labels)) / len(texts)
 
-    def save(self, directory):
+    def save(self, directory, **extra_metadata):
         os.makedirs(directory, exist_ok=True)
         self._model.save_model(os.path.join(directory, "fasttext.bin"))
         with open(os.path.join(directory, "fasttext.json"), "w") as f:
-            json.dump({"num_classes": self.num_classes, "settings": dataclasses.asdict(self.settings)}, f)
+            json.dump({"num_classes": self.num_classes, "settings": dataclasses.asdict(self.settings),
+                       **extra_metadata}, f)
 
     @classmethod
     def load(cls, directory):
@@ -138,15 +139,6 @@ def cached_classifier(directory, examples, settings=FastTextSettings()):
         if meta.get("settings") == dataclasses.asdict(settings) and meta.get("num_train") == len(examples):
             return SentimentClassifier.load(directory)
     clf = SentimentClassifier.train(examples, settings)
-    clf.save(directory)
-    with open(meta_path) as f:
-        meta = json.load(f)
-    meta["num_train"] = len(examples)
-    with open(meta_path, "w") as f:
-        json.dump(meta, f)
+    clf.save(directory, num_train=len(examples))
     return clf
 
-
-def transfer_accuracy(classifier, transferred, targets):
-    """Share of transferred sentences the classifier assigns to their target class."""
-    return classifier.accuracy(transferred, targets)

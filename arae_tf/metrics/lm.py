@@ -19,7 +19,6 @@ import os
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -92,15 +91,18 @@ def train_lm(sentences, vocab, settings=LMSettings(), verbose=True):
     ds = pipeline.make_dataset([(s, 0) for s in sentences], vocab, settings.batch_size, settings.max_len,
                                seed=settings.seed, length_policy="truncate", repeat=settings.steps > 0)
     t = time.time()
-    if settings.steps > 0:  # one fit over the repeated data, in chunks of <= 500 batches for progress
-        chunk = next(c for c in range(min(500, settings.steps), 0, -1) if settings.steps % c == 0)
-        epochs, steps_per_epoch, unit, total = settings.steps // chunk, chunk, "step", settings.steps
-    else:
-        epochs, steps_per_epoch, unit, total = settings.epochs, None, "epoch", settings.epochs
-    report = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: verbose and print(
-        f"[lm] {unit} {(e + 1) * (steps_per_epoch or 1)}/{total}: train nll {logs['nll']:.3f} "
-        f"({time.time() - t:.0f}s, {len(sentences)} sentences)", flush=True))
-    lm.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=[report], verbose=0)
+    steps_per_epoch, epochs = (settings.steps, 1) if settings.steps > 0 else (None, settings.epochs)
+
+    def report(where, logs):
+        if verbose:
+            print(f"[lm] {where}: train nll {logs['nll']:.3f} ({time.time() - t:.0f}s, {len(sentences)} sentences)",
+                  flush=True)
+
+    progress = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda b, logs: settings.steps and (b + 1) % 500 == 0 and report(
+            f"step {b + 1}/{settings.steps}", logs),
+        on_epoch_end=lambda e, logs: report(f"epoch {e + 1}/{epochs}" if not settings.steps else "done", logs))
+    lm.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=[progress], verbose=0)
     return lm
 
 

@@ -114,10 +114,10 @@ class ARAE(TextAutoencoder):
                 "jit_compile": bool(self.jit_compile)}
 
     def compile_from_config(self, config):
+        """Inverse of `get_compile_config`: every `*_optimizer` entry goes back to `compile` (subclasses
+        that add optimizers only extend `get_compile_config`)."""
         de = keras.saving.deserialize_keras_object
-        opt = lambda k: de(config[k]) if config.get(k) else None
-        self.compile(ae_optimizer=opt("ae_optimizer"), critic_optimizer=opt("critic_optimizer"),
-                     generator_optimizer=opt("generator_optimizer"), encoder_optimizer=opt("encoder_optimizer"),
+        self.compile(**{k: de(v) if v else None for k, v in config.items() if k.endswith("_optimizer")},
                      jit_compile=config.get("jit_compile", False))
 
     def get_config(self):

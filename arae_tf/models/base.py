@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from arae_tf.data.pipeline import padded_batch
 from arae_tf.models.backbone import SentenceAutoencoderBackbone, as_seed  # noqa: F401 (re-exported)
 
 
@@ -51,6 +52,8 @@ class TextAutoencoder(keras.Model):
         noise_anneal: r is multiplied by this every `noise_anneal_every` iterations.
         seed: seed of the model's noise streams.
     """
+
+    max_input_words = 30  # text methods truncate longer inputs (training used shorter sentences)
 
     def __init__(self, backbone, code_noise=0.0, noise_anneal=1.0, noise_anneal_every=100, seed=0, **kwargs):
         super().__init__(**kwargs)
@@ -194,10 +197,7 @@ class TextAutoencoder(keras.Model):
         texts = list(texts)
         if not texts:
             raise ValueError("empty list of sentences")
-        from arae_tf.data.pipeline import padded_batch
         return padded_batch(texts, self._vocab(), max_len=self.max_input_words)
-
-    max_input_words = 30  # longer inputs are truncated (training used shorter sentences)
 
     def _ids_to_texts(self, ids):
         vocab = self._vocab()

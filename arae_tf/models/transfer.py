@@ -85,13 +85,6 @@ class ARAETransfer(ARAE):
         config["classifier_optimizer"] = keras.saving.serialize_keras_object(self.classifier_optimizer)
         return config
 
-    def compile_from_config(self, config):
-        de = keras.saving.deserialize_keras_object
-        opt = lambda k: de(config[k]) if config.get(k) else None
-        self.compile(ae_optimizer=opt("ae_optimizer"), critic_optimizer=opt("critic_optimizer"),
-                     generator_optimizer=opt("generator_optimizer"), encoder_optimizer=opt("encoder_optimizer"),
-                     classifier_optimizer=opt("classifier_optimizer"), jit_compile=config.get("jit_compile", False))
-
     def get_config(self):
         config = super().get_config()
         config.update(num_classes=self.num_classes, classifier_hidden=list(self.classifier_hidden),
