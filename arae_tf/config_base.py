@@ -49,6 +49,7 @@ def base_config():
     b.normalize_code = True
     b.hidden_init = False
     b.init_range = 0.0        # > 0: U(-r, r) init as the reference code (0.1)
+    b.reverse_input = False   # the encoder reads sentences backwards (faster to learn to reconstruct)
 
     c.noise = n = ml_collections.ConfigDict()
     n.code_noise = 0.1        # std of noise on z in reconstruction steps
@@ -72,6 +73,26 @@ def base_config():
     tr.classifier_hidden = (128, 128)
     tr.class_weight = 1.0     # lambda_2
     tr.adversary = "wrong"    # "wrong": -log(1 - p(y|z)) (= flipped-label CE for 2 classes) | "uniform"
+
+    c.ae = ml_collections.ConfigDict()  # model "ae"
+    c.ae.prior = "fitted"     # sampling: "fitted" Gaussian of training codes (ARAE) | "normal" N(0, I) (WAE papers)
+
+    c.wae = w = ml_collections.ConfigDict()  # model "wae" (SPEC 2.4)
+    w.stochastic = False      # False: WAE-D; True: WAE-S (Gaussian encoder)
+    w.mmd_weight = 3.0        # lambda_WAE
+    w.kl_weight = 0.0         # lambda_KL of WAE-S's KL(N(mu, sigma^2) || N(mu, I))
+    w.kernel = "imq"          # "imq" | "rbf"
+    w.prior_var = 1.0
+
+    c.vae = v = ml_collections.ConfigDict()  # model "vae"; the word-dropout fields also apply to "wae"
+    v.kl_weight = 1.0
+    v.annealing = "sigmoid"   # "sigmoid" (frozen at the peak of lambda*KL) | "constant"
+    v.anneal_rate = 0.0025
+    v.anneal_midpoint = 2500
+    v.anneal_check_every = 500
+    v.word_dropout = 0.0      # final rate of decoder inputs replaced by <unk>
+    v.word_dropout_step = 0.05  # rate added every word_dropout_epoch_steps iterations
+    v.word_dropout_epoch_steps = 0  # 0: constant rate word_dropout; -1: one epoch of the training data
 
     c.optim = o = ml_collections.ConfigDict()
     o.ae_optimizer = "sgd"
@@ -151,3 +172,37 @@ def apply_variant(c, arg):
         c.eval.code_fit_batches = 2
         return c
     raise ValueError(f"unknown config variant {arg!r}; known: smoke")
+
+
+def wae_family_variant(c, arg):
+    """The WAE papers' rows as config variants `name[,value]` (SPEC 2.4), then `apply_variant`'s:
+
+    `wae_d[,lambda_WAE=3]`, `wae_s[,lambda_KL=0]` (lambda_WAE 3), `vae` (sigmoid-annealed KL, word
+    dropout rising 0.05 per epoch to 0.5), `vae_const[,lambda=1]` (constant KL weight, no word
+    dropout) and `dae` (the deterministic AE, sampled from N(0, I)). The last field may be `smoke`.
+    """
+    parts = [p for p in (arg or "").split(",") if p]
+    rest = None
+    if parts and parts[-1] == "smoke":
+        rest = parts.pop()
+    if parts:
+        name, value = parts[0], (float(parts[1]) if len(parts) > 1 else None)
+        if len(parts) > 2:
+            raise ValueError(f"config variant {arg!r}: expected name[,value][,smoke]")
+        if name == "wae_d":
+            c.model, c.wae.stochastic = "wae", False
+            c.wae.mmd_weight = 3.0 if value is None else value
+        elif name == "wae_s":
+            c.model, c.wae.stochastic, c.wae.mmd_weight = "wae", True, 3.0
+            c.wae.kl_weight = 0.0 if value is None else value
+        elif name == "vae":
+            c.model, c.vae.annealing = "vae", "sigmoid"
+            c.vae.word_dropout, c.vae.word_dropout_step, c.vae.word_dropout_epoch_steps = 0.5, 0.05, -1
+        elif name == "vae_const":
+            c.model, c.vae.annealing = "vae", "constant"
+            c.vae.kl_weight = 1.0 if value is None else value
+        elif name == "dae":
+            c.model, c.ae.prior = "ae", "normal"
+        else:
+            raise ValueError(f"unknown config variant {name!r}; known: wae_d, wae_s, vae, vae_const, dae (and smoke)")
+    return apply_variant(c, rest)

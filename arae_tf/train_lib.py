@@ -282,13 +282,15 @@ def train_and_evaluate(config, workdir):
     """
     os.makedirs(workdir, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
-    _atomic_json(os.path.join(workdir, "config.json"),
-                 {"config": config.to_dict(), "command": sys.argv, "started": time.strftime("%Y-%m-%d %H:%M:%S")})
     t0 = time.time()
     train_ex = load_examples(config.data, "train")
     valid_ex = load_examples(config.data, "valid")
     vocab = prepare_vocabulary(config, train_ex, workdir)
     total = resolve_steps(config, len(train_ex))
+    if "vae" in config and config.vae.word_dropout_epoch_steps < 0:  # "one epoch" made concrete
+        config.vae.word_dropout_epoch_steps = int(math.ceil(len(train_ex) / config.data.batch_size))
+    _atomic_json(os.path.join(workdir, "config.json"),
+                 {"config": config.to_dict(), "command": sys.argv, "started": time.strftime("%Y-%m-%d %H:%M:%S")})
     print(f"[data] {len(train_ex)} train / {len(valid_ex)} valid sentences, vocabulary {len(vocab)}, "
           f"{total} iterations of batch {config.data.batch_size} ({time.time() - t0:.1f}s)", flush=True)
 

@@ -130,5 +130,7 @@ def sigma_values(model, vocab, sentences, batch_size=256):
     out = []
     for b in _batches([_framed(w) for w in _word_ids(vocab, sentences, 1)], batch_size):
         _, log_var = model.encode_distribution(b)
+        if log_var is None:  # a deterministic encoder
+            return None
         out.append(np.exp(0.5 * np.asarray(log_var)).ravel())
     return np.concatenate(out)

@@ -9,6 +9,7 @@ from arae_tf.models.ae import AE
 from arae_tf.models.arae import ARAE
 from arae_tf.models.backbone import SentenceAutoencoderBackbone
 from arae_tf.models.transfer import ARAETransfer
+from arae_tf.models.wae import VAE, WAE
 
 _BUILDERS = {}
 
@@ -35,12 +36,13 @@ def build_model(config, vocab_size):
     return _BUILDERS[config.model](config, vocab_size)
 
 
-def _backbone(config, vocab_size, num_decoders=1):
+def _backbone(config, vocab_size, num_decoders=1, stochastic=False):
     b = config.backbone
     return SentenceAutoencoderBackbone(vocab_size, embed_dim=b.embed_dim, hidden_dim=b.hidden_dim,
                                        latent_dim=b.latent_dim, normalize_code=b.normalize_code,
                                        hidden_init=b.hidden_init, init_range=b.init_range or None,
-                                       num_decoders=num_decoders)
+                                       num_decoders=num_decoders, reverse_input=b.get("reverse_input", False),
+                                       stochastic=stochastic)
 
 
 def _ae_optimizer(o):
@@ -58,7 +60,8 @@ def _noise_kwargs(config):
 
 @register_model("ae")
 def _build_ae(config, vocab_size):
-    model = AE(_backbone(config, vocab_size), **_noise_kwargs(config))
+    model = AE(_backbone(config, vocab_size), prior=config.get("ae", {}).get("prior", "fitted"),
+               **_noise_kwargs(config))
     model.compile(optimizer=_ae_optimizer(config.optim), jit_compile=config.train.jit_compile)
     return model
 
@@ -102,4 +105,32 @@ def _build_arae_transfer(config, vocab_size):
     return model
 
 
-__all__ = ["AE", "ARAE", "ARAETransfer", "SentenceAutoencoderBackbone", "build_model", "register_model", "registered_models"]
+def _word_dropout_kwargs(config):
+    v = config.vae
+    return dict(word_dropout=v.word_dropout, word_dropout_step=v.word_dropout_step,
+                word_dropout_every=max(0, v.word_dropout_epoch_steps), seed=config.seed)  # -1: set by train_lib
+
+
+def _compile_adam(model, config):
+    model.compile(optimizer=_ae_optimizer(config.optim), jit_compile=config.train.jit_compile)
+    return model
+
+
+@register_model("wae")
+def _build_wae(config, vocab_size):
+    w = config.wae
+    model = WAE(_backbone(config, vocab_size, stochastic=w.stochastic), mmd_weight=w.mmd_weight,
+                kl_weight=w.kl_weight, kernel=w.kernel, prior_var=w.prior_var, **_word_dropout_kwargs(config))
+    return _compile_adam(model, config)
+
+
+@register_model("vae")
+def _build_vae(config, vocab_size):
+    v = config.vae
+    model = VAE(_backbone(config, vocab_size, stochastic=True), kl_weight=v.kl_weight, annealing=v.annealing,
+                anneal_rate=v.anneal_rate, anneal_midpoint=v.anneal_midpoint,
+                anneal_check_every=v.anneal_check_every, **_word_dropout_kwargs(config))
+    return _compile_adam(model, config)
+
+
+__all__ = ["VAE", "WAE", "AE", "ARAE", "ARAETransfer", "SentenceAutoencoderBackbone", "build_model", "register_model", "registered_models"]

@@ -12,25 +12,25 @@ from arae_tf.models.base import TextAutoencoder, as_seed
 class AE(TextAutoencoder):
     """Sentence autoencoder trained on L_rec only (SPEC 2.4 "DAE/AE").
 
-    Sampling (ARAE paper, footnote 8): a full-covariance Gaussian fitted to
-    training codes with `fit_code_distribution`; before fitting, N(0, I).
+    Sampling: with `prior="fitted"` (ARAE paper, footnote 8) a full-covariance Gaussian fitted
+    to training codes with `fit_code_distribution` (before fitting, N(0, I)); with
+    `prior="normal"` always N(0, I) (the WAE papers' DAE).
     """
 
-    def __init__(self, backbone, **kwargs):
+    def __init__(self, backbone, prior="fitted", **kwargs):
         super().__init__(backbone, **kwargs)
+        if prior not in ("fitted", "normal"):
+            raise ValueError(f"prior must be 'fitted' or 'normal', got {prior!r}")
+        self.prior = prior
         d = self.latent_dim
         self.code_mean = self.add_weight(name="code_mean", shape=(d,), initializer="zeros", trainable=False)
         self.code_scale_tril = self.add_weight(name="code_scale_tril", shape=(d, d), initializer="identity",
                                                trainable=False)
         self.built = True
 
-    def compile(self, optimizer="adam", **kwargs):
-        """Args: optimizer for the autoencoder (e.g. SGD(1.0, global_clipnorm=1.0), the ARAE setting)."""
-        optimizer = self._build_optimizer(optimizer, self.backbone.trainable_variables)
-        super().compile(optimizer=optimizer, **kwargs)
-
     def train_step(self, data):
-        self.reconstruction_step(data["tokens"], self.optimizer, self.backbone.trainable_variables)
+        self.reconstruction_step(data["tokens"], self.optimizer, self.backbone.trainable_variables,
+                                 source=data.get("source"))
         self.train_iterations.assign_add(1)
         return {m.name: m.result() for m in self.metrics}
 
@@ -47,6 +47,13 @@ class AE(TextAutoencoder):
         self.code_scale_tril.assign(np.linalg.cholesky(cov).astype(np.float32))
         return len(codes)
 
+    def get_config(self):
+        config = super().get_config()
+        config.update(prior=self.prior)
+        return config
+
     def sample_codes(self, n, seed=0):
         eps = tf.random.stateless_normal([n, self.latent_dim], as_seed(seed))
+        if self.prior == "normal":
+            return eps
         return self.code_mean[None] + ops.matmul(eps, ops.transpose(self.code_scale_tril))

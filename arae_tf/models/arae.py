@@ -113,13 +113,6 @@ class ARAE(TextAutoencoder):
                 "encoder_optimizer": ser(self.encoder_optimizer) if self.encoder_optimizer else None,
                 "jit_compile": bool(self.jit_compile)}
 
-    def compile_from_config(self, config):
-        """Inverse of `get_compile_config`: every `*_optimizer` entry goes back to `compile` (subclasses
-        that add optimizers only extend `get_compile_config`)."""
-        de = keras.saving.deserialize_keras_object
-        self.compile(**{k: de(v) if v else None for k, v in config.items() if k.endswith("_optimizer")},
-                     jit_compile=config.get("jit_compile", False))
-
     def get_config(self):
         config = super().get_config()
         config.update(prior=self.prior, noise_dim=self.noise_dim, generator_hidden=list(self.generator_hidden),

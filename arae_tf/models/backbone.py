@@ -41,10 +41,16 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         hidden_init: initialise the decoder state from z.
         num_decoders: decoders (one per attribute class for transfer).
         init_range: U(-r, r) init of embeddings/LSTMs/output (the reference code uses 0.1); None: Keras defaults.
+        stochastic: Gaussian encoder (VAE, WAE-S): the code layer gives the mean mu and a second
+            dense layer log sigma^2; `encode` returns mu, `encode_distribution` both.
+        reverse_input: the encoder reads each sentence's real tokens in reverse order (Sutskever et al.
+            2014): the first words, which the decoder needs first, are read last. The code still
+            covers every word; only the order changes.
     """
 
     def __init__(self, vocab_size, embed_dim=128, hidden_dim=128, latent_dim=128, normalize_code=True,
-                 code_dense=False, hidden_init=False, num_decoders=1, init_range=None, **kwargs):
+                 code_dense=False, hidden_init=False, num_decoders=1, init_range=None, reverse_input=False,
+                 stochastic=False, **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.vocab_size = vocab_size
@@ -52,11 +58,13 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         self.hidden_dim = hidden_dim
         self.latent_dim = latent_dim
         self.normalize_code = normalize_code
-        self.code_dense = code_dense or latent_dim != hidden_dim
+        self.stochastic = stochastic
+        self.code_dense = code_dense or latent_dim != hidden_dim or stochastic
         self._code_dense_arg = code_dense
         self.hidden_init = hidden_init
         self.num_decoders = num_decoders
         self.init_range = init_range
+        self.reverse_input = reverse_input
 
         # === Layers ===
         emb_init = keras.initializers.RandomUniform(-init_range, init_range) if init_range else "uniform"
@@ -65,6 +73,7 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
                                                         name="encoder_embedding")
         self.encoder_lstm = LSTM(hidden_dim, embed_dim, init_range=init_range, name="encoder_lstm")
         self.code_projection = (keras.layers.Dense(latent_dim, name="code_projection") if self.code_dense else None)
+        self.log_var_projection = keras.layers.Dense(latent_dim, name="log_var_projection") if stochastic else None
         self.decoder_embeddings = [
             keras.layers.Embedding(vocab_size, embed_dim, embeddings_initializer=emb_init, name=f"decoder_embedding_{i}")
             for i in range(num_decoders)]
@@ -78,6 +87,8 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         self.encoder_embedding.build((None, None))
         if self.code_projection is not None:
             self.code_projection.build((None, hidden_dim))
+        if self.log_var_projection is not None:
+            self.log_var_projection.build((None, hidden_dim))
         for e in self.decoder_embeddings:
             e.build((None, None))
         for p in self.init_projections:
@@ -88,17 +99,29 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
     # -- weights groups -------------------------------------------------------
     @property
     def encoder_variables(self):
-        layers = [self.encoder_embedding, self.encoder_lstm] + ([self.code_projection] if self.code_projection else [])
+        layers = [self.encoder_embedding, self.encoder_lstm] + [
+            l for l in (self.code_projection, self.log_var_projection) if l is not None]
         return [v for l in layers for v in l.trainable_variables]
 
     # -- encoder --------------------------------------------------------------
     def encode(self, tokens, training=False):
-        """Codes z [B, latent_dim] of token batches [B, T]."""
+        """Codes z [B, latent_dim] of token batches [B, T] (the mean mu for a Gaussian encoder)."""
+        return self.finish_code(self.encoder_state(tokens))
+
+    def encode_distribution(self, tokens, training=False):
+        """(mu, log sigma^2), each [B, latent_dim]; log sigma^2 is None for a deterministic encoder."""
+        h = self.encoder_state(tokens)
+        return self.finish_code(h), (self.log_var_projection(h) if self.stochastic else None)
+
+    def encoder_state(self, tokens):
+        """The encoder LSTM's state after each row's last real token [B, hidden_dim]."""
         x = tokens[:, 1:]
         mask = ops.not_equal(x, PAD_ID)
+        if self.reverse_input:  # real tokens reversed in place, padding stays at the end
+            x = tf.reverse_sequence(x, ops.sum(ops.cast(mask, "int32"), axis=1), seq_axis=1, batch_axis=0)
         xw = self.encoder_lstm.project(self.encoder_embedding(x))
         _, (h, _) = self.encoder_lstm.scan(xw, mask=mask)
-        return self.finish_code(h)
+        return h
 
     def finish_code(self, h):
         z = self.code_projection(h) if self.code_projection is not None else h
@@ -120,14 +143,16 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         hs, _ = lstm.scan(xw, initial_state=self._initial_state(z, decoder))
         return hs
 
-    def reconstruction(self, z, tokens, decoder=0):
+    def reconstruction(self, z, tokens, decoder=0, inputs=None):
         """Token-level reconstruction statistics of `tokens` given codes `z`.
 
+        `inputs` replaces the teacher-forced decoder inputs `tokens[:, :-1]` (word dropout).
         Returns:
             dict with `nll_sum` (sum of -log p over real target tokens), `tokens`
             (their count) and `correct` (argmax hits), all scalars.
         """
-        inputs, targets = tokens[:, :-1], tokens[:, 1:]
+        targets = tokens[:, 1:]
+        inputs = tokens[:, :-1] if inputs is None else inputs
         nll, logits, t_real = real_token_nll(self.decoder_states(z, inputs, decoder), targets, self.output_projection)
         correct = ops.cast(ops.equal(ops.cast(ops.argmax(logits, axis=-1), t_real.dtype), t_real), "float32")
         return {"nll_sum": ops.sum(nll), "tokens": ops.cast(ops.shape(t_real)[0], "float32"),
@@ -238,7 +263,8 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         config.update(vocab_size=self.vocab_size, embed_dim=self.embed_dim, hidden_dim=self.hidden_dim,
                       latent_dim=self.latent_dim, normalize_code=self.normalize_code,
                       code_dense=self._code_dense_arg, hidden_init=self.hidden_init,
-                      num_decoders=self.num_decoders, init_range=self.init_range)
+                      num_decoders=self.num_decoders, init_range=self.init_range,
+                      reverse_input=self.reverse_input, stochastic=self.stochastic)
         return config
 
 

@@ -105,6 +105,21 @@ class TextAutoencoder(keras.Model):
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
         return cls(**config)
 
+    def compile(self, optimizer="adam", **kwargs):
+        """One optimizer for the whole backbone (AE, WAE, VAE), built on its variables up front."""
+        optimizer = self._build_optimizer(optimizer, self.backbone.trainable_variables)
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def get_compile_config(self):
+        return {"optimizer": keras.saving.serialize_keras_object(self.optimizer), "jit_compile": bool(self.jit_compile)}
+
+    def compile_from_config(self, config):
+        """Inverse of `get_compile_config`: `optimizer` and every `*_optimizer` entry go back to `compile`
+        (models with more optimizers only extend `get_compile_config`)."""
+        de = keras.saving.deserialize_keras_object
+        self.compile(**{k: de(v) if v else None for k, v in config.items()
+                        if k == "optimizer" or k.endswith("_optimizer")}, jit_compile=config.get("jit_compile", False))
+
     def _build_optimizer(self, optimizer, variables):
         optimizer = keras.optimizers.get(optimizer)
         optimizer.build(variables)
@@ -119,13 +134,13 @@ class TextAutoencoder(keras.Model):
         """Reconstruction statistics of `tokens` from codes `z` (subclasses route by label)."""
         return self.backbone.reconstruction(z, tokens)
 
-    def reconstruction_step(self, tokens, optimizer, variables, labels=None):
-        """One gradient step on L_rec with annealed code noise.
+    def reconstruction_step(self, tokens, optimizer, variables, labels=None, source=None):
+        """One gradient step on L_rec with annealed code noise (the encoder reads `source` if given).
 
         Returns (stats dict, codes z before noise).
         """
         with tf.GradientTape() as tape:
-            z = self.backbone.encode(tokens, training=True)
+            z = self.backbone.encode(tokens if source is None else source, training=True)
             z_in = z
             if self.code_noise:
                 z_in = z + self.current_code_noise() * keras.random.normal(ops.shape(z), seed=self.seed_generator)
@@ -145,7 +160,7 @@ class TextAutoencoder(keras.Model):
     def test_step(self, data):
         """Reconstruction metrics only (the regularisers' trackers are training-time quantities)."""
         tokens = data["tokens"]
-        z = self.backbone.encode(tokens)
+        z = self.backbone.encode(data.get("source", tokens))  # "source": encoder-decoder (dialog) data
         self.track_reconstruction(self.reconstruction_stats(z, tokens, data.get("label")), z)
         return {m.name: m.result() for m in self.reconstruction_metrics}
 

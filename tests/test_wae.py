@@ -1,0 +1,231 @@
+"""The WAE family (SPEC 2.4): regularisers against brute force, the models' training pieces, learning on the built-in corpus."""
+
+import itertools
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from arae_tf.data.vocab import BOS_ID, PAD_ID, UNK_ID
+from arae_tf.models import VAE, WAE, AE, regularizers
+from tests.conftest import tiny_backbone, train_workdir
+
+SCALES = regularizers.KERNEL_SCALES
+
+
+# -- regularisers ---------------------------------------------------------------
+def _brute_kernel(a, b, kernel, prior_var=1.0):
+    d = a.shape[-1]
+    out = 0.0
+    for s in SCALES:
+        c = 2 * d * prior_var * s
+        dist = np.sum((a - b) ** 2)
+        out += c / (c + dist) if kernel == "imq" else np.exp(-dist / c)
+    return out
+
+
+def _brute_mmd(x, y, kernel, prior_var=1.0):
+    n, m = len(x), len(y)
+    kxx = sum(_brute_kernel(x[i], x[j], kernel, prior_var) for i, j in itertools.permutations(range(n), 2))
+    kyy = sum(_brute_kernel(y[i], y[j], kernel, prior_var) for i, j in itertools.permutations(range(m), 2))
+    kxy = sum(_brute_kernel(x[i], y[j], kernel, prior_var) for i in range(n) for j in range(m))
+    return kxx / (n * (n - 1)) + kyy / (m * (m - 1)) - 2 * kxy / (n * m)
+
+
+@pytest.mark.parametrize("kernel", ["imq", "rbf"])
+@pytest.mark.parametrize("n,m", [(7, 7), (5, 9)])
+def test_mmd_matches_brute_force(kernel, n, m):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(n, 3)), rng.normal(0.5, 1.5, size=(m, 3))
+    got = float(regularizers.mmd(x.astype(np.float32), y.astype(np.float32), kernel, prior_var=2.0))
+    assert np.isclose(got, _brute_mmd(x, y, kernel, prior_var=2.0), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kernel", ["imq", "rbf"])
+def test_mmd_near_zero_for_one_distribution_and_positive_for_shifted(kernel):
+    rng = np.random.default_rng(1)
+    same = [float(regularizers.mmd(rng.normal(size=(256, 8)).astype(np.float32),
+                                   rng.normal(size=(256, 8)).astype(np.float32), kernel)) for _ in range(5)]
+    shifted = float(regularizers.mmd(rng.normal(size=(256, 8)).astype(np.float32),
+                                     rng.normal(1.0, 1.0, size=(256, 8)).astype(np.float32), kernel))
+    assert abs(np.mean(same)) < 0.01 * shifted
+    assert shifted > 0.1
+
+
+def test_mmd_is_unbiased_whatever_the_batch_size():
+    """Same distributions at N = 8 and N = 256: the unbiased estimator has the same mean (a 1/N^2 or
+    constant-N estimator would not)."""
+    rng = np.random.default_rng(2)
+
+    def mean_mmd(n, draws):
+        return np.mean([float(regularizers.mmd(rng.normal(size=(n, 4)).astype(np.float32),
+                                               rng.normal(0.7, 1.0, size=(n, 4)).astype(np.float32)))
+                        for _ in range(draws)])
+
+    small, large = mean_mmd(8, 400), mean_mmd(256, 20)
+    assert abs(small - large) < 0.1 * large, (small, large)
+    # The biased estimator (diagonal included, 1/N^2) is far off at N = 8.
+    x, y = rng.normal(size=(8, 4)), rng.normal(0.7, 1.0, size=(8, 4))
+    biased = (sum(_brute_kernel(a, b, "imq") for a in x for b in x) / 64
+              + sum(_brute_kernel(a, b, "imq") for a in y for b in y) / 64
+              - 2 * sum(_brute_kernel(a, b, "imq") for a in x for b in y) / 64)
+    assert biased - _brute_mmd(x, y, "imq") > 0.5 * large
+
+
+def test_kl_terms_match_closed_forms():
+    rng = np.random.default_rng(3)
+    mu, log_var = rng.normal(size=(4, 5)).astype(np.float32), rng.normal(size=(4, 5)).astype(np.float32)
+    var = np.exp(log_var)
+    expected = 0.5 * np.sum(var + mu ** 2 - 1 - log_var, axis=1)
+    np.testing.assert_allclose(regularizers.gaussian_kl(mu, log_var), expected, rtol=1e-5)
+    aux = np.sum(-np.log(np.sqrt(var)) + (var - 1) / 2, axis=1)
+    np.testing.assert_allclose(regularizers.auxiliary_kl(log_var), aux, rtol=1e-5)
+    zeros = np.zeros((2, 5), np.float32)
+    np.testing.assert_allclose(regularizers.gaussian_kl(zeros, zeros), 0.0, atol=1e-7)
+    np.testing.assert_allclose(regularizers.auxiliary_kl(zeros), 0.0, atol=1e-7)  # any mu: N(mu, I) itself
+    assert float(regularizers.auxiliary_kl(np.full((1, 5), -8.0, np.float32))[0]) > 15  # sigma -> 0 is penalised
+
+
+def test_sigmoid_schedule():
+    w = [float(regularizers.sigmoid_weight(t, 2.0, 0.01, 1000)) for t in (0, 1000, 5000)]
+    assert w[0] < 0.01 and np.isclose(w[1], 1.0) and np.isclose(w[2], 2.0, atol=1e-6)
+
+
+# -- models -------------------------------------------------------------------------
+def tiny_wae(vocab_size, stochastic=False, **kw):
+    keras.utils.set_random_seed(1)
+    model = WAE(tiny_backbone(vocab_size, normalize_code=False, stochastic=stochastic), **kw)
+    model.compile(optimizer="adam")
+    return model
+
+
+def tiny_vae(vocab_size, **kw):
+    keras.utils.set_random_seed(1)
+    model = VAE(tiny_backbone(vocab_size, normalize_code=False, stochastic=True), **kw)
+    model.compile(optimizer="adam")
+    return model
+
+
+def test_bad_constructor_arguments(vocab):
+    with pytest.raises(ValueError, match="normalize_code=False"):
+        WAE(tiny_backbone(len(vocab)))
+    with pytest.raises(ValueError, match="Gaussian encoder"):
+        WAE(tiny_backbone(len(vocab), normalize_code=False), kl_weight=0.1)
+    with pytest.raises(ValueError, match="Gaussian encoder"):
+        VAE(tiny_backbone(len(vocab), normalize_code=False))
+    with pytest.raises(ValueError, match="kernel"):
+        WAE(tiny_backbone(len(vocab), normalize_code=False), kernel="laplace")
+    with pytest.raises(ValueError, match="annealing"):
+        VAE(tiny_backbone(len(vocab), normalize_code=False, stochastic=True), annealing="linear")
+
+
+def test_word_dropout_replaces_only_words_at_the_scheduled_rate(vocab, batch):
+    model = tiny_vae(len(vocab), word_dropout=0.5, word_dropout_step=0.05, word_dropout_every=10)
+    assert float(model.current_word_dropout()) == 0.0
+    model.train_iterations.assign(35)
+    assert np.isclose(float(model.current_word_dropout()), 0.15)
+    model.train_iterations.assign(1000)
+    assert np.isclose(float(model.current_word_dropout()), 0.5)
+    tokens = tf.constant(np.tile(batch, (200, 1)))
+    inputs = model.decoder_inputs(tokens).numpy()
+    orig = tokens.numpy()[:, :-1]
+    words = (orig != PAD_ID) & (orig != BOS_ID)
+    np.testing.assert_array_equal(inputs[~words], orig[~words])  # <bos> and padding untouched
+    changed = inputs[words] != orig[words]
+    assert np.all(inputs[words][changed] == UNK_ID)
+    assert abs(changed.mean() - 0.5) < 0.02
+
+
+def test_vae_kl_weight_freezes_at_the_peak(vocab):
+    model = tiny_vae(len(vocab), kl_weight=1.0, anneal_rate=0.01, anneal_midpoint=100, anneal_check_every=10)
+    weighted = [1.0] * 10 + [2.0] * 10 + [3.0] * 10 + [2.5] * 10  # window means rise, rise, then fall
+    for it, v in enumerate(weighted):
+        model.train_iterations.assign(it)
+        w = model.current_kl_weight()
+        model._track_peak(tf.constant(v), w)
+        if it < 39:
+            assert float(model.frozen_kl_weight) < 0, it
+    frozen = float(model.frozen_kl_weight)
+    assert np.isclose(frozen, float(regularizers.sigmoid_weight(39, 1.0, 0.01, 100)))
+    model.train_iterations.assign(10000)
+    assert np.isclose(float(model.current_kl_weight()), frozen)  # no longer follows the schedule
+    const = tiny_vae(len(vocab), kl_weight=0.3, annealing="constant")
+    assert np.isclose(float(const.current_kl_weight()), 0.3)
+
+
+@pytest.mark.parametrize("factory,kw", [(tiny_wae, {}), (tiny_wae, dict(stochastic=True, kl_weight=0.1)),
+                                        (tiny_vae, dict(word_dropout=0.3))])
+def test_train_step_lowers_loss_and_round_trips(tmp_path, vocab, batch, factory, kw):
+    model = factory(len(vocab), **kw)
+    data = {"tokens": tf.constant(batch)}
+    first = model.train_step(data)
+    for _ in range(60):
+        last = model.train_step(data)
+    assert float(last["rec_loss"]) < float(first["rec_loss"])
+    assert int(model.train_iterations.numpy()) == 61
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded) is type(model) and loaded.get_config() == model.get_config()
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()  # compiled as saved
+    np.testing.assert_array_equal(model.reconstruct_ids(batch), loaded.reconstruct_ids(batch))
+    np.testing.assert_array_equal(model.generate_ids(3, seed=4), loaded.generate_ids(3, seed=4))
+    mu, log_var = model.encode_distribution(batch)
+    assert mu.shape == (len(batch), 8) and (log_var is None) == (not model.backbone.stochastic)
+    loaded.train_step(data)  # and trains on
+
+
+def test_prior_is_standard_normal(vocab):
+    model = tiny_wae(len(vocab))
+    z = model.sample_codes(20000, seed=3).numpy()
+    assert abs(z.mean()) < 0.02 and abs(z.std() - 1.0) < 0.02
+    np.testing.assert_array_equal(z, model.sample_codes(20000, seed=3).numpy())
+    ae = AE(tiny_backbone(len(vocab), normalize_code=False), prior="normal")
+    np.testing.assert_array_equal(ae.sample_codes(5, seed=3).numpy(), model.sample_codes(5, seed=3).numpy())
+
+
+def test_source_batch_is_encoded_and_tokens_decoded(vocab, batch):
+    """Encoder-decoder data (dialog): the code comes from "source", the loss from "tokens"."""
+    model = tiny_wae(len(vocab))
+    src, tgt = tf.constant(batch), tf.constant(batch[::-1].copy())
+    model.train_step({"source": src, "tokens": tgt})
+    for m in model.metrics:
+        m.reset_state()
+    out = model.test_step({"source": src, "tokens": tgt})
+    z_src = model.backbone.encode(src)
+    expected = model.backbone.reconstruction(z_src, tgt)
+    assert np.isclose(float(out["rec_loss"]), float(expected["nll_sum"] / expected["tokens"]), rtol=1e-5)
+
+
+# -- learning on the built-in corpus --------------------------------------------------
+@pytest.fixture(scope="module")
+def wae_runs(tmp_path_factory):
+    from configs import wae_builtin
+    return {name: train_workdir(tmp_path_factory, wae_builtin.get_config(name), name.replace(",", "_"), steps=600)
+            for name in ("wae_d", "wae_s,0", "wae_s,0.1")}
+
+
+def test_wae_learns_the_builtin_corpus(wae_runs):
+    from arae_tf.data import synthetic
+    from arae_tf.evaluation import load_trained
+    workdir, config, metrics = wae_runs["wae_d"]
+    assert metrics["val_bleu"] > 60, metrics
+    # Codes are pulled towards N(0, I) (16 dims): per-dimension variance of order 1, not collapsed or exploding.
+    assert 4 < metrics["val_code_cov_trace"] < 40, metrics
+    model, _, _ = load_trained(workdir)
+    samples = model.sample(200, seed=0)
+    assert np.mean([synthetic.is_grammatical(s) for s in samples]) > 0.7, samples[:10]
+
+
+def test_wae_s_sigma_collapses_without_the_kl_term(wae_runs):
+    from arae_tf.evaluation import load_trained
+    from arae_tf.metrics import latent
+    from arae_tf.data import synthetic
+    sentences = [t for t, _ in synthetic.generate(300, num_classes=1, seed=5)]
+    sig = {}
+    for name in ("wae_s,0", "wae_s,0.1"):
+        model, _, _ = load_trained(wae_runs[name][0])
+        sig[name] = latent.sigma_values(model, model.vocabulary, sentences)
+    assert np.median(sig["wae_s,0"]) < 0.5 * np.median(sig["wae_s,0.1"]), {k: np.median(v) for k, v in sig.items()}
+    assert np.median(sig["wae_s,0.1"]) > 0.3
