@@ -18,7 +18,7 @@ from absl import app, flags  # noqa: E402
 
 flags.DEFINE_multi_string("workdir", None, "Training workdir(s) to evaluate.")
 flags.DEFINE_integer("num_samples", 10000, "Greedy prior samples for the distribution metrics.")
-flags.DEFINE_integer("reverse_samples", 0, "Samples the reverse-PPL LM trains on (0: all of num_samples).")
+flags.DEFINE_integer("reverse_samples", 0, "Samples the reverse-PPL LM trains on (0: all of num_samples; -1: no reverse PPL).")
 flags.DEFINE_integer("lm_epochs", 1, "Epochs of the reference LMs (real-data and reverse).")
 flags.DEFINE_integer("lm_steps", 0, "> 0: train each reference LM for exactly this many batches instead of epochs.")
 flags.DEFINE_integer("diagnostic_sentences", 1000, "Test sentences for the latent diagnostics.")

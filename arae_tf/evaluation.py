@@ -41,7 +41,7 @@ from arae_tf.models import AE, ARAETransfer, build_model
 class EvalSettings:
     """What `evaluate_workdir` measures and with how much data."""
     num_samples: int = 10000      # prior samples for the distribution metrics and forward PPL
-    reverse_samples: int = 0      # samples the reverse-PPL LM trains on (0: num_samples)
+    reverse_samples: int = 0      # samples the reverse-PPL LM trains on (0: num_samples; < 0: no reverse PPL)
     decode_max_len: int = 20
     diagnostic_sentences: int = 1000
     swap_max_k: int = 4
@@ -192,8 +192,9 @@ def evaluate_workdir(workdir, settings=EvalSettings()):
         real_lm, test_text, vocab, max_len=settings.lm.max_len)}
     m["samples"]["forward_ppl"] = lm_lib.forward_ppl(samples, real_lm, vocab, settings.lm)
     n_rev = settings.reverse_samples or len(samples)
-    m["samples"]["reverse_ppl"] = lm_lib.reverse_ppl(samples[:n_rev], test_text, vocab, settings.lm)
-    m["samples"]["reverse_ppl_samples"] = n_rev
+    if settings.reverse_samples >= 0:  # < 0: no reverse PPL (it trains one LM per model)
+        m["samples"]["reverse_ppl"] = lm_lib.reverse_ppl(samples[:n_rev], test_text, vocab, settings.lm)
+        m["samples"]["reverse_ppl_samples"] = n_rev
     _log(f"samples: {m['samples']} ({time.time() - t:.0f}s)")
 
     clf = None
@@ -306,11 +307,11 @@ def _write_report(out, m, recon_examples, samples, interpolations, plots):
              "## Samples", "",
              "| forward PPL | reverse PPL | UniKL | entropy | avg len | Dist-1 | Dist-2 | distinct | copied |",
              "|---|---|---|---|---|---|---|---|---|",
-             f"| {s['forward_ppl']:.1f} | {s['reverse_ppl']:.1f} | {s['unigram_kl']:.3f} | {s['entropy']:.2f} "
+             f"| {s['forward_ppl']:.1f} | {s.get('reverse_ppl', float('nan')):.1f} | {s['unigram_kl']:.3f} | {s['entropy']:.2f} "
              f"(corpus {s['corpus_entropy']:.2f}) | {s['avg_len']:.1f} (corpus {s['corpus_avg_len']:.1f}) | "
              f"{s['dist1']:.3f} | {s['dist2']:.3f} | {s['distinct_sentences']:.3f} | {s['copied_share']:.3f} |", "",
              f"Reference LM test perplexity on real data: {m['lm']['test_ppl_real']:.1f} "
-             f"(settings `{m['lm']['settings']}`); reverse PPL from {s['reverse_ppl_samples']} samples.", ""]
+             f"(settings `{m['lm']['settings']}`); reverse PPL from {s.get('reverse_ppl_samples', 0)} samples.", ""]
     if "classifier" in m:
         c = m["classifier"]
         lines += [f"fastText classifier test accuracy {c['test_accuracy']:.4f}; class shares of the samples "
@@ -352,7 +353,7 @@ def comparison_table(metric_dicts, names):
     rows = [("reconstruction BLEU", lambda m: m["reconstruction"]["bleu"]),
             ("token accuracy", lambda m: m["reconstruction"]["token_acc"]),
             ("forward PPL", lambda m: m["samples"]["forward_ppl"]),
-            ("reverse PPL", lambda m: m["samples"]["reverse_ppl"]),
+            ("reverse PPL", lambda m: m["samples"].get("reverse_ppl", "–")),
             ("UniKL", lambda m: m["samples"]["unigram_kl"]),
             ("entropy", lambda m: m["samples"]["entropy"]),
             ("avg length", lambda m: m["samples"]["avg_len"]),

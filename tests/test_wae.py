@@ -229,3 +229,15 @@ def test_wae_s_sigma_collapses_without_the_kl_term(wae_runs):
         sig[name] = latent.sigma_values(model, model.vocabulary, sentences)
     assert np.median(sig["wae_s,0"]) < 0.5 * np.median(sig["wae_s,0.1"]), {k: np.median(v) for k, v in sig.items()}
     assert np.median(sig["wae_s,0.1"]) > 0.3
+
+
+def test_paper_table_puts_the_papers_numbers_beside_ours():
+    from arae_tf import tables
+    m = {"reconstruction": {"bleu": 50.0}, "samples": {"forward_ppl": 80.0, "unigram_kl": 0.1, "entropy": 5.0,
+                                                        "avg_len": 9.0, "corpus_entropy": 5.5, "corpus_avg_len": 10.0}}
+    text = tables.wae_table([("DAE", m), ("WAE-S λ_KL=0.01", m)])
+    lines = text.splitlines()
+    assert lines[2].startswith("| DAE | 50.00 | 80.0 | 0.100 | 5.00 | 9.0 | 86.35 | 146.2 | 0.178 | 6.23 | 11.0 |")
+    assert lines[-1] == "| corpus (test) | – | – | 0.000 | 5.50 | 10.0 | – | – | 0.000 | 5.65 | 9.6 |"
+    with pytest.raises(KeyError, match="known"):
+        tables.wae_table([("WAE-X", m)])

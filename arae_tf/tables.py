@@ -1,0 +1,136 @@
+r"""Re-measured paper tables: our evaluations side by side with the papers' numbers (SPEC 4).
+
+Reads `<workdir>/eval/metrics.json` written by `python -m arae_tf.evaluate` and writes Markdown:
+
+    python -m arae_tf.tables --table=wae_snli --out=docs/wae_table.md \
+        --row="DAE=workdirs/snli/dae" --row="VAE (KL-annealed)=workdirs/snli/vae" ...
+
+    python -m arae_tf.tables --sigma_row="WAE-S λ_KL=0=workdirs/snli/wae_s0" --sigma_png=docs/sigma.png
+
+Row names must be the papers' row names (listed by `--table` errors) so the paper's numbers can
+be put beside them.
+"""
+
+import json
+import os
+import sys
+
+from absl import app, flags
+
+# Stochastic WAE Table 1 (SNLI): BLEU, PPL, UniKL, entropy, average length.
+WAE_SNLI = {
+    "DAE": (86.35, 146.2, 0.178, 6.23, 11.0),
+    "VAE (KL-annealed)": (43.18, 79.4, 0.081, 5.04, 8.8),
+    "WAE-D λ=3": (86.03, 113.8, 0.071, 5.59, 10.0),
+    "WAE-D λ=10": (84.29, 104.9, 0.073, 5.57, 9.9),
+    "WAE-S λ_KL=0": (75.66, 115.2, 0.069, 5.61, 9.9),
+    "WAE-S λ_KL=0.01": (82.01, 84.9, 0.058, 5.26, 9.4),
+    "WAE-S λ_KL=0.1": (47.63, 62.5, 0.150, 4.65, 8.7),
+}
+WAE_SNLI_CORPUS = (None, None, 0.0, 5.65, 9.6)
+
+TABLES = {"wae_snli": (WAE_SNLI, WAE_SNLI_CORPUS)}
+
+
+def _fmt(x, digits):
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def load_eval(workdir):
+    path = os.path.join(workdir, "eval", "metrics.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} not found: run `python -m arae_tf.evaluate --workdir={workdir}` first")
+    with open(path) as f:
+        return json.load(f)
+
+
+def wae_table(rows, paper=WAE_SNLI, corpus=WAE_SNLI_CORPUS):
+    """Markdown for [(row name, metrics dict)]: ours and the paper's BLEU, PPL, UniKL, entropy, length."""
+    unknown = [n for n, _ in rows if n not in paper]
+    if unknown:
+        raise KeyError(f"rows {unknown} are not rows of the paper's table; known: {list(paper)}")
+    head = ("| model | BLEU | forward PPL | UniKL | entropy | avg len | paper BLEU | paper PPL | paper UniKL "
+            "| paper entropy | paper avg len |")
+    lines = [head, "|---" * 11 + "|"]
+    for name, m in rows:
+        r, s = m["reconstruction"], m["samples"]
+        ours = (r["bleu"], s["forward_ppl"], s["unigram_kl"], s["entropy"], s["avg_len"])
+        lines.append(f"| {name} | " + " | ".join(_fmt(v, d) for v, d in zip(ours + paper[name], (2, 1, 3, 2, 1) * 2))
+                     + " |")
+    s = rows[0][1]["samples"]
+    ours = (None, None, 0.0, s["corpus_entropy"], s["corpus_avg_len"])
+    lines.append("| corpus (test) | " + " | ".join(_fmt(v, d) for v, d in zip(ours + corpus, (2, 1, 3, 2, 1) * 2))
+                 + " |")
+    return "\n".join(lines)
+
+
+def sigma_histogram(rows, out_png, num_sentences=1000):
+    """One PNG overlaying the posterior-sigma histograms of Gaussian-encoder models [(name, workdir)],
+    each on the first `num_sentences` sentences of its test split. Returns {name: median sigma}."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from arae_tf import train_lib
+    from arae_tf.evaluation import load_trained
+    from arae_tf.metrics import latent
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    medians = {}
+    for name, workdir in rows:
+        model, vocab, config = load_trained(workdir)
+        sentences = [t for t, _ in train_lib.load_examples(config.data, "test")][:num_sentences]
+        sigma = latent.sigma_values(model, vocab, sentences)
+        if sigma is None:
+            raise ValueError(f"{workdir}: the model has no Gaussian encoder, so no sigma to plot")
+        medians[name] = float(np.median(sigma))
+        ax.hist(np.log10(np.maximum(sigma, 1e-6)), bins=60, alpha=0.6, label=f"{name} (median σ {medians[name]:.3g})")
+    ax.set_xlabel("log10 σ (all latent dimensions, test sentences)")
+    ax.set_ylabel("count")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=90)
+    plt.close(fig)
+    return medians
+
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("table", "wae_snli", sorted(TABLES), "Which paper table.")
+flags.DEFINE_multi_string("row", [], "`paper row name=workdir`, in table order.")
+flags.DEFINE_string("out", "", "Markdown file to write (default: print).")
+flags.DEFINE_multi_string("sigma_row", [], "`name=workdir` of a Gaussian-encoder model for the sigma histogram.")
+flags.DEFINE_string("sigma_png", "", "With --sigma_row: the PNG to write.")
+
+
+def _pairs(specs, flag):
+    out = []
+    for spec in specs:
+        if "=" not in spec:
+            raise app.UsageError(f"--{flag}={spec!r}: expected 'name=workdir'")
+        out.append(tuple(spec.rsplit("=", 1)))  # row names may hold "=" (λ=3), paths do not
+    return out
+
+
+def main(argv):
+    del argv
+    if FLAGS.sigma_row:
+        if not FLAGS.sigma_png:
+            raise app.UsageError("--sigma_row needs --sigma_png")
+        print("median sigma:", sigma_histogram(_pairs(FLAGS.sigma_row, "sigma_row"), FLAGS.sigma_png))
+        if not FLAGS.row:
+            return
+    rows = [(name, load_eval(workdir)) for name, workdir in _pairs(FLAGS.row, "row")]
+    if not rows:
+        raise app.UsageError("give at least one --row")
+    paper, corpus = TABLES[FLAGS.table]
+    text = wae_table(rows, paper, corpus)
+    text += "\n\nGenerated by: `python -m arae_tf.tables " + " ".join(f"'{a}'" for a in sys.argv[1:]) + "`\n"
+    if FLAGS.out:
+        with open(FLAGS.out, "w") as f:
+            f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    app.run(main)
