@@ -124,3 +124,19 @@ def test_decoding_compiles_in_tf_function(trained_ish):
 def test_unknown_decoding_method(trained_ish):
     with pytest.raises(ValueError, match="unknown decoding method"):
         trained_ish.decode(tf.zeros([1, 16]), method="nucleus")
+
+
+def test_reverse_input_reads_real_tokens_backwards(vocab):
+    """reverse_input=True encodes `<bos> a b c <eos>` exactly as the plain encoder reads `<eos> c b a`;
+    padding stays at the end."""
+    from arae_tf.data.vocab import BOS_ID
+    keras.utils.set_random_seed(0)
+    rev = tiny_backbone(len(vocab), reverse_input=True)
+    plain = tiny_backbone(len(vocab))
+    for a, b in zip(plain.weights, rev.weights):
+        a.assign(b)
+    a, b, c = 5, 6, 7
+    fwd = np.array([[BOS_ID, a, b, c, EOS_ID, PAD_ID, PAD_ID], [BOS_ID, a, b, EOS_ID, PAD_ID, PAD_ID, PAD_ID]])
+    back = np.array([[BOS_ID, EOS_ID, c, b, a, PAD_ID, PAD_ID], [BOS_ID, EOS_ID, b, a, PAD_ID, PAD_ID, PAD_ID]])
+    np.testing.assert_allclose(rev.encode(fwd), plain.encode(back), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(rev.encode(fwd), plain.encode(fwd), atol=1e-4)
