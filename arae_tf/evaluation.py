@@ -191,8 +191,8 @@ def evaluate_workdir(workdir, settings=EvalSettings()):
     m["lm"] = {"settings": dataclasses.asdict(settings.lm), "test_ppl_real": lm_lib.perplexity(
         real_lm, test_text, vocab, max_len=settings.lm.max_len)}
     m["samples"]["forward_ppl"] = lm_lib.forward_ppl(samples, real_lm, vocab, settings.lm)
-    n_rev = settings.reverse_samples or len(samples)
     if settings.reverse_samples >= 0:  # < 0: no reverse PPL (it trains one LM per model)
+        n_rev = settings.reverse_samples or len(samples)
         m["samples"]["reverse_ppl"] = lm_lib.reverse_ppl(samples[:n_rev], test_text, vocab, settings.lm)
         m["samples"]["reverse_ppl_samples"] = n_rev
     _log(f"samples: {m['samples']} ({time.time() - t:.0f}s)")

@@ -182,6 +182,7 @@ def test_prior_is_standard_normal(vocab):
     assert abs(z.mean()) < 0.02 and abs(z.std() - 1.0) < 0.02
     np.testing.assert_array_equal(z, model.sample_codes(20000, seed=3).numpy())
     ae = AE(tiny_backbone(len(vocab), normalize_code=False), prior="normal")
+    assert ae.fit_code_distribution([{"tokens": np.ones((2, 3), np.int32)}]) == 0  # nothing to fit
     np.testing.assert_array_equal(ae.sample_codes(5, seed=3).numpy(), model.sample_codes(5, seed=3).numpy())
 
 

@@ -41,7 +41,7 @@ def _backbone(config, vocab_size, num_decoders=1, stochastic=False):
     return SentenceAutoencoderBackbone(vocab_size, embed_dim=b.embed_dim, hidden_dim=b.hidden_dim,
                                        latent_dim=b.latent_dim, normalize_code=b.normalize_code,
                                        hidden_init=b.hidden_init, init_range=b.init_range or None,
-                                       num_decoders=num_decoders, reverse_input=b.get("reverse_input", False),
+                                       num_decoders=num_decoders, reverse_input=b.reverse_input,
                                        stochastic=stochastic)
 
 
@@ -53,6 +53,12 @@ def _ae_optimizer(o):
     raise ValueError(f"config field optim.ae_optimizer must be 'sgd' or 'adam', got {o.ae_optimizer!r}")
 
 
+def _compile_single(model, config):
+    """Compiles a one-optimizer model (AE, WAE, VAE) with the config's autoencoder optimizer."""
+    model.compile(optimizer=_ae_optimizer(config.optim), jit_compile=config.train.jit_compile)
+    return model
+
+
 def _noise_kwargs(config):
     n = config.noise
     return dict(code_noise=n.code_noise, noise_anneal=n.anneal, noise_anneal_every=n.anneal_every, seed=config.seed)
@@ -60,10 +66,7 @@ def _noise_kwargs(config):
 
 @register_model("ae")
 def _build_ae(config, vocab_size):
-    model = AE(_backbone(config, vocab_size), prior=config.get("ae", {}).get("prior", "fitted"),
-               **_noise_kwargs(config))
-    model.compile(optimizer=_ae_optimizer(config.optim), jit_compile=config.train.jit_compile)
-    return model
+    return _compile_single(AE(_backbone(config, vocab_size), prior=config.ae.prior, **_noise_kwargs(config)), config)
 
 
 def _arae_kwargs(config):
@@ -111,17 +114,12 @@ def _word_dropout_kwargs(config):
                 word_dropout_every=max(0, v.word_dropout_epoch_steps), seed=config.seed)  # -1: set by train_lib
 
 
-def _compile_adam(model, config):
-    model.compile(optimizer=_ae_optimizer(config.optim), jit_compile=config.train.jit_compile)
-    return model
-
-
 @register_model("wae")
 def _build_wae(config, vocab_size):
     w = config.wae
     model = WAE(_backbone(config, vocab_size, stochastic=w.stochastic), mmd_weight=w.mmd_weight,
                 kl_weight=w.kl_weight, kernel=w.kernel, prior_var=w.prior_var, **_word_dropout_kwargs(config))
-    return _compile_adam(model, config)
+    return _compile_single(model, config)
 
 
 @register_model("vae")
@@ -130,7 +128,7 @@ def _build_vae(config, vocab_size):
     model = VAE(_backbone(config, vocab_size, stochastic=True), kl_weight=v.kl_weight, annealing=v.annealing,
                 anneal_rate=v.anneal_rate, anneal_midpoint=v.anneal_midpoint,
                 anneal_check_every=v.anneal_check_every, **_word_dropout_kwargs(config))
-    return _compile_adam(model, config)
+    return _compile_single(model, config)
 
 
 __all__ = ["VAE", "WAE", "AE", "ARAE", "ARAETransfer", "SentenceAutoencoderBackbone", "build_model", "register_model", "registered_models"]

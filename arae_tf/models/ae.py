@@ -35,7 +35,10 @@ class AE(TextAutoencoder):
         return {m.name: m.result() for m in self.metrics}
 
     def fit_code_distribution(self, dataset, max_batches=None):
-        """Fits mean and covariance of the codes of `dataset` (batches with "tokens"); returns #codes."""
+        """Fits mean and covariance of the codes of `dataset` (batches with "tokens"); returns #codes.
+        With `prior="normal"` there is nothing to fit: no codes are computed and 0 is returned."""
+        if self.prior == "normal":
+            return 0
         codes = []
         for i, batch in enumerate(dataset):
             if max_batches is not None and i >= max_batches:
