@@ -3,6 +3,7 @@
     python -m arae_tf.evaluate --workdir=workdirs/arae_yelp
     python -m arae_tf.evaluate --workdir=workdirs/arae_yelp --workdir=workdirs/ae_yelp \\
         --cache_dir=workdirs/eval_cache/yelp --compare_out=docs/yelp_arae_vs_ae.md
+    python -m arae_tf.evaluate --model=arae_yelp --out=/tmp/arae_yelp_eval [--data_dir=../shared/data/yelp]
 
 Each workdir gets `eval/metrics.json`, `eval/report.md`, `eval/samples.txt` and PNG
 plots (see `arae_tf.evaluation`). With several workdirs, pass one `--cache_dir` so
@@ -17,6 +18,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags  # noqa: E402
 
 flags.DEFINE_multi_string("workdir", None, "Training workdir(s) to evaluate.")
+flags.DEFINE_multi_string("model", None, "Zoo preset name(s) to evaluate (instead of --workdir).")
+flags.DEFINE_string("out", "", "With --model: the report directory (default eval_<name>); one subdirectory per model.")
+flags.DEFINE_string("data_dir", "", "With --model: directory of the data files the preset was trained on "
+                                    "(default: the paths recorded in its metadata).")
 flags.DEFINE_integer("num_samples", 10000, "Greedy prior samples for the distribution metrics.")
 flags.DEFINE_integer("reverse_samples", 0, "Samples the reverse-PPL LM trains on (0: all of num_samples; -1: no reverse PPL).")
 flags.DEFINE_integer("lm_epochs", 1, "Epochs of the reference LMs (real-data and reverse).")
@@ -26,7 +31,6 @@ flags.DEFINE_integer("seed", 0, "Seed of sampling, perturbations and the LMs.")
 flags.DEFINE_string("cache_dir", "", "Where the reference LM and classifier are cached (default <workdir>/eval/cache).")
 flags.DEFINE_list("test_files", [], "Held-out text files (one per class) overriding the config's test split.")
 flags.DEFINE_string("compare_out", "", "With several workdirs: write a side-by-side Markdown table here.")
-flags.mark_flag_as_required("workdir")
 FLAGS = flags.FLAGS
 
 
@@ -43,9 +47,22 @@ def main(argv):
         diagnostic_sentences=FLAGS.diagnostic_sentences, seed=FLAGS.seed, cache_dir=FLAGS.cache_dir,
         test_files=tuple(FLAGS.test_files), lm=dataclasses.replace(LMSettings(), epochs=FLAGS.lm_epochs, steps=FLAGS.lm_steps,
                                                                    seed=FLAGS.seed))
-    results = [evaluation.evaluate_workdir(w, settings) for w in FLAGS.workdir]
-    if FLAGS.compare_out:
+    if bool(FLAGS.workdir) == bool(FLAGS.model):
+        raise app.UsageError("pass exactly one of --workdir=DIR (training workdirs) and --model=NAME (zoo presets)")
+    if FLAGS.workdir:
+        results = [evaluation.evaluate_workdir(w, settings) for w in FLAGS.workdir]
         names = [os.path.basename(os.path.normpath(w)) for w in FLAGS.workdir]
+    else:
+        from arae_tf import zoo
+        results, names = [], [os.path.basename(os.path.normpath(n)) for n in FLAGS.model]
+        for name in FLAGS.model:
+            model = zoo.load(name)
+            config = evaluation.preset_config(model, FLAGS.data_dir)
+            short = os.path.basename(os.path.normpath(name))
+            out = os.path.join(FLAGS.out or "eval", short) if len(FLAGS.model) > 1 else (FLAGS.out or "eval_" + short)
+            results.append(evaluation.evaluate_model(model, model.vocabulary, config, out, settings,
+                                                     source="zoo:" + name))
+    if FLAGS.compare_out:
         with open(FLAGS.compare_out, "w") as f:
             f.write(evaluation.comparison_table(results, names) + "\n")
         print(f"[evaluate] wrote {FLAGS.compare_out}")

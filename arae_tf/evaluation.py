@@ -157,19 +157,48 @@ def transfer_report(model, vocab, train, test, settings, real_lm, clf, clf_test_
 
 def evaluate_workdir(workdir, settings=EvalSettings()):
     """Evaluates the model trained in `workdir`; returns the metrics dict (also written to disk)."""
+    model, vocab, config = load_trained(workdir)
+    return evaluate_model(model, vocab, config, os.path.join(workdir, "eval"), settings,
+                          source=os.path.abspath(workdir), training_log=os.path.join(workdir, "metrics.jsonl"))
+
+
+def preset_config(model, data_dir=""):
+    """The training config recorded in a zoo preset's metadata, data paths checked.
+
+    `data_dir` replaces the directory of every data file (their names are kept), for a preset
+    trained on another machine. A missing file raises FileNotFoundError naming it."""
+    saved = (getattr(model, "preset", None) or {}).get("training", {}).get("config")
+    if not isinstance(saved, dict):
+        raise ValueError("the preset's metadata.json has no training.config: it cannot say what data it was trained on")
+    config = config_base.base_config()
+    config.update_from_flattened_dict(_flatten(saved))
+    d = config.data
+    if d.source == "files":
+        for key in ("train_files", "valid_files", "test_files"):
+            files = tuple(d.get(key) or ())
+            if data_dir:
+                files = tuple(os.path.join(data_dir, os.path.basename(f)) for f in files)
+            for f in files:
+                if not os.path.exists(f):
+                    raise FileNotFoundError(f"data file {f} (config data.{key}) not found: pass --data_dir=<directory "
+                                            f"holding {os.path.basename(f)}>")
+            setattr(d, key, files)
+    return config
+
+
+def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source="", training_log=""):
+    """Evaluates `model` on `config`'s data; writes metrics.json, report.md, samples and plots to `out`."""
     t_all = time.time()
-    out = os.path.join(workdir, "eval")
     os.makedirs(out, exist_ok=True)
     cache = settings.cache_dir or os.path.join(out, "cache")
-    model, vocab, config = load_trained(workdir)
     if settings.test_files:
         config.data.test_files = tuple(settings.test_files)
     train = train_lib.load_examples(config.data, "train")
     test = train_lib.load_examples(config.data, "test")
     train_text, test_text = [t for t, _ in train], [t for t, _ in test]
     test_split = "test" if (config.data.get("test_files") or config.data.source != "files") else "valid"
-    _log(f"{workdir}: {config.model}, {len(train)} train / {len(test)} {test_split} sentences")
-    m = {"workdir": os.path.abspath(workdir), "model": config.model, "test_split": test_split,
+    _log(f"{source or out}: {config.model}, {len(train)} train / {len(test)} {test_split} sentences")
+    m = {"workdir": source, "model": config.model, "test_split": test_split,
          "settings": dataclasses.asdict(settings), "command": sys.argv}
 
     t = time.time()
@@ -230,21 +259,20 @@ def evaluate_workdir(workdir, settings=EvalSettings()):
     m["seconds"] = time.time() - t_all
     with open(os.path.join(out, "metrics.json"), "w") as f:
         json.dump(m, f, indent=2)
-    plots = _plots(workdir, out, m, z, z_fake, sigma)
+    plots = _plots(training_log, out, m, z, z_fake, sigma)
     _write_report(out, m, recon_examples, samples, interpolations, plots)
     _log(f"wrote {out}/metrics.json and report.md in {m['seconds']:.0f}s")
     return m
 
 
 # -- plots and report ---------------------------------------------------------
-def _plots(workdir, out, m, z, z_fake, sigma):
+def _plots(log, out, m, z, z_fake, sigma):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     made = []
-    log = os.path.join(workdir, "metrics.jsonl")
-    if os.path.exists(log):
+    if log and os.path.exists(log):
         rows = [json.loads(l) for l in open(log) if l.strip()]
         keys = [k for k in ("train_rec_loss", "val_rec_loss", "val_token_acc", "val_bleu", "val_code_norm",
                             "prior_code_norm", "val_code_cov_trace", "prior_code_cov_trace", "train_critic_w")

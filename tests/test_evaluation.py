@@ -141,3 +141,9 @@ def test_evaluate_binary_errors_on_missing_workdir(tmp_path):
                        capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
     assert r.returncode != 0 and "is 'nothing'" not in r.stderr
     assert "config.json not found" in r.stderr and "training workdir" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "arae_tf.evaluate", f"--workdir={tmp_path}", "--model=arae_yelp"],
+                       capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert r.returncode != 0 and "exactly one of --workdir" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "arae_tf.evaluate", "--model=no_such_preset"],
+                       capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert r.returncode != 0 and "unknown preset 'no_such_preset'; known presets: arae_yelp" in r.stderr

@@ -192,3 +192,37 @@ def test_shipped_arae_yelp_loads_in_a_fresh_process():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd="/", timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "OK 6 True" in r.stdout, r.stdout
+
+
+def test_evaluate_a_preset_with_its_recorded_data(tmp_path, trained):
+    """`evaluate --model`: the preset's training config names its data; a moved corpus is found with data_dir."""
+    from arae_tf import config_base, evaluation
+    from arae_tf.metrics.lm import LMSettings
+
+    model, vocab, _ = trained
+    data = tmp_path / "corpus"
+    data.mkdir()
+    for split, seed in (("train", 0), ("valid", 1), ("test", 2)):
+        ex = synthetic.generate(200, num_classes=2, seed=seed)
+        for c in (0, 1):
+            (data / f"{split}.{c}.txt").write_text("".join(t + "\n" for t, y in ex if y == c))
+    config = config_base.base_config()
+    config_base.use_files(config, str(tmp_path / "elsewhere"), ["train.0.txt", "train.1.txt"],
+                          ["valid.0.txt", "valid.1.txt"], num_classes=2, test=["test.0.txt", "test.1.txt"])
+    path = zoo.save_preset(model, vocab, str(tmp_path / "p"), {"name": "p", "training": {"config": config.to_dict()}},
+                           dtype="float32")
+    loaded = zoo.load(path)
+    with pytest.raises(FileNotFoundError, match=r"elsewhere/train.0.txt \(config data.train_files\).*--data_dir"):
+        evaluation.preset_config(loaded)
+    cfg = evaluation.preset_config(loaded, data_dir=str(data))
+    assert cfg.data.test_files == (str(data / "test.0.txt"), str(data / "test.1.txt"))
+    settings = evaluation.EvalSettings(num_samples=40, reverse_samples=-1, diagnostic_sentences=20, decode_max_len=10,
+                                       lm=LMSettings(embed_dim=8, hidden_dim=8, steps=3))
+    m = evaluation.evaluate_model(loaded, loaded.vocabulary, cfg, str(tmp_path / "eval"), settings, source="zoo:p")
+    assert m["workdir"] == "zoo:p" and m["test_split"] == "test"
+    assert m["samples"]["n"] == 40 and 0 <= m["transfer"]["accuracy"] <= 1
+    assert os.path.getsize(tmp_path / "eval" / "report.md") > 0
+    with pytest.raises(ValueError, match="no training.config"):
+        evaluation.preset_config(zoo.load(preset_dir := zoo.save_preset(model, vocab, str(tmp_path / "q"), {"name": "q"},
+                                                                        dtype="float32"), compile=False))
+    assert preset_dir
