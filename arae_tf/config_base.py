@@ -21,10 +21,12 @@ def base_config():
 
     c.data = d = ml_collections.ConfigDict()
     d.source = "files"        # "files" | "tfds" | "builtin"
+    d.builtin_task = "sentences"  # source "builtin": "sentences" (synthetic.generate) | "dialog" (context -> reply pairs)
     d.train_files = ()        # one file per class (label = index), or one file
     d.valid_files = ()
     d.test_files = ()         # used by `python -m arae_tf.evaluate` (falls back to valid_files)
     d.label_column = -1       # >= 0: labels from this tab-separated column instead of the file index
+    d.source_column = -1      # >= 0: encoder-decoder data, the encoder reads this tab-separated column (dialog context)
     d.text_column = -1
     d.num_classes = 1
     d.tfds_name = ""          # source "tfds": e.g. "snli", "yelp_polarity_reviews"

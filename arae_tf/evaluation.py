@@ -112,11 +112,41 @@ def reconstruction_report(model, vocab, examples, config, max_len):
         if isinstance(model, ARAETransfer):
             own = {"labels": b["label"].numpy()}
         refs += [vocab.decode(r) for r in toks]
-        hyps += [vocab.decode(r) for r in np.asarray(model.reconstruct_ids(toks, max_len=max_len, **own))]
+        # Encoder-decoder data: the target is decoded from the source's code (a reply to its context).
+        source = b["source"].numpy() if "source" in b else toks
+        hyps += [vocab.decode(r) for r in np.asarray(model.reconstruct_ids(source, max_len=max_len, **own))]
     bleu = corpus_bleu(hyps, refs)
     return {"token_acc": float(res["token_acc"]), "nll_per_token": float(res["rec_loss"]),
             "bleu": bleu["score"], "bleu_signature": bleu["signature"], "sentences": len(refs)}, \
         list(zip(refs[:10], hyps[:10]))
+
+
+def dialog_report(model, vocab, examples, config, max_len, seed=0):
+    """WAE paper Table 2 metrics of replies generated for the contexts of `examples` (`Example`s).
+
+    Replies are greedy decodings of the context's code: the posterior mean for deterministic
+    encoders, a draw from q(z|context) for Gaussian ones (VED, WED-S). BLEU-2 and BLEU-4 are
+    sacrebleu corpus BLEU against the one reference reply; entropy is the unigram entropy (nats) of
+    all generated words, Dist-n the distinct n-grams over all n-grams of the replies. `reference`
+    holds the same statistics of the real replies (the paper's "test set" row)."""
+    ds = pipeline.make_dataset(examples, vocab, 256, config.data.max_len, shuffle=False, bucket=False,
+                               length_policy="truncate")
+    sample = bool(getattr(model.backbone, "stochastic", False))
+    refs, hyps, contexts = [], [], []
+    for i, b in enumerate(ds):
+        out = model.respond_ids(b["source"].numpy(), sample=sample, seed=seed + i, max_len=max_len)
+        contexts += [vocab.decode(r) for r in b["source"].numpy()]
+        refs += [vocab.decode(r) for r in b["tokens"].numpy()]
+        hyps += [vocab.decode(r) for r in np.asarray(out)]
+
+    def surface(texts):
+        return {"entropy": distribution.unigram_entropy(texts), "dist1": distribution.distinct_n(texts, 1),
+                "dist2": distribution.distinct_n(texts, 2), "avg_len": distribution.average_length(texts)}
+
+    b2, b4 = corpus_bleu(hyps, refs, max_ngram_order=2), corpus_bleu(hyps, refs, max_ngram_order=4)
+    return {"pairs": len(refs), "code": "posterior sample" if sample else "posterior mean",
+            "bleu2": b2["score"], "bleu4": b4["score"], "bleu_signature": b4["signature"], **surface(hyps),
+            "reference": surface(refs), "examples": list(zip(contexts[:10], refs[:10], hyps[:10]))}
 
 
 def _transfer_texts(model, examples, max_len, batch=500):
@@ -204,6 +234,12 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
     t = time.time()
     m["reconstruction"], recon_examples = reconstruction_report(model, vocab, test, config, settings.decode_max_len)
     _log(f"reconstruction: {m['reconstruction']} ({time.time() - t:.0f}s)")
+
+    if pipeline.has_sources(test):
+        t = time.time()
+        m["dialog"] = dialog_report(model, vocab, test, config, settings.decode_max_len, settings.seed)
+        _log(f"dialog: BLEU-2 {m['dialog']['bleu2']:.2f} BLEU-4 {m['dialog']['bleu4']:.2f} "
+             f"Dist-1 {m['dialog']['dist1']:.3f} ({time.time() - t:.0f}s)")
 
     if isinstance(model, AE):
         train_ds = pipeline.make_dataset(train, vocab, 256, config.data.max_len, shuffle=True, seed=settings.seed)
@@ -353,6 +389,14 @@ def _write_report(out, m, recon_examples, samples, interpolations, plots):
                   f"{tr['reverse_ppl']:.1f} | {tr.get('classifier_test_accuracy', float('nan')):.3f} |", "",
                   f"Reverse PPL from an LM trained on {tr['reverse_ppl_sentences']} transferred training sentences.",
                   ""] + [f"- {a}  →  {b}" for a, b in tr["examples"][:10]] + [""]
+    if "dialog" in m:
+        d, ref = m["dialog"], m["dialog"]["reference"]
+        lines += [f"## Replies to test contexts ({d['pairs']} pairs, code: {d['code']})", "",
+                  "| | BLEU-2 | BLEU-4 | entropy | Dist-1 | Dist-2 | avg len |", "|---|---|---|---|---|---|---|",
+                  f"| generated | {d['bleu2']:.2f} | {d['bleu4']:.2f} | {d['entropy']:.2f} | {d['dist1']:.3f} | "
+                  f"{d['dist2']:.3f} | {d['avg_len']:.1f} |",
+                  f"| test replies | – | – | {ref['entropy']:.2f} | {ref['dist1']:.3f} | {ref['dist2']:.3f} | "
+                  f"{ref['avg_len']:.1f} |", ""] + [f"- {c}  →  {g}  (reference: {r})" for c, r, g in d["examples"]] + [""]
     lines += ["## Latent space", "",
               f"‖z‖ {lat['z']['norm']:.3f}, tr cov z {lat['z']['cov_trace']:.3f}; ‖z̃‖ {lat['z_prior']['norm']:.3f}, "
               f"tr cov z̃ {lat['z_prior']['cov_trace']:.3f}.", "",

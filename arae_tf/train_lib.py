@@ -48,14 +48,22 @@ def load_examples(data, split):
             raise ValueError(f"config field data.{split}_files is empty")
         lc = data.label_column if data.label_column >= 0 else None
         tc = data.text_column if data.text_column >= 0 else None
-        return pipeline.read_files(list(files), num_classes=data.num_classes, label_column=lc, text_column=tc)
+        sc = data.get("source_column", -1)
+        return pipeline.read_files(list(files), num_classes=data.num_classes, label_column=lc, text_column=tc,
+                                   source_column=sc if sc >= 0 else None)
     if data.source == "tfds":
         s = {"train": data.tfds_train_split, "valid": data.tfds_valid_split,
              "test": data.get("tfds_test_split", "test")}[split]
         return pipeline.tfds_examples(data.tfds_name, s, data_dir=data.tfds_data_dir or None)
     if data.source == "builtin":
         n = data.builtin_train_size if split == "train" else data.builtin_valid_size
-        return synthetic.generate(n, num_classes=data.num_classes, seed={"train": 0, "valid": 1, "test": 2}[split])
+        seed = {"train": 0, "valid": 1, "test": 2}[split]
+        task = data.get("builtin_task", "sentences")
+        if task == "dialog":
+            return synthetic.generate_dialog(n, seed=seed)
+        if task != "sentences":
+            raise ValueError(f"config field data.builtin_task must be 'sentences' or 'dialog', got {task!r}")
+        return synthetic.generate(n, num_classes=data.num_classes, seed=seed)
     raise ValueError(f"config field data.source must be 'files', 'tfds' or 'builtin', got {data.source!r}")
 
 
@@ -164,7 +172,7 @@ def evaluate(model, vocab, config, valid_ds, train_ds=None, classifier=None):
     refs, hyps, codes, labels, moved, n = [], [], [], [], [], 0
     for batch in valid_ds:
         toks, y = batch["tokens"].numpy(), batch["label"].numpy()
-        codes.append(model.encode_ids(toks).numpy())
+        codes.append(model.encode_ids(batch.get("source", toks)).numpy())  # dialog: the context's code
         if transfer:  # own-class decoder for reconstruction; the next class's for transfer
             out = model.decode_by_class(codes[-1], y, max_len=e.decode_max_len)
             moved += [vocab.decode(r) for r in model.decode_by_class(codes[-1], (y + 1) % model.num_classes,

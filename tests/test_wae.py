@@ -242,3 +242,59 @@ def test_paper_table_puts_the_papers_numbers_beside_ours():
     assert lines[-1] == "| corpus (test) | – | – | 0.000 | 5.50 | 10.0 | – | – | 0.000 | 5.65 | 9.6 |"
     with pytest.raises(KeyError, match="known"):
         tables.wae_table([("WAE-X", m)])
+
+
+# -- dialog: encoder-decoders from context to reply ------------------------------
+def test_pairs_file_gives_examples_with_sources(tmp_path, vocab):
+    from arae_tf.data import pipeline
+    p = tmp_path / "pairs.tsv"
+    p.write_text("the food was bad .\tthe food was good .\nthe staff was rude .\twhy was the staff rude ?\n")
+    ex = pipeline.read_text_file(str(p), text_column=1, source_column=0)
+    assert ex == [("the food was good .", 0), ("why was the staff rude ?", 0)]  # unpacks as (text, label)
+    assert [e.source for e in ex] == ["the food was bad .", "the staff was rude ."]
+    batch = next(iter(pipeline.make_dataset(ex, vocab, 8, 12, shuffle=False, bucket=False)))
+    assert vocab.decode(batch["source"].numpy()[1]) == "the staff was rude ."
+    assert vocab.decode(batch["tokens"].numpy()[0]) == "the food was good ."
+    # The length policy applies to both sides: a long text or source drops the pair.
+    seqs, _, src = pipeline.encode_examples(ex, vocab, max_len=5, with_sources=True)
+    assert len(seqs) == 1 and vocab.decode(src[0]) == "the food was bad ."
+    short = [pipeline.Example("the food was good .", 0, "i thought the food was very bad .")]
+    with pytest.raises(pipeline.DataError, match="no examples left"):
+        pipeline.encode_examples(short, vocab, max_len=5, with_sources=True)
+    (tmp_path / "bad.tsv").write_text("a .\tb .\n \tc .\n")
+    with pytest.raises(pipeline.DataError, match=r"bad.tsv, line 2: empty source \(column 0\)"):
+        pipeline.read_text_file(str(tmp_path / "bad.tsv"), text_column=1, source_column=0)
+
+
+@pytest.fixture(scope="module")
+def dialog_run(tmp_path_factory):
+    from configs import wae_builtin
+    c = wae_builtin.get_config("wae_d,3")
+    c.data.builtin_task = "dialog"
+    return train_workdir(tmp_path_factory, c, "wed_builtin", steps=1500)
+
+
+def test_wed_learns_to_reply_on_the_builtin_dialog_task(dialog_run):
+    """WED-D reads the context and writes "why {verb} {subj} {adj} ?" with the context's three choices."""
+    from arae_tf import evaluation
+    from arae_tf.data import synthetic
+    from arae_tf.metrics.lm import LMSettings
+
+    workdir, _, metrics = dialog_run
+    model, vocab, config = evaluation.load_trained(workdir)
+    held_out = synthetic.generate_dialog(200, seed=7)
+    replies = model.respond([e.source for e in held_out], max_len=10)
+    exact = np.mean([r == e[0] for r, e in zip(replies, held_out)])
+    assert exact >= 0.8, (exact, list(zip(replies[:5], held_out[:5])))
+    assert metrics["val_bleu"] > 70  # validation BLEU of replies decoded from the contexts' codes
+    settings = evaluation.EvalSettings(num_samples=50, reverse_samples=-1, diagnostic_sentences=20, decode_max_len=10,
+                                       lm=LMSettings(embed_dim=8, hidden_dim=8, steps=3))
+    m = evaluation.evaluate_workdir(workdir, settings)
+    d = m["dialog"]
+    assert d["code"] == "posterior mean" and d["pairs"] == 1000 and d["bleu4"] > 70 and d["bleu2"] >= d["bleu4"]
+    assert abs(d["reference"]["avg_len"] - 6.0) < 1e-9  # "why was the food bad ?"-shaped replies
+    from arae_tf import tables
+    text = tables.dialog_table([("WED-D", m)])
+    assert text.count("\n") == 3 and "| WED-D | " in text and "| test replies | – | – |" in text
+    with pytest.raises(KeyError, match="not rows of the paper's table"):
+        tables.dialog_table([("WED-Q", m)])

@@ -1,6 +1,8 @@
 """Reading corpora and turning them into `tf.data` pipelines of padded token batches.
 
-An *example* is a `(text, label)` pair. Sources:
+An *example* is a `(text, label)` pair; encoder-decoder (dialog) data uses `Example`, a
+`(text, label)` pair that also carries the encoder's input as `.source` (a context utterance
+for the reply `text`). Sources:
 
 * plain text files, one sentence per line, labelled per file (`train.0.txt`,
   `train.1.txt`, ...) or per tab-separated column (`read_text_file`);
@@ -11,7 +13,7 @@ An *example* is a `(text, label)` pair. Sources:
 in-graph tokenizer), applies the length policy, shuffles with a seed, buckets
 by length and yields dicts `{"tokens": int32[B, T], "label": int32[B]}` where
 `tokens` is `<bos> w1 .. wn <eos>` right-padded with `<pad>` (0). The padding
-mask is `tokens != 0`.
+mask is `tokens != 0`. Examples with sources add `"source": int32[B, S]`, encoded the same way.
 """
 
 import os
@@ -26,7 +28,30 @@ class DataError(ValueError):
     """Bad input data; the message names the file and line."""
 
 
-def read_text_file(path, label=0, label_column=None, text_column=None, num_classes=None):
+class Example(tuple):
+    """A `(text, label)` pair with the encoder's input `source` (encoder-decoder data).
+
+    It unpacks and compares as the pair, so code written for `(text, label)` examples keeps working."""
+
+    def __new__(cls, text, label, source):
+        self = super().__new__(cls, (text, label))
+        self.source = source
+        return self
+
+    def __repr__(self):
+        return f"Example({self[0]!r}, {self[1]!r}, source={self.source!r})"
+
+
+def source_of(example):
+    """The encoder input of an example: its `source` where it has one, else its text."""
+    return getattr(example, "source", None) or example[0]
+
+
+def has_sources(examples):
+    return any(getattr(e, "source", None) is not None for e in examples)
+
+
+def read_text_file(path, label=0, label_column=None, text_column=None, num_classes=None, source_column=None):
     """Reads one sentence per line.
 
     Args:
@@ -35,8 +60,10 @@ def read_text_file(path, label=0, label_column=None, text_column=None, num_class
         label_column / text_column: for tab-separated files, the columns holding
             an integer label and the text.
         num_classes: if given, labels outside `0..num_classes-1` are an error.
+        source_column: for tab-separated pairs, the column holding the encoder's input
+            (`Example.source`; e.g. the context of a dialog reply in `text_column`).
     Returns:
-        list of (text, label). Blank lines are skipped.
+        list of (text, label), `Example`s with `source_column`. Blank lines are skipped.
     Raises:
         FileNotFoundError, DataError (empty file, undecodable bytes, bad label), naming file and line.
     """
@@ -51,10 +78,10 @@ def read_text_file(path, label=0, label_column=None, text_column=None, num_class
                 raise DataError(f"{path}, line {lineno}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
             if not line.strip():
                 continue
-            y = label
-            if label_column is not None or text_column is not None:
+            y, source = label, None
+            if label_column is not None or text_column is not None or source_column is not None:
                 cols = line.split("\t")
-                need = max(c for c in (label_column, text_column) if c is not None)
+                need = max(c for c in (label_column, text_column, source_column) if c is not None)
                 if len(cols) <= need:
                     raise DataError(f"{path}, line {lineno}: expected at least {need + 1} tab-separated columns, got {len(cols)}")
                 if label_column is not None:
@@ -62,23 +89,29 @@ def read_text_file(path, label=0, label_column=None, text_column=None, num_class
                         y = int(cols[label_column])
                     except ValueError:
                         raise DataError(f"{path}, line {lineno}: label {cols[label_column]!r} is not an integer") from None
+                if source_column is not None:
+                    source = cols[source_column]
+                    if not source.strip():
+                        raise DataError(f"{path}, line {lineno}: empty source (column {source_column})")
+                if text_column is None and label_column is None:
+                    raise ValueError("source_column needs text_column (which column holds the text)")
                 line = cols[text_column if text_column is not None else (1 - label_column)]
             if num_classes is not None and not 0 <= y < num_classes:
                 raise DataError(f"{path}, line {lineno}: label {y} outside the class range 0..{num_classes - 1}")
-            out.append((line, y))
+            out.append((line, y) if source is None else Example(line, y, source))
     if not out:
         raise DataError(f"{path}: file is empty (no non-blank lines)")
     return out
 
 
-def read_files(paths, num_classes=None, label_column=None, text_column=None):
+def read_files(paths, num_classes=None, label_column=None, text_column=None, source_column=None):
     """Reads several files; without `label_column`, the file's index in `paths` is its label."""
     if isinstance(paths, str):
         paths = [paths]
     examples = []
     for i, p in enumerate(paths):
         examples += read_text_file(p, label=i, label_column=label_column, text_column=text_column,
-                                   num_classes=num_classes)
+                                   num_classes=num_classes, source_column=source_column)
     return examples
 
 
@@ -117,24 +150,38 @@ def tfds_examples(name, split, data_dir=None, max_examples=None, download=False)
     return out[:max_examples] if max_examples else out
 
 
-def encode_examples(examples, vocab, max_len, length_policy="filter"):
-    """Tokenizes and applies the length policy. Returns (list of id arrays with bos/eos, labels array)."""
+def encode_examples(examples, vocab, max_len, length_policy="filter", with_sources=False):
+    """Tokenizes and applies the length policy (to the text and, for `Example`s, to the source too).
+
+    Returns (list of id arrays with bos/eos, labels array), and the sources' id arrays third with
+    `with_sources` (each example's text where it has no source)."""
     if length_policy not in ("filter", "truncate"):
         raise ValueError(f"length_policy must be 'filter' or 'truncate', got {length_policy!r}")
-    seqs, labels = [], []
-    for text, y in examples:
+
+    def ids_of(text):
         ids = vocab.encode(text)
-        if not ids:
+        if not ids or (len(ids) > max_len and length_policy == "filter"):
+            return None
+        return np.asarray([BOS_ID] + ids[:max_len] + [EOS_ID], np.int32)
+
+    seqs, labels, sources = [], [], []
+    for ex in examples:
+        ids = ids_of(ex[0])
+        src = ids_of(source_of(ex)) if with_sources else ids
+        if ids is None or src is None:
             continue
-        if len(ids) > max_len:
-            if length_policy == "filter":
-                continue
-            ids = ids[:max_len]
-        seqs.append(np.asarray([BOS_ID] + ids + [EOS_ID], np.int32))
-        labels.append(y)
+        seqs.append(ids)
+        labels.append(ex[1])
+        sources.append(src)
     if not seqs:
         raise DataError(f"no examples left after the length policy ({length_policy}, max_len={max_len})")
+    if with_sources:
+        return seqs, np.asarray(labels, np.int32), sources
     return seqs, np.asarray(labels, np.int32)
+
+
+def _ragged(seqs):
+    return tf.RaggedTensor.from_row_lengths(np.concatenate(seqs), np.array([len(s) for s in seqs], np.int64))
 
 
 def make_dataset(examples, vocab, batch_size, max_len, shuffle=True, seed=0, bucket=True, repeat=False,
@@ -147,15 +194,17 @@ def make_dataset(examples, vocab, batch_size, max_len, shuffle=True, seed=0, buc
         bucket: group sentences of similar length into a batch (less padding).
         repeat: repeat forever (reshuffling each pass).
     """
-    seqs, labels = encode_examples(examples, vocab, max_len, length_policy)
-    lengths = np.array([len(s) for s in seqs], np.int64)
-    ragged = tf.RaggedTensor.from_row_lengths(np.concatenate(seqs), lengths)
-    ds = tf.data.Dataset.from_tensor_slices({"tokens": ragged, "label": labels})
+    paired = has_sources(examples)
+    seqs, labels, sources = encode_examples(examples, vocab, max_len, length_policy, with_sources=True)
+    features = {"tokens": _ragged(seqs), "label": labels}
+    if paired:
+        features["source"] = _ragged(sources)
+    ds = tf.data.Dataset.from_tensor_slices(features)
     if shuffle:
         ds = ds.shuffle(len(seqs), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
-    ds = ds.map(lambda e: {"tokens": e["tokens"], "label": e["label"]})  # ragged row -> dense 1-D
+    ds = ds.map(lambda e: dict(e))  # ragged rows -> dense 1-D
     if bucket:
         # Buckets of width 2 up to max_len + 2; each holds up to one batch.
         bounds = list(range(4, max_len + 3, 2))

@@ -76,3 +76,22 @@ def label_of(sentence):
     classes = {_WORD_CLASS[w] for w in sentence.split() if w in _WORD_CLASS}
     return classes.pop() if len(classes) == 1 else None
 
+
+
+def generate_dialog(n, seed=0):
+    """`n` built-in context -> reply pairs (`pipeline.Example`, label 0), deterministic in `seed`.
+
+    The context is a two-class template sentence; the reply asks about it, "why {verb} {subj}
+    {adj} ?", with the context's subject, verb and first attribute word, so a reply is right only
+    if the encoder carried those three choices (240 combinations) through the code."""
+    from arae_tf.data.pipeline import Example
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        words = CLASS_WORDS[i % 2]
+        subj, verb, adv = rng.choice(SUBJECTS), rng.choice(VERBS), rng.choice(ADVERBS)
+        adj, adj2 = rng.sample(words, 2)
+        context = rng.choice(TEMPLATES).format(subj=subj, verb=verb, adv=adv, adj=adj, adj2=adj2)
+        out.append(Example(f"why {verb} {subj} {adj} ?", 0, context))
+    return out

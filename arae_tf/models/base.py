@@ -184,6 +184,15 @@ class TextAutoencoder(keras.Model):
     def sample_codes(self, n, seed=0):
         raise NotImplementedError
 
+    def response_codes(self, source_tokens, sample=False, seed=0):
+        """Codes of encoder inputs for generation (encoder-decoder data: replies to contexts).
+        Deterministic encoders ignore `sample`; Gaussian ones draw from q(z|source) with it."""
+        return self.encode_ids(source_tokens)
+
+    def respond_ids(self, source_tokens, sample=False, seed=0, **decode_kwargs):
+        """Token ids [B, max_len] generated from the codes of `source_tokens` (see `respond`)."""
+        return self.decode_ids(self.response_codes(source_tokens, sample=sample, seed=seed), seed=seed, **decode_kwargs)
+
     def generate_ids(self, n, seed=0, **decode_kwargs):
         """Decodes `n` codes drawn from the model's prior; token ids [n, max_len]."""
         return self.decode_ids(self.sample_codes(n, seed=seed), seed=seed, **decode_kwargs)
@@ -229,6 +238,14 @@ class TextAutoencoder(keras.Model):
     def reconstruct(self, texts, max_len=20, **decode_kwargs):
         """Each sentence encoded and decoded again."""
         return self.decode(self.encode(texts), max_len=max_len, **decode_kwargs)
+
+    def respond(self, contexts, max_len=20, sample=False, seed=0, **decode_kwargs):
+        """Encoder-decoder models (dialog, trained on `source` batches): a reply to each context.
+
+        `sample=True` draws the code from a Gaussian encoder's q(z|context) instead of taking
+        its mean (how VED / WED-S generate in the WAE papers)."""
+        return self._ids_to_texts(self.respond_ids(self._texts_to_ids(contexts), sample=sample, seed=seed,
+                                                   max_len=max_len, **decode_kwargs))
 
     def sample(self, n, seed=0, max_len=20, **decode_kwargs):
         """`n` sentences decoded from codes drawn from the model's prior."""

@@ -20,6 +20,7 @@ each replica's codes and divided by the number of replicas. Every model also rea
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -114,6 +115,14 @@ class GaussianPriorAutoencoder(TextAutoencoder):
     def sample_codes(self, n, seed=0):
         """Codes from the prior N(0, I)."""
         return tf.random.stateless_normal([n, self.latent_dim], as_seed(seed))
+
+    def response_codes(self, source_tokens, sample=False, seed=0):
+        """The posterior mean, or with `sample` a draw mu + sigma * eps (Gaussian encoders)."""
+        if not (sample and self.backbone.stochastic):
+            return self.encode_ids(source_tokens)
+        mu, log_var = self.encode_distribution(source_tokens)
+        eps = tf.random.stateless_normal(mu.shape, as_seed(seed)).numpy()
+        return tf.constant(mu + np.exp(0.5 * log_var) * eps)
 
     def encode_distribution(self, tokens):
         """(mu, log sigma^2) as numpy arrays for a token batch; log sigma^2 is None for a deterministic encoder."""
