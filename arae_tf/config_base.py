@@ -113,6 +113,9 @@ def base_config():
     t.eval_every = 1000       # also the checkpoint interval
     t.keep_checkpoints = 2
     t.jit_compile = False
+    t.mixed_precision = "float32"  # "float32" | "mixed_bfloat16": LSTMs, embeddings and vocabulary projection in
+    #                                bfloat16 (AMX/AVX-512 BF16 CPUs, Ampere+ GPUs, TPUs); softmax, codes, GAN MLPs and
+    #                                variables float32. No float16 (it would need loss scaling in the custom steps).
     t.strategy = "default"    # "default" | "mirrored" | "multiworker" | "tpu"
 
     c.eval = e = ml_collections.ConfigDict()

@@ -4,7 +4,8 @@
 `project` computes x·W + b for the whole sequence in one matmul (and a
 per-sequence constant input, such as the decoder's code z, once per sentence),
 so the time loop only does the recurrent h·U. `step` exposes one cell update
-for step-by-step decoding. Gate order i, f, g, o as in Keras.
+for step-by-step decoding. Gate order i, f, g, o as in Keras. Under a mixed-precision
+policy the weights are cast to the inputs' dtype (bfloat16/float16) and stay float32 variables.
 """
 
 import keras
@@ -50,15 +51,16 @@ class LSTM(keras.layers.Layer):
             const: optional [B, dc] with dx + dc == input_dim, appended to every step's input.
         """
         dx = x.shape[-1]
-        out = ops.matmul(x, self.kernel[:dx]) + self.bias
+        kernel = ops.cast(self.kernel, x.dtype)  # mixed precision: compute in the input's dtype
+        out = ops.matmul(x, kernel[:dx]) + ops.cast(self.bias, x.dtype)
         if const is not None:
-            c = ops.matmul(const, self.kernel[dx:])
+            c = ops.matmul(ops.cast(const, x.dtype), kernel[dx:])
             out = out + (c[:, None, :] if len(x.shape) == 3 else c)
         return out
 
     def step(self, xw, h, c):
         """One cell update from a projected input xw [B, 4u]. Returns (h, c)."""
-        gates = xw + ops.matmul(h, self.recurrent_kernel)
+        gates = xw + ops.matmul(h, ops.cast(self.recurrent_kernel, xw.dtype))
         i, f, g, o = ops.split(gates, 4, axis=-1)
         c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
         h = ops.sigmoid(o) * ops.tanh(c)

@@ -4,9 +4,14 @@ Dense kernels are N(0, 0.02) as in the reference code; BatchNorm gammas keep the
 default (ones). The reference code also draws gammas from N(0, 0.02), which shrinks the
 generator output: on the built-in corpus its mean norm was 0.61 after 1,500 iterations
 against ~1.0 (the sphere) after 500 with gammas at one.
+
+The MLPs are small and their losses (WGAN-GP's gradient penalty above all) are sensitive, so they
+compute in float32 under any mixed-precision policy (`dtype="float32"` on every layer).
 """
 
 import keras
+
+F32 = "float32"
 
 
 @keras.saving.register_keras_serializable(package="arae_tf")
@@ -31,11 +36,11 @@ def generator_mlp(noise_dim, hidden, out_dim, tanh_output=False, name="generator
     """s [B, noise_dim] -> (Dense -> BatchNorm -> ReLU)* -> Dense(out_dim) [-> tanh]."""
     layers = [keras.Input((noise_dim,))]
     for i, u in enumerate(hidden):
-        layers += [keras.layers.Dense(u, kernel_initializer=_normal(), name=f"dense_{i}"),
-                   keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"bn_{i}"),
-                   keras.layers.ReLU()]
+        layers += [keras.layers.Dense(u, kernel_initializer=_normal(), name=f"dense_{i}", dtype=F32),
+                   keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"bn_{i}", dtype=F32),
+                   keras.layers.ReLU(dtype=F32)]
     layers.append(keras.layers.Dense(out_dim, kernel_initializer=_normal(), name="out",
-                                     activation="tanh" if tanh_output else None))
+                                     activation="tanh" if tanh_output else None, dtype=F32))
     return keras.Sequential(layers, name=name)
 
 
@@ -44,7 +49,7 @@ def critic_mlp(in_dim, hidden, batchnorm=True, clip_value=None, out_dim=1, name=
 
     With `clip_value`, every kernel and bias carries a `WeightClip` constraint.
     """
-    kw = dict(kernel_initializer=_normal())
+    kw = dict(kernel_initializer=_normal(), dtype=F32)
     if clip_value:
         kw.update(kernel_constraint=WeightClip(clip_value), bias_constraint=WeightClip(clip_value))
     layers = [keras.Input((in_dim,))]
@@ -52,7 +57,7 @@ def critic_mlp(in_dim, hidden, batchnorm=True, clip_value=None, out_dim=1, name=
         layers.append(keras.layers.Dense(u, name=f"dense_{i}", **kw))
         if batchnorm and i > 0:
             layers.append(keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5,
-                                                          name=f"bn_{i}"))
-        layers.append(keras.layers.LeakyReLU(negative_slope=0.2))
+                                                          name=f"bn_{i}", dtype=F32))
+        layers.append(keras.layers.LeakyReLU(negative_slope=0.2, dtype=F32))
     layers.append(keras.layers.Dense(out_dim, name="out", **kw))
     return keras.Sequential(layers, name=name)

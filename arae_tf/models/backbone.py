@@ -111,7 +111,7 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
     def encode_distribution(self, tokens, training=False):
         """(mu, log sigma^2), each [B, latent_dim]; log sigma^2 is None for a deterministic encoder."""
         h = self.encoder_state(tokens)
-        return self.finish_code(h), (self.log_var_projection(h) if self.stochastic else None)
+        return self.finish_code(h), (ops.cast(self.log_var_projection(h), "float32") if self.stochastic else None)
 
     def encoder_state(self, tokens):
         """The encoder LSTM's state after each row's last real token [B, hidden_dim]."""
@@ -125,6 +125,7 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
 
     def finish_code(self, h):
         z = self.code_projection(h) if self.code_projection is not None else h
+        z = ops.cast(z, "float32")  # codes are float32 whatever the compute dtype (regularisers, GAN)
         if self.normalize_code:
             z = z / ops.sqrt(ops.sum(ops.square(z), axis=-1, keepdims=True) + 1e-12)
         return z
@@ -134,7 +135,7 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         if self.hidden_init:
             h = self.init_projections[decoder](z)
             return h, ops.zeros_like(h)
-        return self.decoder_lstms[decoder].zero_state(tf.shape(z)[0], z.dtype)
+        return self.decoder_lstms[decoder].zero_state(tf.shape(z)[0], self.compute_dtype)
 
     def decoder_states(self, z, inputs, decoder=0):
         """Teacher-forced decoder states [B, T, hidden] for decoder inputs [B, T]."""
@@ -161,15 +162,21 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
     def sentence_nll(self, z, tokens, decoder=0):
         """Per-sentence reconstruction NLL [B]: sum of -log p over each row's real target tokens."""
         inputs, targets = tokens[:, :-1], tokens[:, 1:]
-        logits = self.output_projection(self.decoder_states(z, inputs, decoder))
+        logits = ops.cast(self.output_projection(self.decoder_states(z, inputs, decoder)), "float32")
         nll = ops.sparse_categorical_crossentropy(targets, logits, from_logits=True)
         return ops.sum(nll * ops.cast(ops.not_equal(targets, PAD_ID), nll.dtype), axis=1)
 
+    def _z_projection(self, lstm, z):
+        """z's share of every decoding step's LSTM input (with the bias), in the compute dtype."""
+        dt = self.compute_dtype
+        return ops.matmul(ops.cast(z, dt), ops.cast(lstm.kernel[self.embed_dim:], dt)) + ops.cast(lstm.bias, dt)
+
     def _step_logits(self, decoder, token, z_proj, h, c):
         lstm = self.decoder_lstms[decoder]
-        xw = ops.matmul(self.decoder_embeddings[decoder](token), lstm.kernel[: self.embed_dim]) + z_proj
+        emb = self.decoder_embeddings[decoder](token)
+        xw = ops.matmul(emb, ops.cast(lstm.kernel[: self.embed_dim], emb.dtype)) + z_proj
         h, c = lstm.step(xw, h, c)
-        logits = self.output_projection(h)
+        logits = ops.cast(self.output_projection(h), "float32")
         # Never emit <pad> or <bos>.
         banned = ops.one_hot(PAD_ID, self.vocab_size) + ops.one_hot(BOS_ID, self.vocab_size)
         return logits + NEG_INF * banned, h, c
@@ -192,7 +199,7 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         z = tf.convert_to_tensor(z)
         batch = tf.shape(z)[0]
         lstm = self.decoder_lstms[decoder]
-        z_proj = ops.matmul(z, lstm.kernel[self.embed_dim:]) + lstm.bias
+        z_proj = self._z_projection(lstm, z)
         h, c = self._initial_state(z, decoder)
         seed = as_seed(seed)
         token = tf.fill([batch], BOS_ID)
@@ -222,7 +229,7 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         K, V = beam_size, self.vocab_size
         lstm = self.decoder_lstms[decoder]
         zk = tf.repeat(z, K, axis=0)  # [B*K, d], beam-major within example
-        z_proj = ops.matmul(zk, lstm.kernel[self.embed_dim:]) + lstm.bias
+        z_proj = self._z_projection(lstm, zk)
         h, c = self._initial_state(zk, decoder)
         scores = tf.tile(tf.concat([[0.0], tf.fill([K - 1], NEG_INF)], 0)[None], [batch, 1])  # only beam 0 alive
         token = tf.fill([batch * K], BOS_ID)
@@ -286,7 +293,7 @@ def real_token_nll(hs, targets, projection):
     """
     mask = ops.not_equal(targets, PAD_ID)
     t_real = tf.boolean_mask(targets, mask)
-    logits = projection(tf.boolean_mask(hs, mask))
+    logits = ops.cast(projection(tf.boolean_mask(hs, mask)), "float32")  # the softmax in float32
     return ops.sparse_categorical_crossentropy(t_real, logits, from_logits=True), logits, t_real
 
 
