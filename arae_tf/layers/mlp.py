@@ -6,7 +6,8 @@ generator output: on the built-in corpus its mean norm was 0.61 after 1,500 iter
 against ~1.0 (the sphere) after 500 with gammas at one.
 
 The MLPs are small and their losses (WGAN-GP's gradient penalty above all) are sensitive, so they
-compute in float32 under any mixed-precision policy (`dtype="float32"` on every layer).
+compute in float32 under any mixed-precision policy (`dtype="float32"` on every layer). BatchNorm is
+synchronized: under a `tf.distribute` strategy its statistics are the global batch's, as on one device.
 """
 
 import keras
@@ -37,7 +38,8 @@ def generator_mlp(noise_dim, hidden, out_dim, tanh_output=False, name="generator
     layers = [keras.Input((noise_dim,))]
     for i, u in enumerate(hidden):
         layers += [keras.layers.Dense(u, kernel_initializer=_normal(), name=f"dense_{i}", dtype=F32),
-                   keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"bn_{i}", dtype=F32),
+                   keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"bn_{i}", dtype=F32,
+                                                   synchronized=True),
                    keras.layers.ReLU(dtype=F32)]
     layers.append(keras.layers.Dense(out_dim, kernel_initializer=_normal(), name="out",
                                      activation="tanh" if tanh_output else None, dtype=F32))
@@ -57,7 +59,7 @@ def critic_mlp(in_dim, hidden, batchnorm=True, clip_value=None, out_dim=1, name=
         layers.append(keras.layers.Dense(u, name=f"dense_{i}", **kw))
         if batchnorm and i > 0:
             layers.append(keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5,
-                                                          name=f"bn_{i}", dtype=F32))
+                                                          name=f"bn_{i}", dtype=F32, synchronized=True))
         layers.append(keras.layers.LeakyReLU(negative_slope=0.2, dtype=F32))
     layers.append(keras.layers.Dense(out_dim, name="out", **kw))
     return keras.Sequential(layers, name=name)

@@ -26,7 +26,7 @@ import tensorflow as tf
 from keras import ops
 
 from arae_tf.layers.mlp import critic_mlp, generator_mlp
-from arae_tf.models.base import TextAutoencoder, as_seed, num_replicas
+from arae_tf.models.base import TextAutoencoder, apply_gradients, as_seed, num_replicas
 
 PRIORS = ("learned", "gaussian", "sphere")
 
@@ -172,7 +172,7 @@ class ARAE(TextAutoencoder):
         with tf.GradientTape() as tape:
             loss, w, gp = self.critic_loss(z_real, z_fake)
             loss = loss / num_replicas()
-        self.critic_optimizer.apply(tape.gradient(loss, variables), variables)
+        apply_gradients(self.critic_optimizer, tape.gradient(loss, variables), variables)
         return w, gp, z_fake
 
     def generator_step(self, batch_size, noise=None):
@@ -184,7 +184,7 @@ class ARAE(TextAutoencoder):
             z_fake = self.fake_codes(training=True, noise=noise)
             loss = -ops.mean(self.critic(z_fake, training=True))
             scaled = loss / num_replicas()
-        self.generator_optimizer.apply(tape.gradient(scaled, variables), variables)
+        apply_gradients(self.generator_optimizer, tape.gradient(scaled, variables), variables)
         return loss
 
     def encoder_adversarial_step(self, tokens):
@@ -193,7 +193,7 @@ class ARAE(TextAutoencoder):
         with tf.GradientTape() as tape:
             z = self.backbone.encode(tokens, training=True)
             loss = self.adv_weight * ops.mean(self.critic(z, training=True)) / num_replicas()
-        (self.encoder_optimizer or self.optimizer).apply(tape.gradient(loss, variables), variables)
+        apply_gradients(self.encoder_optimizer or self.optimizer, tape.gradient(loss, variables), variables)
 
     def critic_phase(self, tokens):
         """Step 2: `critic_steps` critic updates on this batch's (updated) codes; returns those codes."""

@@ -1,14 +1,15 @@
 """Latent regularisers of the WAE family and the VAE (SPEC 2.4), as small pure functions.
 
 All take and return tensors (Keras ops), so they run inside `train_step`'s `tf.function`
-and under any `tf.distribute` strategy (each replica regularises its own codes).
+and under any `tf.distribute` strategy (`WAE` gathers every replica's codes first, so the MMD is the
+global batch's, as on one device).
 
 * `mmd`: the unbiased MMD^2 estimator between codes z [N, d] and prior samples [M, d]:
 
       1/(N(N-1)) sum_{i!=j} k(z_i, z_j) + 1/(M(M-1)) sum_{i!=j} k(p_i, p_j) - 2/(NM) sum_{i,j} k(z_i, p_j)
 
   (the papers print 1/N^2 for the cross term; 2/(NM) is correct). N and M are the tensors'
-  actual sizes, never constants, so a last partial batch or a replica's share is exact.
+  actual sizes, never constants, so a last partial batch is exact.
 * kernels: inverse multiquadratic k(a, b) = C / (C + ||a - b||^2) summed over the scales
   C = 2 d sigma_prior^2 * {0.1, 0.2, 0.5, 1, 2, 5, 10} (the WAE reference code), or the RBF
   kernel exp(-||a - b||^2 / C) over the same scales.

@@ -24,7 +24,7 @@ from keras import ops
 
 from arae_tf.layers.mlp import critic_mlp
 from arae_tf.models.arae import ARAE
-from arae_tf.models.base import num_replicas
+from arae_tf.models.base import apply_gradients, num_replicas
 
 ADVERSARIES = ("wrong", "uniform")
 
@@ -121,7 +121,7 @@ class ARAETransfer(ARAE):
             logits = self.classifier(z, training=True)
             loss = ops.mean(ops.sparse_categorical_crossentropy(labels, logits, from_logits=True))
             scaled = loss / num_replicas()
-        self.classifier_optimizer.apply(tape.gradient(scaled, variables), variables)
+        apply_gradients(self.classifier_optimizer, tape.gradient(scaled, variables), variables)
         acc = ops.mean(ops.cast(ops.equal(ops.cast(ops.argmax(logits, -1), labels.dtype), labels), "float32"))
         return loss, acc
 
@@ -132,7 +132,7 @@ class ARAETransfer(ARAE):
             z = self.backbone.encode(tokens, training=True)
             loss = self.class_weight * ops.mean(self.adversary_loss(self.classifier(z, training=True), labels))
             loss = loss / num_replicas()
-        (self.encoder_optimizer or self.optimizer).apply(tape.gradient(loss, variables), variables)
+        apply_gradients(self.encoder_optimizer or self.optimizer, tape.gradient(loss, variables), variables)
 
     def train_step(self, data):
         tokens, labels = data["tokens"], tf.cast(data["label"], tf.int32)

@@ -26,7 +26,7 @@ from keras import ops
 
 from arae_tf.data.vocab import BOS_ID, PAD_ID, UNK_ID
 from arae_tf.models import regularizers
-from arae_tf.models.base import TextAutoencoder, as_seed, global_sum, num_replicas
+from arae_tf.models.base import TextAutoencoder, apply_gradients, as_seed, gather_replicas, global_sum, num_replicas
 
 
 class GaussianPriorAutoencoder(TextAutoencoder):
@@ -105,7 +105,7 @@ class GaussianPriorAutoencoder(TextAutoencoder):
             reg = self.regularizer(z, mu, log_var)
             loss = stats["nll_sum"] / sentences + reg / num_replicas()
         grads = tape.gradient(loss, variables)
-        self.optimizer.apply(grads, variables)
+        apply_gradients(self.optimizer, grads, variables)
         self.track_reconstruction(stats, mu)
         self.reg_loss_tracker.update_state(reg)
         self.train_iterations.assign_add(1)
@@ -164,7 +164,8 @@ class WAE(GaussianPriorAutoencoder):
 
     def regularizer(self, z, mu, log_var):
         prior = keras.random.normal(ops.shape(z), stddev=self.prior_var ** 0.5, seed=self.seed_generator)
-        mmd = regularizers.mmd(z, prior, self.kernel, self.prior_var)
+        # MMD is not a mean over sentences: under a strategy it is taken over the global batch of codes.
+        mmd = regularizers.mmd(gather_replicas(z), gather_replicas(prior), self.kernel, self.prior_var)
         self.mmd_tracker.update_state(mmd)
         reg = self.mmd_weight * mmd
         if log_var is not None:
