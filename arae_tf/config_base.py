@@ -179,6 +179,29 @@ def apply_variant(c, arg):
     raise ValueError(f"unknown config variant {arg!r}; known: smoke")
 
 
+def use_wae_paper_settings(c, embed_dim, hidden_dim, latent_dim, min_count, anneal_midpoint, anneal_rate):
+    """The WAE papers' shared recipe (SPEC 2.4) on `c`: WAE-S (lambda_WAE 3, lambda_KL 0.01) with an
+    unnormalised, noise-free code, Adam 1e-3, batch 128, sentences of <= 20 words, a 10k vocabulary,
+    the VAE's sigmoid annealing checked every 100 iterations; sizes and schedule as given."""
+    c.model = "wae"
+    c.data.max_len = 20
+    c.data.vocab_size = 10000
+    c.data.min_count = min_count
+    c.data.batch_size = 128
+    c.backbone.embed_dim, c.backbone.hidden_dim, c.backbone.latent_dim = embed_dim, hidden_dim, latent_dim
+    c.backbone.normalize_code = False
+    c.noise.code_noise = 0.0
+    c.optim.ae_optimizer = "adam"
+    c.optim.ae_lr = 1e-3
+    c.wae.stochastic = True
+    c.wae.mmd_weight = 3.0
+    c.wae.kl_weight = 0.01
+    c.vae.anneal_midpoint = anneal_midpoint
+    c.vae.anneal_rate = anneal_rate
+    c.vae.anneal_check_every = 100
+    c.eval.bleu_sentences = 1000
+
+
 def wae_family_variant(c, arg):
     """The WAE papers' rows as config variants `name[,value]` (SPEC 2.4), then `apply_variant`'s:
 

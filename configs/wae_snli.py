@@ -21,33 +21,16 @@ One config, seven rows (docs/wae_table.md):
 Without a variant: WAE-S with lambda_KL 0.01 (the paper's best, the `wae_snli` preset).
 """
 
-from arae_tf.config_base import base_config, shared_data_dir, use_files, wae_family_variant
+from arae_tf.config_base import base_config, shared_data_dir, use_files, use_wae_paper_settings, wae_family_variant
 
 
 def get_config(arg=None):
     c = base_config()
-    c.model = "wae"
     use_files(c, shared_data_dir(__file__, "snli"), ["train.txt"], ["valid.txt"], num_classes=1, test=["test.txt"])
-    c.data.max_len = 20
-    c.data.vocab_size = 10000
-    c.data.min_count = 5
-    c.data.batch_size = 128
-    c.backbone.embed_dim = 300
-    c.backbone.hidden_dim = 100
-    c.backbone.latent_dim = 100
-    c.backbone.normalize_code = False
-    c.noise.code_noise = 0.0
-    c.optim.ae_optimizer = "adam"
-    c.optim.ae_lr = 1e-3
-    c.wae.stochastic = True
-    c.wae.mmd_weight = 3.0
-    c.wae.kl_weight = 0.01
-    c.vae.anneal_midpoint = 250
-    c.vae.anneal_rate = 0.02
-    c.vae.anneal_check_every = 100
+    use_wae_paper_settings(c, embed_dim=300, hidden_dim=100, latent_dim=100, min_count=5, anneal_midpoint=250,
+                           anneal_rate=0.02)
     c.train.steps = 1000
     c.train.eval_every = 500
-    c.eval.bleu_sentences = 1000
     c = wae_family_variant(c, arg)
     if c.model == "vae" and c.vae.word_dropout_epoch_steps < 0:
         c.vae.word_dropout_epoch_steps = 50  # the paper's per-epoch step, compressed with the budget

@@ -18,37 +18,20 @@ midpoint at iteration 500 (rate 0.01, frozen at the peak of lambda*KL checked ev
 Without a variant: WED-S with lambda_KL 0.01.
 """
 
-from arae_tf.config_base import base_config, shared_data_dir, use_files, wae_family_variant
+from arae_tf.config_base import base_config, shared_data_dir, use_files, use_wae_paper_settings, wae_family_variant
 
 
 def get_config(arg=None):
     c = base_config()
-    c.model = "wae"
     use_files(c, shared_data_dir(__file__, "dailydialog"), ["train.pairs.tsv"], ["valid.pairs.tsv"],
               num_classes=1, test=["test.pairs.tsv"])
     c.data.source_column = 0
     c.data.text_column = 1
-    c.data.max_len = 20
     c.data.length_policy = "truncate"
-    c.data.vocab_size = 10000
-    c.data.min_count = 2
-    c.data.batch_size = 128
-    c.backbone.embed_dim = 128
-    c.backbone.hidden_dim = 128
-    c.backbone.latent_dim = 64
-    c.backbone.normalize_code = False
-    c.noise.code_noise = 0.0
-    c.optim.ae_optimizer = "adam"
-    c.optim.ae_lr = 1e-3
-    c.wae.stochastic = True
-    c.wae.mmd_weight = 3.0
-    c.wae.kl_weight = 0.01
-    c.vae.anneal_midpoint = 500
-    c.vae.anneal_rate = 0.01
-    c.vae.anneal_check_every = 100
+    use_wae_paper_settings(c, embed_dim=128, hidden_dim=128, latent_dim=64, min_count=2, anneal_midpoint=500,
+                           anneal_rate=0.01)
     c.train.steps = 2000
     c.train.eval_every = 1000
-    c.eval.bleu_sentences = 1000
     c = wae_family_variant(c, arg)
     if c.model == "vae" and c.vae.word_dropout_epoch_steps < 0:
         c.vae.word_dropout_epoch_steps = 100  # the paper's per-epoch step, compressed with the budget
