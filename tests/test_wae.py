@@ -298,3 +298,14 @@ def test_wed_learns_to_reply_on_the_builtin_dialog_task(dialog_run):
     assert text.count("\n") == 3 and "| WED-D | " in text and "| test replies | – | – |" in text
     with pytest.raises(KeyError, match="not rows of the paper's table"):
         tables.dialog_table([("WED-Q", m)])
+
+
+def test_paper_configs_read_their_data():
+    """configs/wae_snli.py and configs/wed_dailydialog.py point at ../shared/data with the right columns."""
+    from arae_tf import train_lib
+    from configs import wae_snli, wed_dailydialog
+    dialog = train_lib.load_examples(wed_dailydialog.get_config("wae_d,3").data, "test")
+    assert len(dialog) == 2517 and all(e.source for e in dialog[:50])
+    assert dialog[0].source != dialog[0][0]  # context and reply are different columns
+    snli = train_lib.load_examples(wae_snli.get_config("vae").data, "test")
+    assert len(snli) == 5000 and not hasattr(snli[0], "source")
