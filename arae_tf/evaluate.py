@@ -55,10 +55,9 @@ def main(argv):
     else:
         from arae_tf import zoo
         results, names = [], [os.path.basename(os.path.normpath(n)) for n in FLAGS.model]
-        for name in FLAGS.model:
+        for name, short in zip(FLAGS.model, names):
             model = zoo.load(name)
             config = evaluation.preset_config(model, FLAGS.data_dir)
-            short = os.path.basename(os.path.normpath(name))
             out = os.path.join(FLAGS.out or "eval", short) if len(FLAGS.model) > 1 else (FLAGS.out or "eval_" + short)
             results.append(evaluation.evaluate_model(model, model.vocabulary, config, out, settings,
                                                      source="zoo:" + name))

@@ -63,9 +63,7 @@ def load_trained(workdir):
         raise FileNotFoundError(f"{path} not found: is {workdir!r} a training workdir "
                                 f"(python -m arae_tf.train --workdir=...)?")
     with open(path) as f:
-        saved = json.load(f)["config"]
-    config = config_base.base_config()
-    config.update_from_flattened_dict(_flatten(saved))
+        config = config_from_dict(json.load(f)["config"])
     vocab = Vocabulary.load(os.path.join(workdir, "vocabulary.txt"), lowercase=config.data.lowercase)
     model = build_model(config, len(vocab))
     weights = os.path.join(workdir, "final", "model.weights.h5")
@@ -76,6 +74,13 @@ def load_trained(workdir):
     model.load_weights(weights)
     model.vocabulary = vocab
     return model, vocab, config
+
+
+def config_from_dict(saved):
+    """A full config (every field of `config_base.base_config`) updated with a saved `config.to_dict()`."""
+    config = config_base.base_config()
+    config.update_from_flattened_dict(_flatten(saved))
+    return config
 
 
 def _flatten(d, prefix=""):
@@ -200,8 +205,7 @@ def preset_config(model, data_dir=""):
     saved = (getattr(model, "preset", None) or {}).get("training", {}).get("config")
     if not isinstance(saved, dict):
         raise ValueError("the preset's metadata.json has no training.config: it cannot say what data it was trained on")
-    config = config_base.base_config()
-    config.update_from_flattened_dict(_flatten(saved))
+    config = config_from_dict(saved)
     d = config.data
     if d.source == "files":
         for key in ("train_files", "valid_files", "test_files"):

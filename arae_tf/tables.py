@@ -55,11 +55,15 @@ def load_eval(workdir):
         return json.load(f)
 
 
-def wae_table(rows, paper=WAE_SNLI, corpus=WAE_SNLI_CORPUS):
-    """Markdown for [(row name, metrics dict)]: ours and the paper's BLEU, PPL, UniKL, entropy, length."""
+def _check_rows(rows, paper):
     unknown = [n for n, _ in rows if n not in paper]
     if unknown:
         raise KeyError(f"rows {unknown} are not rows of the paper's table; known: {list(paper)}")
+
+
+def wae_table(rows, paper=WAE_SNLI, corpus=WAE_SNLI_CORPUS):
+    """Markdown for [(row name, metrics dict)]: ours and the paper's BLEU, PPL, UniKL, entropy, length."""
+    _check_rows(rows, paper)
     head = ("| model | BLEU | forward PPL | UniKL | entropy | avg len | paper BLEU | paper PPL | paper UniKL "
             "| paper entropy | paper avg len |")
     lines = [head, "|---" * 11 + "|"]
@@ -77,9 +81,7 @@ def wae_table(rows, paper=WAE_SNLI, corpus=WAE_SNLI_CORPUS):
 
 def dialog_table(rows, paper=WAE_DIALOG, corpus=WAE_DIALOG_CORPUS):
     """Markdown for [(row name, metrics dict with "dialog")]: ours and the paper's Table 2 columns."""
-    unknown = [n for n, _ in rows if n not in paper]
-    if unknown:
-        raise KeyError(f"rows {unknown} are not rows of the paper's table; known: {list(paper)}")
+    _check_rows(rows, paper)
     missing = [n for n, m in rows if "dialog" not in m]
     if missing:
         raise KeyError(f"rows {missing} have no dialog metrics: were they trained on context/reply pairs?")

@@ -67,6 +67,15 @@ def load_examples(data, split):
     raise ValueError(f"config field data.source must be 'files', 'tfds' or 'builtin', got {data.source!r}")
 
 
+def set_precision_policy(config):
+    """Sets the process-wide Keras dtype policy from `config.train.mixed_precision`: layers built
+    afterwards compute in it; variables stay float32."""
+    policy = config.train.get("mixed_precision", "float32")
+    if policy not in ("float32", "mixed_bfloat16"):  # float16 would need loss scaling in every custom step
+        raise ValueError(f"config field train.mixed_precision must be 'float32' or 'mixed_bfloat16', got {policy!r}")
+    keras.mixed_precision.set_global_policy(policy)
+
+
 def make_strategy(name):
     """The `tf.distribute` strategy named by `config.train.strategy`."""
     if name == "default":
@@ -302,10 +311,7 @@ def train_and_evaluate(config, workdir):
     print(f"[data] {len(train_ex)} train / {len(valid_ex)} valid sentences, vocabulary {len(vocab)}, "
           f"{total} iterations of batch {config.data.batch_size} ({time.time() - t0:.1f}s)", flush=True)
 
-    policy = config.train.get("mixed_precision", "float32")
-    if policy not in ("float32", "mixed_bfloat16"):  # float16 would need loss scaling in every custom step
-        raise ValueError(f"config field train.mixed_precision must be 'float32' or 'mixed_bfloat16', got {policy!r}")
-    keras.mixed_precision.set_global_policy(policy)  # layers built below compute in it; variables stay float32
+    set_precision_policy(config)
     strategy = make_strategy(config.train.strategy)
     with strategy.scope():
         model = build_model(config, len(vocab))

@@ -60,7 +60,7 @@ def timed(fn, repeats, warmup=1):
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
-    return statistics.median(times), times
+    return statistics.median(times)
 
 
 def git_revision():

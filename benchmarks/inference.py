@@ -32,7 +32,7 @@ def generation(model, batch, repeats, max_len=25):
     import numpy as np
     z = model.sample_codes(batch, seed=0)
     fn = lambda: np.asarray(model.decode_ids(z, max_len=max_len))  # noqa: E731
-    sec, _ = common.timed(fn, repeats)
+    sec = common.timed(fn, repeats)
     steps = int((fn() != 0).sum(axis=1).max())  # decoding stops once every row has emitted <eos>
     return batch / sec, steps
 
@@ -84,8 +84,8 @@ def main(argv):
         for batch in (1, 64):
             s = tf.constant(sentences[:batch])
             to = tf.ones([batch], tf.int32)
-            sec, _ = common.timed(lambda: fn(sentences=s, to=to), FLAGS.repeats * 4, warmup=2)
-            py, _ = common.timed(lambda: preset.transfer(sentences[:batch], to=np.ones(batch, np.int32)),
+            sec = common.timed(lambda: fn(sentences=s, to=to), FLAGS.repeats * 4, warmup=2)
+            py = common.timed(lambda: preset.transfer(sentences[:batch], to=np.ones(batch, np.int32)),
                                  FLAGS.repeats * 4, warmup=2)
             print(f"| SavedModel `transfer` request | batch {batch} | {sec * 1000:.1f} ms "
                   f"(Python model {py * 1000:.1f} ms, ×{py / sec:.2f}) | – |", flush=True)

@@ -39,13 +39,14 @@ FLAGS = flags.FLAGS
 def measure(model_name, precision, xla, steps, batch_size, train_ex, vocab):
     import keras
 
+    from arae_tf import train_lib
     from arae_tf.data import pipeline
     from arae_tf.models import build_model
 
     c = common.peer_config(model_name, batch_size)
     c.train.jit_compile = xla
     c.train.mixed_precision = precision
-    keras.mixed_precision.set_global_policy(precision)
+    train_lib.set_precision_policy(c)
     keras.utils.set_random_seed(0)
     try:
         model = build_model(c, len(vocab))

@@ -27,15 +27,11 @@ keras.random.uniform = lambda shape, minval=0.0, maxval=1.0, dtype=None, seed=No
 from arae_tf.data import pipeline, synthetic  # noqa: E402
 from arae_tf.data.vocab import Vocabulary  # noqa: E402
 from arae_tf.models import build_model  # noqa: E402
-from configs import arae_transfer_builtin, wae_builtin  # noqa: E402
+from configs import arae_builtin, arae_transfer_builtin, wae_builtin  # noqa: E402
 
 
 def configs():
-    out = {}
-    t = arae_transfer_builtin.get_config()
-    out["arae_transfer"] = t
-    from configs import arae_builtin
-    out["arae"] = arae_builtin.get_config()
+    out = {"arae_transfer": arae_transfer_builtin.get_config(), "arae": arae_builtin.get_config()}
     for name in ("wae_d,3", "wae_s,0.1", "vae", "dae"):
         out[name] = wae_builtin.get_config(name)
     for c in out.values():
@@ -44,8 +40,7 @@ def configs():
             c.arae.generator_hidden = c.arae.critic_hidden = (16, 16)
             c.arae.noise_dim = 4
         c.optim.ae_optimizer = "sgd"  # plain gradient steps: differences are not rescaled by Adam
-        c.optim.ae_lr = 0.5
-        c.optim.gan_lr = c.optim.classifier_lr = 1e-2
+        c.optim.ae_lr = 0.5  # the ARAE models are recompiled with SGD in `one_step`
     return out
 
 

@@ -264,6 +264,8 @@ def test_pairs_file_gives_examples_with_sources(tmp_path, vocab):
     (tmp_path / "bad.tsv").write_text("a .\tb .\n \tc .\n")
     with pytest.raises(pipeline.DataError, match=r"bad.tsv, line 2: empty source \(column 0\)"):
         pipeline.read_text_file(str(tmp_path / "bad.tsv"), text_column=1, source_column=0)
+    with pytest.raises(ValueError, match="source_column needs text_column"):
+        pipeline.read_text_file(str(p), source_column=0)
 
 
 @pytest.fixture(scope="module")

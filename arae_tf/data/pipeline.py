@@ -67,6 +67,8 @@ def read_text_file(path, label=0, label_column=None, text_column=None, num_class
     Raises:
         FileNotFoundError, DataError (empty file, undecodable bytes, bad label), naming file and line.
     """
+    if source_column is not None and text_column is None and label_column is None:
+        raise ValueError("source_column needs text_column (which column holds the text)")
     if not os.path.exists(path):
         raise FileNotFoundError(f"data file not found: {path}")
     out = []
@@ -93,8 +95,6 @@ def read_text_file(path, label=0, label_column=None, text_column=None, num_class
                     source = cols[source_column]
                     if not source.strip():
                         raise DataError(f"{path}, line {lineno}: empty source (column {source_column})")
-                if text_column is None and label_column is None:
-                    raise ValueError("source_column needs text_column (which column holds the text)")
                 line = cols[text_column if text_column is not None else (1 - label_column)]
             if num_classes is not None and not 0 <= y < num_classes:
                 raise DataError(f"{path}, line {lineno}: label {y} outside the class range 0..{num_classes - 1}")

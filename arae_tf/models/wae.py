@@ -13,8 +13,9 @@ Both models are the shared backbone plus a regulariser towards the prior N(0, I)
 The DAE of the papers is `arae_tf.models.AE` with `prior="normal"`.
 
 Losses are per sentence (the NLL summed over a sentence's tokens, averaged over the global
-batch) so that the papers' lambda values keep their meaning; the regulariser is averaged over
-each replica's codes and divided by the number of replicas. Every model also reads an optional
+batch) so that the papers' lambda values keep their meaning. Under a strategy the KL terms are
+averaged over each replica's codes and divided by the number of replicas; the MMD is taken over
+every replica's codes (`gather_replicas`), as on one device. Every model also reads an optional
 `data["source"]` batch: the encoder then reads `source` and the decoder generates `tokens`
 (the dialog encoder-decoders WED/VED/DED, context -> reply).
 """
