@@ -19,6 +19,8 @@ from absl import app, flags  # noqa: E402
 
 flags.DEFINE_multi_string("workdir", None, "Training workdir(s) to evaluate.")
 flags.DEFINE_multi_string("model", None, "Zoo preset name(s) to evaluate (instead of --workdir).")
+flags.DEFINE_integer("checkpoint", 0, "With --workdir: evaluate the checkpoint of this step (report in "
+                     "<workdir>/eval-<step>/) instead of final/ weights or the newest checkpoint.")
 flags.DEFINE_string("out", "", "With --model: the report directory (default eval_<name>); one subdirectory per model.")
 flags.DEFINE_string("data_dir", "", "With --model: directory of the data files the preset was trained on "
                                     "(default: the paths recorded in its metadata).")
@@ -49,8 +51,10 @@ def main(argv):
                                                                    seed=FLAGS.seed))
     if bool(FLAGS.workdir) == bool(FLAGS.model):
         raise app.UsageError("pass exactly one of --workdir=DIR (training workdirs) and --model=NAME (zoo presets)")
+    if FLAGS.checkpoint and not FLAGS.workdir:
+        raise app.UsageError("--checkpoint selects a checkpoint of a --workdir")
     if FLAGS.workdir:
-        results = [evaluation.evaluate_workdir(w, settings) for w in FLAGS.workdir]
+        results = [evaluation.evaluate_workdir(w, settings, FLAGS.checkpoint) for w in FLAGS.workdir]
         names = [os.path.basename(os.path.normpath(w)) for w in FLAGS.workdir]
     else:
         from arae_tf import zoo

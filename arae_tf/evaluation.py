@@ -56,8 +56,9 @@ def _log(msg):
     print(f"[evaluate] {msg}", flush=True)
 
 
-def load_trained(workdir):
-    """(model, vocab, config) of a training workdir: `final/` weights, else the newest checkpoint."""
+def load_trained(workdir, checkpoint=0):
+    """(model, vocab, config) of a training workdir: `final/` weights, else the newest checkpoint;
+    with `checkpoint` > 0, the checkpoint of that step."""
     path = os.path.join(workdir, "config.json")
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path} not found: is {workdir!r} a training workdir "
@@ -67,7 +68,9 @@ def load_trained(workdir):
     vocab = Vocabulary.load(os.path.join(workdir, "vocabulary.txt"), lowercase=config.data.lowercase)
     model = build_model(config, len(vocab))
     weights = os.path.join(workdir, "final", "model.weights.h5")
-    if not os.path.exists(weights):
+    if checkpoint:
+        weights = train_lib.checkpoint_at(workdir, checkpoint)
+    elif not os.path.exists(weights):
         _, weights = train_lib.latest_checkpoint(workdir)
         if weights is None:
             raise FileNotFoundError(f"{workdir} has neither final/model.weights.h5 nor a checkpoint")
@@ -190,11 +193,14 @@ def transfer_report(model, vocab, train, test, settings, real_lm, clf, clf_test_
     return report
 
 
-def evaluate_workdir(workdir, settings=EvalSettings()):
-    """Evaluates the model trained in `workdir`; returns the metrics dict (also written to disk)."""
-    model, vocab, config = load_trained(workdir)
-    return evaluate_model(model, vocab, config, os.path.join(workdir, "eval"), settings,
-                          source=os.path.abspath(workdir), training_log=os.path.join(workdir, "metrics.jsonl"))
+def evaluate_workdir(workdir, settings=EvalSettings(), checkpoint=0):
+    """Evaluates the model trained in `workdir` (`checkpoint` > 0: that step's checkpoint, reported in
+    `eval-<step>/`); returns the metrics dict (also written to disk)."""
+    model, vocab, config = load_trained(workdir, checkpoint)
+    out = os.path.join(workdir, f"eval-{checkpoint}" if checkpoint else "eval")
+    return evaluate_model(model, vocab, config, out, settings,
+                          source=os.path.abspath(workdir) + (f" checkpoint {checkpoint}" if checkpoint else ""),
+                          training_log=os.path.join(workdir, "metrics.jsonl"))
 
 
 def preset_config(model, data_dir=""):

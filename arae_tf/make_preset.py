@@ -16,6 +16,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags  # noqa: E402
 
 flags.DEFINE_string("workdir", None, "Training workdir.")
+flags.DEFINE_integer("checkpoint", 0, "Step of the checkpoint to publish (default: final/ weights or the "
+                     "newest checkpoint); its evaluation is read from <workdir>/eval-<step>/.")
 flags.DEFINE_string("name", None, "Preset name (directory under --zoo_dir).")
 flags.DEFINE_string("description", "", "One line for zoo.list().")
 flags.DEFINE_string("zoo_dir", None, "Where presets live (default: the repository's zoo/).")
@@ -66,10 +68,13 @@ def main(argv):
 
     from arae_tf import evaluation, zoo
 
-    model, vocab, config = evaluation.load_trained(FLAGS.workdir)
+    model, vocab, config = evaluation.load_trained(FLAGS.workdir, FLAGS.checkpoint)
     with open(os.path.join(FLAGS.workdir, "config.json")) as f:
         experiment = json.load(f)
-    metrics_path = os.path.join(FLAGS.workdir, "eval", "metrics.json")
+    if FLAGS.checkpoint:
+        experiment["checkpoint"] = FLAGS.checkpoint
+    eval_dir = f"eval-{FLAGS.checkpoint}" if FLAGS.checkpoint else "eval"
+    metrics_path = os.path.join(FLAGS.workdir, eval_dir, "metrics.json")
     metrics = json.load(open(metrics_path)) if os.path.exists(metrics_path) else None
     compare_table = ""
     if FLAGS.compare:

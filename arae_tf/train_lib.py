@@ -67,6 +67,13 @@ def load_examples(data, split):
     raise ValueError(f"config field data.source must be 'files', 'tfds' or 'builtin', got {data.source!r}")
 
 
+def validation_order(examples, seed):
+    """The validation examples in a fixed shuffled order, so that the first `eval.bleu_sentences` of
+    them (the subset validation decodes) mix the classes of files read one after another."""
+    order = np.random.default_rng(seed).permutation(len(examples))
+    return [examples[i] for i in order]
+
+
 def set_precision_policy(config):
     """Sets the process-wide Keras dtype policy from `config.train.mixed_precision`: layers built
     afterwards compute in it; variables stay float32."""
@@ -98,6 +105,17 @@ def _checkpoint_markers(checkpoint_dir):
     marks = [(int(re.search(r"ckpt-(\d+)\.json$", p).group(1)), p)
              for p in glob.glob(os.path.join(checkpoint_dir, "ckpt-*.json"))]
     return sorted(marks)
+
+
+def checkpoint_at(workdir, step):
+    """Weights path of the complete checkpoint of `step`; an error listing the ones there otherwise."""
+    marks = _checkpoint_markers(os.path.join(workdir, "checkpoints"))
+    for s, mark in marks:
+        weights = mark[: -len(".json")] + ".weights.h5"
+        if s == step and os.path.exists(weights):
+            return weights
+    have = [s for s, m in marks if os.path.exists(m[: -len(".json")] + ".weights.h5")]
+    raise FileNotFoundError(f"{workdir}/checkpoints has no complete checkpoint of step {step}; it has {have or 'none'}")
 
 
 def latest_checkpoint(workdir):
@@ -301,7 +319,7 @@ def train_and_evaluate(config, workdir):
     keras.utils.set_random_seed(config.seed)
     t0 = time.time()
     train_ex = load_examples(config.data, "train")
-    valid_ex = load_examples(config.data, "valid")
+    valid_ex = validation_order(load_examples(config.data, "valid"), config.seed)
     vocab = prepare_vocabulary(config, train_ex, workdir)
     total = resolve_steps(config, len(train_ex))
     if "vae" in config and config.vae.word_dropout_epoch_steps < 0:  # "one epoch" made concrete

@@ -104,3 +104,25 @@ def test_arae_learns_builtin_corpus(builtin_run):
     # ARAE Fig. 3 statistics are logged at each evaluation.
     assert 0.7 < metrics["prior_code_norm"] < 1.3 and metrics["val_code_norm"] == pytest.approx(1.0, abs=1e-4)
     assert metrics["val_code_cov_trace"] > 0 and metrics["prior_code_cov_trace"] > 0
+
+
+def test_validation_subset_mixes_classes_and_is_fixed():
+    examples = [("bad %d" % i, 0) for i in range(500)] + [("good %d" % i, 1) for i in range(500)]
+    order = train_lib.validation_order(examples, seed=0)
+    assert sorted(order) == sorted(examples) and order == train_lib.validation_order(examples, seed=0)
+    first = [y for _, y in order[:200]]  # what a 200-sentence validation decodes: both classes, not file 0 only
+    assert 70 <= sum(first) <= 130
+
+
+def test_a_chosen_checkpoint_is_loaded_and_a_missing_one_named(tmp_path):
+    from arae_tf.evaluation import load_trained
+    from configs import arae_builtin
+    config = arae_builtin.get_config("smoke")
+    config.train.steps, config.train.eval_every, config.train.keep_checkpoints = 40, 20, 2
+    workdir = str(tmp_path)
+    train_lib.train_and_evaluate(config, workdir)
+    early, _, _ = load_trained(workdir, checkpoint=20)
+    final, _, _ = load_trained(workdir)
+    assert int(early.train_iterations.numpy()) == 20 and int(final.train_iterations.numpy()) == 40
+    with pytest.raises(FileNotFoundError, match=r"no complete checkpoint of step 30; it has \[20, 40\]"):
+        load_trained(workdir, checkpoint=30)
