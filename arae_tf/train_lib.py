@@ -13,6 +13,11 @@ Running the same command again resumes from the newest checkpoint (model,
 optimizers, iteration counter). Training is `model.fit` in chunks of
 `eval_every` iterations ("epochs" of the fit loop); data order after a resume is
 a fresh seeded shuffle (seed + resumed step), not a replay of the interrupted one.
+
+Under `train.strategy = "multiworker"` every worker runs the same command with its own
+`TF_CONFIG`; only the chief (task "chief", or worker 0 where the cluster has no chief) writes the
+workdir, which must be storage that all workers can read (they resume from the chief's
+checkpoints). The other workers write into a temporary directory, deleted at the end.
 """
 
 import glob
@@ -20,7 +25,9 @@ import json
 import math
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 
 import keras
@@ -287,14 +294,29 @@ def resolve_steps(config, n_train):
     return max(1, int(math.ceil(config.train.epochs * n_train / config.data.batch_size)))
 
 
-def prepare_vocabulary(config, train_examples, workdir):
+def prepare_vocabulary(config, train_examples, workdir, write_dir=None):
+    """The workdir's vocabulary, or one built from the training examples and saved to `write_dir`
+    (default the workdir)."""
     path = os.path.join(workdir, "vocabulary.txt")
     if os.path.exists(path):
         return Vocabulary.load(path, lowercase=config.data.lowercase)
     vocab = Vocabulary.build((t for t, _ in train_examples), max_size=config.data.vocab_size,
                              min_count=config.data.min_count, lowercase=config.data.lowercase)
-    vocab.save(path)
+    vocab.save(os.path.join(write_dir or workdir, "vocabulary.txt"))
     return vocab
+
+
+def is_chief(strategy):
+    """Whether this process writes the workdir: always, except on the non-chief workers of a
+    multi-worker cluster (TF_CONFIG)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    cluster = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    if not cluster or isinstance(strategy, tf.distribute.TPUStrategy):
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    if task_type == "chief" or task_type is None:
+        return True
+    return task_type == "worker" and task_id == 0 and "chief" not in cluster
 
 
 def save_final(model, vocab, config, workdir, metrics, samples):
@@ -315,22 +337,34 @@ def train_and_evaluate(config, workdir):
 
     Returns the final evaluation metrics (dict).
     """
+    strategy = make_strategy(config.train.strategy)  # first: a multi-worker strategy must precede other TF work
+    if is_chief(strategy):
+        return _train_and_evaluate(config, workdir, workdir, strategy)
+    scratch = tempfile.mkdtemp(prefix="arae_tf_worker_")
+    try:
+        return _train_and_evaluate(config, workdir, scratch, strategy)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _train_and_evaluate(config, workdir, write_dir, strategy):
+    """`train_and_evaluate`, resuming from `workdir` and writing to `write_dir` (the workdir, except
+    on non-chief workers)."""
     os.makedirs(workdir, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     t0 = time.time()
     train_ex = load_examples(config.data, "train")
     valid_ex = validation_order(load_examples(config.data, "valid"), config.seed)
-    vocab = prepare_vocabulary(config, train_ex, workdir)
+    vocab = prepare_vocabulary(config, train_ex, workdir, write_dir)
     total = resolve_steps(config, len(train_ex))
     if "vae" in config and config.vae.word_dropout_epoch_steps < 0:  # "one epoch" made concrete
         config.vae.word_dropout_epoch_steps = int(math.ceil(len(train_ex) / config.data.batch_size))
-    _atomic_json(os.path.join(workdir, "config.json"),
+    _atomic_json(os.path.join(write_dir, "config.json"),
                  {"config": config.to_dict(), "command": sys.argv, "started": time.strftime("%Y-%m-%d %H:%M:%S")})
     print(f"[data] {len(train_ex)} train / {len(valid_ex)} valid sentences, vocabulary {len(vocab)}, "
           f"{total} iterations of batch {config.data.batch_size} ({time.time() - t0:.1f}s)", flush=True)
 
     set_precision_policy(config)
-    strategy = make_strategy(config.train.strategy)
     with strategy.scope():
         model = build_model(config, len(vocab))
     step, ckpt = latest_checkpoint(workdir)
@@ -354,15 +388,14 @@ def train_and_evaluate(config, workdir):
     classifier = None
     if config.model == "arae_transfer" and config.eval.get("transfer_classifier", True):
         from arae_tf.metrics import classifier as classifier_lib
-        classifier = classifier_lib.cached_classifier(os.path.join(workdir, "classifier"), train_ex)
-    evaluator = Evaluator(vocab, config, valid_ds, train_ds, workdir, classifier)
+        classifier = classifier_lib.cached_classifier(os.path.join(write_dir, "classifier"), train_ex)
+    evaluator = Evaluator(vocab, config, valid_ds, train_ds, write_dir, classifier)
     progress = Progress(min(config.train.log_every, chunk), total, d.batch_size, step)
     callbacks = [progress, evaluator,
-                 Checkpointer(workdir, config.train.keep_checkpoints)]
+                 Checkpointer(write_dir, config.train.keep_checkpoints)]
     if step < total:
         t = time.time()
-        model.fit(strategy.experimental_distribute_dataset(train_ds) if config.train.strategy != "default"
-                  else train_ds, steps_per_epoch=chunk, epochs=epochs, initial_epoch=step // chunk,
+        model.fit(train_ds, steps_per_epoch=chunk, epochs=epochs, initial_epoch=step // chunk,
                   callbacks=callbacks, verbose=0)
         done = int(model.train_iterations.numpy()) - step
         wall = time.time() - t
@@ -373,5 +406,5 @@ def train_and_evaluate(config, workdir):
         evaluator.set_model(model)
         evaluator.on_epoch_end(epochs)
     metrics, extra = evaluator.last
-    save_final(model, vocab, config, workdir, metrics, extra["samples"])
+    save_final(model, vocab, config, write_dir, metrics, extra["samples"])
     return metrics

@@ -129,6 +129,27 @@ class TextAutoencoder(keras.Model):
     def metrics(self):
         return self.reconstruction_metrics
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Every layer and optimizer is built in the constructor and `compile`, so Keras's symbolic
+        # build has nothing to do; skipping it also avoids its `strategy.reduce` of the first batch,
+        # which fails on dict batches under MultiWorkerMirroredStrategy (keras-team/keras#20329).
+        if all(layer.built for layer in self._flatten_layers()):
+            return None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
+    def _make_function(self, step_function):
+        # Keras reduces the logged values of each step with strategy.reduce("MEAN", axis=0), which
+        # under MultiWorkerMirroredStrategy fails on scalars: give them an axis for the reduction
+        # (the result is the mean over workers) and take it away again.
+        if not isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return super()._make_function(step_function)
+
+        def with_axis(data):
+            return tf.nest.map_structure(lambda v: tf.reshape(v, (1,)), step_function(data))
+
+        function = super()._make_function(with_axis)
+        return lambda iterator: tf.nest.map_structure(lambda v: tf.reshape(v, ()), function(iterator))
+
     def get_config(self):
         config = super().get_config()
         config.update(backbone=keras.saving.serialize_keras_object(self.backbone), code_noise=self.code_noise,
