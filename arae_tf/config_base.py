@@ -43,6 +43,7 @@ def base_config():
     d.lowercase = True
     d.batch_size = 64
     d.bucket = True
+    d.static_shapes = False   # True: every training batch [batch_size, max_len + 2] (TPU)
 
     c.backbone = b = ml_collections.ConfigDict()
     b.embed_dim = 128

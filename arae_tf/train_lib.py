@@ -379,7 +379,7 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
     d = config.data
     train_ds = pipeline.make_dataset(train_ex, vocab, d.batch_size, d.max_len, shuffle=True,
                                      seed=config.seed + step, bucket=d.bucket, repeat=True,
-                                     length_policy=d.length_policy)
+                                     length_policy=d.length_policy, static_shapes=d.get("static_shapes", False))
     valid_ds = pipeline.make_dataset(valid_ex, vocab, d.batch_size, d.max_len, shuffle=False, bucket=False,
                                      length_policy=d.length_policy)
     chunk = min(config.train.eval_every, total)

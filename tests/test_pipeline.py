@@ -86,6 +86,15 @@ def test_bucketing_reduces_padding_and_keeps_every_sentence(examples, vocab):
     assert pad_b < 0.5 * pad_p
 
 
+def test_static_shapes_give_one_batch_shape(examples, vocab):
+    ds = pipeline.make_dataset(examples, vocab, batch_size=16, max_len=12, seed=3, static_shapes=True)
+    assert ds.element_spec["tokens"].shape.as_list() == [16, 14] and ds.element_spec["label"].shape.as_list() == [16]
+    batches = list(ds)
+    assert len(batches) == len(examples) // 16  # the partial last batch is dropped
+    t = batches[0]["tokens"].numpy()
+    assert (t[:, 0] == BOS_ID).all() and ((t == EOS_ID).sum(axis=1) == 1).all()
+
+
 def test_seeded_shuffle_is_deterministic(examples, vocab):
     first = lambda seed: next(iter(pipeline.make_dataset(examples, vocab, 8, 12, seed=seed)))["tokens"].numpy()
     np.testing.assert_array_equal(first(1), first(1))

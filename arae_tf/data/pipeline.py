@@ -185,7 +185,7 @@ def _ragged(seqs):
 
 
 def make_dataset(examples, vocab, batch_size, max_len, shuffle=True, seed=0, bucket=True, repeat=False,
-                 drop_remainder=False, length_policy="filter"):
+                 drop_remainder=False, length_policy="filter", static_shapes=False):
     """A `tf.data.Dataset` of `{"tokens": int32[B, T], "label": int32[B]}` batches.
 
     Args:
@@ -193,6 +193,8 @@ def make_dataset(examples, vocab, batch_size, max_len, shuffle=True, seed=0, buc
         max_len: maximum number of words (bos/eos not counted).
         bucket: group sentences of similar length into a batch (less padding).
         repeat: repeat forever (reshuffling each pass).
+        static_shapes: every batch is [batch_size, max_len + 2] (no bucketing, last partial batch
+            dropped): one compiled shape, as TPUs want.
     """
     paired = has_sources(examples)
     seqs, labels, sources = encode_examples(examples, vocab, max_len, length_policy, with_sources=True)
@@ -205,7 +207,11 @@ def make_dataset(examples, vocab, batch_size, max_len, shuffle=True, seed=0, buc
     if repeat:
         ds = ds.repeat()
     ds = ds.map(lambda e: dict(e))  # ragged rows -> dense 1-D
-    if bucket:
+    if static_shapes:
+        width = max_len + 2  # bos + words + eos
+        shapes = {k: [width] if k != "label" else [] for k in features}
+        ds = ds.padded_batch(batch_size, padded_shapes=shapes, drop_remainder=True)
+    elif bucket:
         # Buckets of width 2 up to max_len + 2; each holds up to one batch.
         bounds = list(range(4, max_len + 3, 2))
         ds = ds.bucket_by_sequence_length(
