@@ -87,6 +87,19 @@ def test_greedy_stops_at_eos_and_pads(trained_ish):
         assert 2 not in row  # <bos> never generated
 
 
+def test_greedy_rows_do_not_depend_on_the_batch(builtin_run):
+    """Finished rows leave the decoding batch: each row must still decode exactly as it does alone,
+    with rows finishing at different steps (ARAE trained on the built-in corpus, its prior codes)."""
+    from arae_tf.evaluation import load_trained
+    model, _, _ = load_trained(builtin_run[0])
+    z = model.sample_codes(16, seed=5)
+    batch = model.backbone.decode(z, max_len=20).numpy()
+    lengths = (batch != 0).sum(axis=1)
+    assert len(set(lengths.tolist())) > 2, lengths  # rows do finish at different steps
+    for i in range(len(batch)):
+        np.testing.assert_array_equal(model.backbone.decode(z[i:i + 1], max_len=20).numpy()[0], batch[i])
+
+
 def test_sampling_is_seeded_and_topk1_is_greedy(trained_ish):
     z = tf.random.normal([5, 16])
     greedy = trained_ish.decode(z, max_len=8).numpy()

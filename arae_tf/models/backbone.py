@@ -190,7 +190,8 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
             seed: int or shape-[2] int tensor for sampling (stateless: same seed, same output).
             length_penalty: beam search scores are divided by length**length_penalty.
         Decoding stops at `<eos>` (kept in the output) or `max_len`; after `<eos>` a row is `<pad>`.
-        The loop ends as soon as every row has finished.
+        Finished rows leave the batch, so each step costs only the rows still decoding, and the loop
+        ends as soon as every row has finished. Sampling draws for the rows still decoding, in order.
         """
         if method == "beam":
             return self._beam_search(z, max_len, beam_size, length_penalty, decoder)
@@ -202,24 +203,27 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         z_proj = self._z_projection(lstm, z)
         h, c = self._initial_state(z, decoder)
         seed = as_seed(seed)
+        rows = tf.range(batch)  # the output row of each row still decoding
         token = tf.fill([batch], BOS_ID)
-        done = tf.zeros([batch], tf.bool)
         out = tf.TensorArray(tf.int32, size=max_len)
 
-        def cond(t, token, h, c, done, out):
-            return (t < max_len) & ~tf.reduce_all(done)
+        def cond(t, rows, token, z_proj, h, c, out):
+            return (t < max_len) & (tf.size(rows) > 0)
 
-        def body(t, token, h, c, done, out):
+        def body(t, rows, token, z_proj, h, c, out):
             logits, h, c = self._step_logits(decoder, token, z_proj, h, c)
             if method == "greedy":
                 nxt = tf.cast(tf.argmax(logits, -1), tf.int32)
             else:
                 nxt = sample_logits(logits, tf.random.experimental.stateless_fold_in(seed, t), temperature, top_k, top_p)
-            nxt = tf.where(done, PAD_ID, nxt)
-            out = out.write(t, nxt)
-            return t + 1, nxt, h, c, done | tf.equal(nxt, EOS_ID), out
+            out = out.write(t, tf.scatter_nd(rows[:, None], nxt, [batch]))  # finished rows: <pad> (0)
+            going = tf.not_equal(nxt, EOS_ID)
+            return (t + 1,) + tuple(tf.boolean_mask(x, going) for x in (rows, nxt, z_proj, h, c)) + (out,)
 
-        t, _, _, _, _, out = tf.while_loop(cond, body, (tf.constant(0), token, h, c, done, out))
+        shrinking = (rows, token, z_proj, h, c)  # their first dimension shrinks as rows finish
+        invariants = tuple(tf.TensorShape([None]).concatenate(v.shape[1:]) for v in shrinking)
+        t, _, _, _, _, _, out = tf.while_loop(cond, body, (tf.constant(0),) + shrinking + (out,),
+                                              shape_invariants=(tf.TensorShape([]),) + invariants + (tf.TensorShape(None),))
         ids = tf.transpose(out.stack()[:t])
         return tf.pad(ids, [[0, 0], [0, max_len - t]])
 
