@@ -20,6 +20,7 @@ workdir, which must be storage that all workers can read (they resume from the c
 checkpoints). The other workers write into a temporary directory, deleted at the end.
 """
 
+import contextlib
 import glob
 import json
 import math
@@ -81,13 +82,19 @@ def validation_order(examples, seed):
     return [examples[i] for i in order]
 
 
-def set_precision_policy(config):
-    """Sets the process-wide Keras dtype policy from `config.train.mixed_precision`: layers built
-    afterwards compute in it; variables stay float32."""
+@contextlib.contextmanager
+def precision_policy(config):
+    """Within the block, the Keras dtype policy is `config.train.mixed_precision`: layers built there
+    compute in it (variables stay float32). The previous policy is restored on the way out."""
     policy = config.train.get("mixed_precision", "float32")
     if policy not in ("float32", "mixed_bfloat16"):  # float16 would need loss scaling in every custom step
         raise ValueError(f"config field train.mixed_precision must be 'float32' or 'mixed_bfloat16', got {policy!r}")
+    previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def make_strategy(name):
@@ -338,13 +345,14 @@ def train_and_evaluate(config, workdir):
     Returns the final evaluation metrics (dict).
     """
     strategy = make_strategy(config.train.strategy)  # first: a multi-worker strategy must precede other TF work
-    if is_chief(strategy):
-        return _train_and_evaluate(config, workdir, workdir, strategy)
-    scratch = tempfile.mkdtemp(prefix="arae_tf_worker_")
-    try:
-        return _train_and_evaluate(config, workdir, scratch, strategy)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    with precision_policy(config):
+        if is_chief(strategy):
+            return _train_and_evaluate(config, workdir, workdir, strategy)
+        scratch = tempfile.mkdtemp(prefix="arae_tf_worker_")
+        try:
+            return _train_and_evaluate(config, workdir, scratch, strategy)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _train_and_evaluate(config, workdir, write_dir, strategy):
@@ -364,7 +372,6 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
     print(f"[data] {len(train_ex)} train / {len(valid_ex)} valid sentences, vocabulary {len(vocab)}, "
           f"{total} iterations of batch {config.data.batch_size} ({time.time() - t0:.1f}s)", flush=True)
 
-    set_precision_policy(config)
     with strategy.scope():
         model = build_model(config, len(vocab))
     step, ckpt = latest_checkpoint(workdir)

@@ -26,21 +26,16 @@ FLAGS = flags.FLAGS
 
 
 def run(precision):
-    import keras
-
     from arae_tf import train_lib
     c = common.peer_config(FLAGS.model, FLAGS.batch_size)
     c.train.mixed_precision = precision
     c.train.steps = c.train.eval_every = FLAGS.steps
     c.train.log_every = max(1, FLAGS.steps // 4)
     c.eval.num_samples = 4
-    try:
-        with tempfile.TemporaryDirectory() as workdir:
-            t = time.perf_counter()
-            metrics = train_lib.train_and_evaluate(c, workdir)
-            seconds = time.perf_counter() - t
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+    with tempfile.TemporaryDirectory() as workdir:
+        t = time.perf_counter()
+        metrics = train_lib.train_and_evaluate(c, workdir)  # sets the precision policy, restores it after
+        seconds = time.perf_counter() - t
     return {"precision": precision, "val_token_acc": metrics["val_token_acc"], "val_bleu": metrics["val_bleu"],
             "val_rec_loss": metrics["val_rec_loss"], "seconds": seconds}
 

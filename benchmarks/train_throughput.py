@@ -46,9 +46,8 @@ def measure(model_name, precision, xla, steps, batch_size, train_ex, vocab):
     c = common.peer_config(model_name, batch_size)
     c.train.jit_compile = xla
     c.train.mixed_precision = precision
-    train_lib.set_precision_policy(c)
     keras.utils.set_random_seed(0)
-    try:
+    with train_lib.precision_policy(c):
         model = build_model(c, len(vocab))
         ds = pipeline.make_dataset(train_ex, vocab, batch_size, c.data.max_len, shuffle=True, seed=0, repeat=True,
                                    drop_remainder=True)
@@ -56,8 +55,6 @@ def measure(model_name, precision, xla, steps, batch_size, train_ex, vocab):
         t = time.perf_counter()
         model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
         seconds = time.perf_counter() - t
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
     return steps * batch_size / seconds
 
 
