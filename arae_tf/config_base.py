@@ -219,7 +219,7 @@ def wae_family_variant(c, arg):
         if len(parts) > 2:
             raise ValueError(f"config variant {arg!r}: expected name[,value][,smoke]")
         if name == "wae_d":
-            c.model, c.wae.stochastic = "wae", False
+            c.model, c.wae.stochastic, c.wae.kl_weight = "wae", False, 0.0  # no σ, so no KL term
             c.wae.mmd_weight = 3.0 if value is None else value
         elif name == "wae_s":
             c.model, c.wae.stochastic, c.wae.mmd_weight = "wae", True, 3.0
