@@ -203,11 +203,12 @@ def use_wae_paper_settings(c, embed_dim, hidden_dim, latent_dim, min_count, anne
     c.eval.bleu_sentences = 1000
 
 
-def wae_family_variant(c, arg):
+def wae_family_variant(c, arg, word_dropout_epoch_steps=-1):
     """The WAE papers' rows as config variants `name[,value]` (SPEC 2.4), then `apply_variant`'s:
 
     `wae_d[,lambda_WAE=3]`, `wae_s[,lambda_KL=0]` (lambda_WAE 3), `vae` (sigmoid-annealed KL, word
-    dropout rising 0.05 per epoch to 0.5), `vae_const[,lambda=1]` (constant KL weight, no word
+    dropout rising 0.05 per epoch to 0.5; `word_dropout_epoch_steps` iterations count as an epoch,
+    -1 for a real pass over the training data), `vae_const[,lambda=1]` (constant KL weight, no word
     dropout) and `dae` (the deterministic AE, sampled from N(0, I)). The last field may be `smoke`.
     """
     parts = [p for p in (arg or "").split(",") if p]
@@ -226,7 +227,8 @@ def wae_family_variant(c, arg):
             c.wae.kl_weight = 0.0 if value is None else value
         elif name == "vae":
             c.model, c.vae.annealing = "vae", "sigmoid"
-            c.vae.word_dropout, c.vae.word_dropout_step, c.vae.word_dropout_epoch_steps = 0.5, 0.05, -1
+            c.vae.word_dropout, c.vae.word_dropout_step = 0.5, 0.05
+            c.vae.word_dropout_epoch_steps = word_dropout_epoch_steps
         elif name == "vae_const":
             c.model, c.vae.annealing = "vae", "constant"
             c.vae.kl_weight = 1.0 if value is None else value

@@ -193,12 +193,16 @@ def transfer_report(model, vocab, train, test, settings, real_lm, clf, clf_test_
     return report
 
 
+def eval_dir(workdir, checkpoint=0):
+    """Where `evaluate_workdir` reports: `<workdir>/eval`, or `<workdir>/eval-<step>` for a checkpoint."""
+    return os.path.join(workdir, f"eval-{checkpoint}" if checkpoint else "eval")
+
+
 def evaluate_workdir(workdir, settings=EvalSettings(), checkpoint=0):
     """Evaluates the model trained in `workdir` (`checkpoint` > 0: that step's checkpoint, reported in
     `eval-<step>/`); returns the metrics dict (also written to disk)."""
     model, vocab, config = load_trained(workdir, checkpoint)
-    out = os.path.join(workdir, f"eval-{checkpoint}" if checkpoint else "eval")
-    return evaluate_model(model, vocab, config, out, settings,
+    return evaluate_model(model, vocab, config, eval_dir(workdir, checkpoint), settings,
                           source=os.path.abspath(workdir) + (f" checkpoint {checkpoint}" if checkpoint else ""),
                           training_log=os.path.join(workdir, "metrics.jsonl"))
 

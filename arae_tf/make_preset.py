@@ -73,8 +73,7 @@ def main(argv):
         experiment = json.load(f)
     if FLAGS.checkpoint:
         experiment["checkpoint"] = FLAGS.checkpoint
-    eval_dir = f"eval-{FLAGS.checkpoint}" if FLAGS.checkpoint else "eval"
-    metrics_path = os.path.join(FLAGS.workdir, eval_dir, "metrics.json")
+    metrics_path = os.path.join(evaluation.eval_dir(FLAGS.workdir, FLAGS.checkpoint), "metrics.json")
     metrics = json.load(open(metrics_path)) if os.path.exists(metrics_path) else None
     compare_table = ""
     if FLAGS.compare:

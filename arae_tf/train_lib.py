@@ -121,24 +121,29 @@ def _checkpoint_markers(checkpoint_dir):
     return sorted(marks)
 
 
+def _complete_checkpoints(workdir):
+    """[(step, weights path)] of the checkpoints whose weights and .json marker are both written, oldest first."""
+    out = []
+    for step, mark in _checkpoint_markers(os.path.join(workdir, "checkpoints")):
+        weights = mark[: -len(".json")] + ".weights.h5"
+        if os.path.exists(weights):
+            out.append((step, weights))
+    return out
+
+
 def checkpoint_at(workdir, step):
     """Weights path of the complete checkpoint of `step`; an error listing the ones there otherwise."""
-    marks = _checkpoint_markers(os.path.join(workdir, "checkpoints"))
-    for s, mark in marks:
-        weights = mark[: -len(".json")] + ".weights.h5"
-        if s == step and os.path.exists(weights):
-            return weights
-    have = [s for s, m in marks if os.path.exists(m[: -len(".json")] + ".weights.h5")]
-    raise FileNotFoundError(f"{workdir}/checkpoints has no complete checkpoint of step {step}; it has {have or 'none'}")
+    complete = dict(_complete_checkpoints(workdir))
+    if step not in complete:
+        raise FileNotFoundError(f"{workdir}/checkpoints has no complete checkpoint of step {step}; "
+                                f"it has {sorted(complete) or 'none'}")
+    return complete[step]
 
 
 def latest_checkpoint(workdir):
     """(step, weights path) of the newest complete checkpoint, or (0, None)."""
-    for step, mark in reversed(_checkpoint_markers(os.path.join(workdir, "checkpoints"))):
-        weights = mark[: -len(".json")] + ".weights.h5"
-        if os.path.exists(weights):
-            return step, weights
-    return 0, None
+    complete = _complete_checkpoints(workdir)
+    return complete[-1] if complete else (0, None)
 
 
 def _atomic_json(path, obj):
@@ -313,19 +318,6 @@ def prepare_vocabulary(config, train_examples, workdir, write_dir=None):
     return vocab
 
 
-def is_chief(strategy):
-    """Whether this process writes the workdir: always, except on the non-chief workers of a
-    multi-worker cluster (TF_CONFIG)."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    cluster = resolver.cluster_spec().as_dict() if resolver is not None else {}
-    if not cluster or isinstance(strategy, tf.distribute.TPUStrategy):
-        return True
-    task_type, task_id = resolver.task_type, resolver.task_id
-    if task_type == "chief" or task_type is None:
-        return True
-    return task_type == "worker" and task_id == 0 and "chief" not in cluster
-
-
 def save_final(model, vocab, config, workdir, metrics, samples):
     """Writes `workdir/final/`: the model in the zoo preset layout plus metrics and samples."""
     out = os.path.join(workdir, "final")
@@ -346,7 +338,7 @@ def train_and_evaluate(config, workdir):
     """
     strategy = make_strategy(config.train.strategy)  # first: a multi-worker strategy must precede other TF work
     with precision_policy(config):
-        if is_chief(strategy):
+        if strategy.extended.should_checkpoint:  # False only on the non-chief workers of a cluster
             return _train_and_evaluate(config, workdir, workdir, strategy)
         scratch = tempfile.mkdtemp(prefix="arae_tf_worker_")
         try:

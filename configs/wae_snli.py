@@ -31,7 +31,5 @@ def get_config(arg=None):
                            anneal_rate=0.02)
     c.train.steps = 1000
     c.train.eval_every = 500
-    c = wae_family_variant(c, arg)
-    if c.model == "vae" and c.vae.word_dropout_epoch_steps < 0:
-        c.vae.word_dropout_epoch_steps = 50  # the paper's per-epoch step, compressed with the budget
-    return c
+    # The VAE's word dropout rises by the paper's per-epoch step every 50 iterations (compressed with the budget).
+    return wae_family_variant(c, arg, word_dropout_epoch_steps=50)

@@ -32,7 +32,5 @@ def get_config(arg=None):
                            anneal_rate=0.01)
     c.train.steps = 2000
     c.train.eval_every = 1000
-    c = wae_family_variant(c, arg)
-    if c.model == "vae" and c.vae.word_dropout_epoch_steps < 0:
-        c.vae.word_dropout_epoch_steps = 100  # the paper's per-epoch step, compressed with the budget
-    return c
+    # The VAE's word dropout rises by the paper's per-epoch step every 100 iterations (compressed with the budget).
+    return wae_family_variant(c, arg, word_dropout_epoch_steps=100)
