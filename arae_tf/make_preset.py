@@ -24,34 +24,113 @@ flags.DEFINE_string("zoo_dir", None, "Where presets live (default: the repositor
 flags.DEFINE_string("dtype", "float16", "Weight storage: float16 or float32.")
 flags.DEFINE_multi_string("compare", [], "Other evaluated workdirs for the card's comparison table.")
 flags.DEFINE_string("notes", "", "A Markdown file appended to the card (measured curves, caveats).")
+flags.DEFINE_string("paper_row", "", "WAE-family presets: the stochastic-WAE paper's table row to put the evaluation "
+                    "beside (e.g. 'WAE-S λ_KL=0.01' for SNLI Table 1, 'WED-S' for DailyDialog Table 2).")
 flags.mark_flags_as_required(["workdir", "name"])
 FLAGS = flags.FLAGS
 
 
-def _card(name, description, experiment, metrics, compare_table, notes, fp16_check):
-    cmd = " ".join(experiment.get("command", []))
+DATA_NOTES = {
+    "yelp": "../shared/data/yelp (Yelp review sentences of Shen et al. 2017, 0 negative / 1 positive; the training "
+            "split is built from that release's dev+test files). For research use under Yelp's dataset terms.",
+    "snli": "../shared/data/snli (an SNLI-style corpus: SNLI premises and hypotheses, counterfactually revised NLI "
+            "pairs and the Flickr30k captions SNLI's premises came from; lower-cased; training keeps sentences of at "
+            "most 20 words, as the stochastic-WAE paper's Table 1). SNLI is CC BY-SA 4.0; the Flickr30k captions are "
+            "for non-commercial research: use this model for research only.",
+    "dailydialog": "../shared/data/dailydialog (DailyDialog context → reply pairs from `train.pairs.tsv`, the "
+                   "stochastic-WAE paper's Table 2 data; test pairs whose context occurs in training removed). "
+                   "DailyDialog is CC BY-NC-SA 4.0: use this model for non-commercial research only.",
+}
+
+USAGE = {
+    "transfer": ["m.transfer([\"the food was cold and the staff was rude .\"], to=1)  # 0 negative, 1 positive",
+                 "m.sample(5, seed=0, decoder=1); m.interpolate(a, b, steps=5); m.reconstruct(texts)"],
+    "sentences": ["m.reconstruct([\"a man is playing a guitar .\"])",
+                  "m.sample(5, seed=0)  # from the prior N(0, I)",
+                  "m.interpolate(\"a man is sleeping .\", \"two dogs run on the beach .\", steps=5)",
+                  "z = m.encode(texts); m.decode(z)"],
+    "dialog": ["m.respond([\"how much is this shirt ?\"])  # greedy reply from the context's code",
+               "m.respond(contexts, sample=True, seed=0)  # Gaussian encoders: a draw from q(z|context)",
+               "m.sample(5, seed=0)  # replies from the prior N(0, I)"],
+}
+
+
+def model_kind(model, config):
+    """"transfer" (one decoder per class), "dialog" (trained on context -> reply pairs) or "sentences"."""
+    if hasattr(model, "num_classes"):
+        return "transfer"
+    d = config.data
+    paired = d.source_column >= 0 if d.source == "files" else d.source == "builtin" and d.builtin_task == "dialog"
+    return "dialog" if paired else "sentences"
+
+
+def dataset_name(config):
+    """The ../shared/data folder a config trains on ("builtin" for the built-in corpus)."""
+    if config.data.source != "files" or not config.data.train_files:
+        return config.data.source
+    return os.path.basename(os.path.dirname(os.path.abspath(config.data.train_files[0])))
+
+
+def command_line(argv):
+    """A recorded argv as the module command a user types (`python -m arae_tf.train ...`)."""
+    if not argv:
+        return ""
+    head = argv[0]
+    if head.endswith(".py") and os.path.basename(os.path.dirname(head)) == "arae_tf":
+        head = "python -m arae_tf." + os.path.basename(head)[:-3]
+    return " ".join([head] + list(argv[1:]))
+
+
+def _evaluation_section(kind, metrics, dataset, paper_row):
+    from arae_tf import tables
+    if kind == "transfer":
+        tr, r = metrics.get("transfer", {}), metrics["reconstruction"]
+        nan = float("nan")
+        return ["| transfer acc | self-BLEU | forward PPL | reverse PPL | rec. BLEU | fastText test acc |",
+                "|---|---|---|---|---|---|",
+                f"| {tr.get('accuracy', nan):.3f} | {tr.get('self_bleu', nan):.2f} | "
+                f"{tr.get('forward_ppl', nan):.1f} | {tr.get('reverse_ppl', nan):.1f} | "
+                f"{r['bleu']:.2f} | {tr.get('classifier_test_accuracy', nan):.3f} |", "",
+                "ARAE paper, Table 3 (its own Yelp split, 25 epochs on GPU): AE 59.3% / 37.28 / 31.9 / 68.9; "
+                "ARAE λ₁=1 73.4% / 31.15 / 29.7 / 70.1; ARAE λ₁=10 81.8% / 20.18 / 27.7 / 77.0.", ""]
+    if kind == "dialog":
+        if paper_row:
+            lines = [f"Beside the stochastic-WAE paper's Table 2 row `{paper_row}` (its DailyDialog setup, full "
+                     "budget on GPU):", "", tables.dialog_table([(paper_row, metrics)], paper=tables.WAE_DIALOG)]
+        else:
+            d = metrics["dialog"]
+            lines = ["| BLEU-2 | BLEU-4 | entropy | Dist-1 | Dist-2 |", "|---|---|---|---|---|",
+                     f"| {d['bleu2']:.2f} | {d['bleu4']:.2f} | {d['entropy']:.2f} | {d['dist1']:.3f} | "
+                     f"{d['dist2']:.3f} |"]
+        return lines + ["", f"Replies: greedy decodings of the {metrics['dialog']['code']} of each test context.", ""]
+    r, s = metrics["reconstruction"], metrics["samples"]
+    if paper_row:
+        return [f"Beside the stochastic-WAE paper's Table 1 row `{paper_row}` (SNLI, 20 passes on GPU; forward PPL "
+                "under each side's own reference LM, so compare PPL between rows of one side only):", "",
+                tables.wae_table([(paper_row, metrics)]), ""]
+    return ["| rec. BLEU | token acc | sample forward PPL | UniKL | entropy | avg len |", "|---|---|---|---|---|---|",
+            f"| {r['bleu']:.2f} | {r['token_acc']:.3f} | {s['forward_ppl']:.1f} | {s['unigram_kl']:.3f} | "
+            f"{s['entropy']:.2f} | {s['avg_len']:.1f} |", ""]
+
+
+def _card(name, description, kind, dataset, experiment, metrics, compare_table, notes, fp16_check, paper_row):
     lines = [f"# {name}", "", description, "",
-             "## Use", "", "```python", "from arae_tf import zoo", f"m = zoo.load({name!r})",
-             "m.transfer([\"the food was cold and the staff was rude .\"], to=1)  # 0 negative, 1 positive",
-             "m.sample(5, seed=0, decoder=1); m.interpolate(a, b, steps=5); m.reconstruct(texts)", "```", "",
-             "## Training", "", f"Command: `{cmd}`", "",
-             "Data: ../shared/data/yelp (Yelp review sentences of Shen et al. 2017, 0 negative / 1 positive; the "
-             "training split is built from that release's dev+test files). For research use under Yelp's dataset "
-             "terms.", "", f"Weights stored as {FLAGS.dtype}; {fp16_check}", ""]
+             "## Use", "", "```python", "from arae_tf import zoo", f"m = zoo.load({name!r})"] + USAGE[kind] + [
+             "```", "", "## Training", "", f"Command: `{command_line(experiment.get('command', []))}`", ""]
+    if experiment.get("checkpoint"):
+        lines += [f"Published checkpoint: iteration {experiment['checkpoint']} (picked on validation).", ""]
+    lines += [f"Data: {DATA_NOTES.get(dataset, dataset)}", "", f"Weights stored as {FLAGS.dtype}; {fp16_check}", ""]
     if metrics:
-        tr = metrics.get("transfer", {})
-        r = metrics["reconstruction"]
-        lines += ["## Evaluation (`python -m arae_tf.evaluate`, Yelp test split)", "",
-                  f"Command: `{' '.join(metrics['command'])}`", "",
-                  "| transfer acc | self-BLEU | forward PPL | reverse PPL | rec. BLEU | fastText test acc |",
-                  "|---|---|---|---|---|---|",
-                  f"| {tr.get('accuracy', float('nan')):.3f} | {tr.get('self_bleu', float('nan')):.2f} | "
-                  f"{tr.get('forward_ppl', float('nan')):.1f} | {tr.get('reverse_ppl', float('nan')):.1f} | "
-                  f"{r['bleu']:.2f} | {tr.get('classifier_test_accuracy', float('nan')):.3f} |", "",
-                  "ARAE paper, Table 3 (its own Yelp split, 25 epochs on GPU): AE 59.3% / 37.28 / 31.9 / 68.9; "
-                  "ARAE λ₁=1 73.4% / 31.15 / 29.7 / 70.1; ARAE λ₁=10 81.8% / 20.18 / 27.7 / 77.0.", ""]
-        if tr.get("examples"):
-            lines += ["Transfers (test sentences, greedy):", ""] + [f"- {a}  →  {b}" for a, b in tr["examples"][:8]] + [""]
+        lines += [f"## Evaluation (`python -m arae_tf.evaluate`, {dataset} test split)", "",
+                  f"Command: `{command_line(metrics.get('command', []))}`", ""]
+        lines += _evaluation_section(kind, metrics, dataset, paper_row)
+        examples = (metrics.get("transfer", {}).get("examples") if kind == "transfer"
+                    else metrics.get("dialog", {}).get("examples") if kind == "dialog" else None)
+        if examples and kind == "transfer":
+            lines += ["Transfers (test sentences, greedy):", ""] + [f"- {a}  →  {b}" for a, b in examples[:8]] + [""]
+        elif examples:
+            lines += ["Replies (test context → reference | model):", ""] + [
+                f"- {c}  →  {r}  |  {h}" for c, r, h in examples[:8]] + [""]
     if compare_table:
         lines += ["## Side by side", "", compare_table, ""]
     if notes:
@@ -59,14 +138,37 @@ def _card(name, description, experiment, metrics, compare_table, notes, fp16_che
     return "\n".join(lines)
 
 
+def storage_check(model, loaded, config, kind, n=1000):
+    """How close float16 storage is: the share of greedy outputs on `n` test examples that the stored
+    preset reproduces exactly (replies to contexts for dialog models, reconstructions otherwise)."""
+    import numpy as np
+
+    from arae_tf.data import pipeline
+    from arae_tf.train_lib import load_examples
+    examples = load_examples(config.data, "test")[:n]
+    if kind == "dialog":
+        inputs = [pipeline.source_of(e) for e in examples]
+        a, b = model.respond(inputs), loaded.respond(inputs)
+    else:
+        kw = {"decoder": 1} if kind == "transfer" else {}
+        inputs = [t for t, _ in examples]
+        a, b = model.reconstruct(inputs, **kw), loaded.reconstruct(inputs, **kw)
+    same = float(np.mean([x == y for x, y in zip(a, b)]))
+    what = "replies" if kind == "dialog" else "decodings"
+    return f"{100 * same:.1f}% of {len(inputs):,} greedy test {what} are identical to the float32 model's."
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     import json
+    import shutil
 
-    import numpy as np
+    from arae_tf import evaluation, tables, zoo
 
-    from arae_tf import evaluation, zoo
+    known_rows = list(tables.WAE_SNLI) + list(tables.WAE_DIALOG)
+    if FLAGS.paper_row and FLAGS.paper_row not in known_rows:
+        raise app.UsageError(f"--paper_row={FLAGS.paper_row!r} is not a row of the WAE paper tables; known: {known_rows}")
 
     model, vocab, config = evaluation.load_trained(FLAGS.workdir, FLAGS.checkpoint)
     with open(os.path.join(FLAGS.workdir, "config.json")) as f:
@@ -83,21 +185,21 @@ def main(argv):
                                                                     for w in FLAGS.compare])
     zoo_dir = FLAGS.zoo_dir or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "zoo")
     path = os.path.join(zoo_dir, FLAGS.name)
+    partial = path + ".partial"  # written in full, then renamed: a failure leaves no half-written preset
+    shutil.rmtree(partial, ignore_errors=True)
     meta = {"name": FLAGS.name, "description": FLAGS.description, "training": experiment,
             "metrics": {k: v for k, v in (metrics or {}).items() if k not in ("transfer",)},
             "transfer_metrics": {k: v for k, v in (metrics or {}).get("transfer", {}).items() if k != "examples"}}
-    zoo.save_preset(model, vocab, path, meta, dtype=FLAGS.dtype)
-    # How close float16 storage is: greedy outputs of 1,000 test sentences, original vs stored.
-    loaded = zoo.load(path, compile=False)
-    from arae_tf.train_lib import load_examples
-    texts = [t for t, _ in load_examples(config.data, "test")][:1000]
-    kw = {"decoder": 1} if hasattr(model, "num_classes") else {}
-    same = float(np.mean([x == y for x, y in zip(model.reconstruct(texts, **kw), loaded.reconstruct(texts, **kw))]))
-    check = f"{100 * same:.1f}% of 1,000 greedy test decodings are identical to the float32 model's."
+    zoo.save_preset(model, vocab, partial, meta, dtype=FLAGS.dtype)
+    kind = model_kind(model, config)
+    check = storage_check(model, zoo.load(partial, compile=False), config, kind)
     notes = open(FLAGS.notes).read() if FLAGS.notes else ""
-    with open(os.path.join(path, "MODEL_CARD.md"), "w") as f:
-        f.write(_card(FLAGS.name, FLAGS.description, experiment, metrics, compare_table, notes, check))
-    zoo.write_manifest(path)
+    with open(os.path.join(partial, "MODEL_CARD.md"), "w") as f:
+        f.write(_card(FLAGS.name, FLAGS.description, kind, dataset_name(config), experiment, metrics, compare_table,
+                      notes, check, FLAGS.paper_row))
+    zoo.write_manifest(partial)
+    shutil.rmtree(path, ignore_errors=True)
+    os.rename(partial, path)
     size = sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path)) / 2 ** 20
     print(f"[preset] wrote {path} ({size:.1f} MB); {check}")
 

@@ -1,6 +1,8 @@
 """The WAE family (SPEC 2.4): regularisers against brute force, the models' training pieces, learning on the built-in corpus."""
 
 import itertools
+import os
+import re
 
 import keras
 import numpy as np
@@ -300,6 +302,40 @@ def test_wed_learns_to_reply_on_the_builtin_dialog_task(dialog_run):
     assert text.count("\n") == 3 and "| WED-D | " in text and "| test replies | – | – |" in text
     with pytest.raises(KeyError, match="not rows of the paper's table"):
         tables.dialog_table([("WED-Q", m)])
+
+
+def test_make_preset_of_a_dialog_model(dialog_run, tmp_path):
+    """`make_preset` publishes a WED: a loadable preset whose card shows `respond` and the paper's row; a
+    wrong --paper_row is refused before anything is written."""
+    import subprocess
+    import sys
+
+    from arae_tf import evaluation, zoo
+    from arae_tf.data import synthetic
+    from arae_tf.metrics.lm import LMSettings
+    from tests.conftest import REPO
+
+    workdir, _, _ = dialog_run
+    if not os.path.exists(os.path.join(workdir, "eval", "metrics.json")):
+        evaluation.evaluate_workdir(workdir, evaluation.EvalSettings(
+            num_samples=50, reverse_samples=-1, diagnostic_sentences=20, decode_max_len=10,
+            lm=LMSettings(embed_dim=8, hidden_dim=8, steps=3)))
+    cmd = [sys.executable, "-m", "arae_tf.make_preset", f"--workdir={workdir}", "--name=wed_tiny",
+           f"--zoo_dir={tmp_path}", "--description=a tiny WED-D"]
+    bad = subprocess.run(cmd + ["--paper_row=WED-Q"], cwd=REPO, capture_output=True, text=True)
+    assert bad.returncode != 0 and "not a row of the WAE paper tables" in bad.stderr
+    assert os.listdir(tmp_path) == []
+    ok = subprocess.run(cmd + ["--paper_row=WED-D"], cwd=REPO, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert os.listdir(tmp_path) == ["wed_tiny"]  # no ".partial" left behind
+    card = (tmp_path / "wed_tiny" / "MODEL_CARD.md").read_text()
+    assert "m.respond([" in card and "| WED-D | " in card and "m.transfer(" not in card
+    assert re.search(r"\d+\.\d% of 1,000 greedy test replies are identical", card), card
+    model = zoo.load(str(tmp_path / "wed_tiny"), compile=False)
+    ctx = [e.source for e in synthetic.generate_dialog(20, seed=7)]
+    trained, _, _ = evaluation.load_trained(workdir)
+    same = np.mean([a == b for a, b in zip(model.respond(ctx, max_len=10), trained.respond(ctx, max_len=10))])
+    assert same >= 0.9  # float16 storage
 
 
 def test_paper_configs_read_their_data():
