@@ -1,6 +1,7 @@
 """Shared set-up of the benchmarks: the original implementation's figures (../shared/PEER.md), its
 Yelp configuration, and timing helpers."""
 
+import contextlib
 import os
 import platform
 import statistics
@@ -34,6 +35,26 @@ def peer_config(model="arae_transfer", batch_size=128):
     c.optim.ae_optimizer = "sgd"
     c.optim.ae_lr = 1.0
     return c
+
+
+@contextlib.contextmanager
+def peer_model(model_name, precision, batch_size, train_ex, vocab, xla=False):
+    """Yields (model, repeating bucketed Yelp dataset) for `peer_config(model_name)` built under the
+    dtype policy `precision` (restored on exit), seeded, with `jit_compile=xla`."""
+    import keras
+
+    from arae_tf import train_lib
+    from arae_tf.data import pipeline
+    from arae_tf.models import build_model
+
+    c = peer_config(model_name, batch_size)
+    c.train.jit_compile = xla
+    c.train.mixed_precision = precision
+    keras.utils.set_random_seed(0)
+    with train_lib.precision_policy(c):
+        model = build_model(c, len(vocab))
+        yield model, pipeline.make_dataset(train_ex, vocab, batch_size, c.data.max_len, shuffle=True, seed=0,
+                                           repeat=True, drop_remainder=True)
 
 
 def machine():

@@ -74,19 +74,7 @@ def parts(model, batch):
 
 
 def profile(precision, batch_size, repeats, train_ex, vocab):
-    import keras
-
-    from arae_tf import train_lib
-    from arae_tf.data import pipeline
-    from arae_tf.models import build_model
-
-    c = common.peer_config("arae_transfer", batch_size)
-    c.train.mixed_precision = precision
-    keras.utils.set_random_seed(0)
-    with train_lib.precision_policy(c):
-        model = build_model(c, len(vocab))
-        ds = pipeline.make_dataset(train_ex, vocab, batch_size, c.data.max_len, shuffle=True, seed=0, repeat=True,
-                                   drop_remainder=True)
+    with common.peer_model("arae_transfer", precision, batch_size, train_ex, vocab) as (model, ds):
         batch = _typical_batch(ds)
         model.fit(ds, steps_per_epoch=3, epochs=1, verbose=0)  # builds the optimizers' slots
         out = {}

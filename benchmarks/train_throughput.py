@@ -37,20 +37,7 @@ FLAGS = flags.FLAGS
 
 
 def measure(model_name, precision, xla, steps, batch_size, train_ex, vocab):
-    import keras
-
-    from arae_tf import train_lib
-    from arae_tf.data import pipeline
-    from arae_tf.models import build_model
-
-    c = common.peer_config(model_name, batch_size)
-    c.train.jit_compile = xla
-    c.train.mixed_precision = precision
-    keras.utils.set_random_seed(0)
-    with train_lib.precision_policy(c):
-        model = build_model(c, len(vocab))
-        ds = pipeline.make_dataset(train_ex, vocab, batch_size, c.data.max_len, shuffle=True, seed=0, repeat=True,
-                                   drop_remainder=True)
+    with common.peer_model(model_name, precision, batch_size, train_ex, vocab, xla=xla) as (model, ds):
         model.fit(ds, steps_per_epoch=10, epochs=1, verbose=0)  # trace + compile
         t = time.perf_counter()
         model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
