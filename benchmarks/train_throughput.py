@@ -19,7 +19,6 @@ float32 baseline and the ratio to the original's 283 sentences/s.
 """
 
 import json
-import os
 import sys
 import time
 
