@@ -55,13 +55,12 @@ USAGE = {
 }
 
 
-def model_kind(model, config):
-    """"transfer" (one decoder per class), "dialog" (trained on context -> reply pairs) or "sentences"."""
+def model_kind(model, test_examples):
+    """"transfer" (one decoder per class), "dialog" (its data are context -> reply pairs) or "sentences"."""
+    from arae_tf.data import pipeline
     if hasattr(model, "num_classes"):
         return "transfer"
-    d = config.data
-    paired = d.source_column >= 0 if d.source == "files" else d.source == "builtin" and d.builtin_task == "dialog"
-    return "dialog" if paired else "sentences"
+    return "dialog" if pipeline.has_sources(test_examples) else "sentences"
 
 
 def dataset_name(config):
@@ -81,7 +80,7 @@ def command_line(argv):
     return " ".join([head] + list(argv[1:]))
 
 
-def _evaluation_section(kind, metrics, dataset, paper_row):
+def _evaluation_section(kind, metrics, paper_row):
     from arae_tf import tables
     if kind == "transfer":
         tr, r = metrics.get("transfer", {}), metrics["reconstruction"]
@@ -92,17 +91,21 @@ def _evaluation_section(kind, metrics, dataset, paper_row):
                 f"{tr.get('forward_ppl', nan):.1f} | {tr.get('reverse_ppl', nan):.1f} | "
                 f"{r['bleu']:.2f} | {tr.get('classifier_test_accuracy', nan):.3f} |", "",
                 "ARAE paper, Table 3 (its own Yelp split, 25 epochs on GPU): AE 59.3% / 37.28 / 31.9 / 68.9; "
-                "ARAE λ₁=1 73.4% / 31.15 / 29.7 / 70.1; ARAE λ₁=10 81.8% / 20.18 / 27.7 / 77.0.", ""]
+                "ARAE λ₁=1 73.4% / 31.15 / 29.7 / 70.1; ARAE λ₁=10 81.8% / 20.18 / 27.7 / 77.0.", ""] + (
+            ["Transfers (test sentences, greedy):", ""] + [f"- {a}  →  {b}" for a, b in tr["examples"][:8]] + [""]
+            if tr.get("examples") else [])
     if kind == "dialog":
+        d = metrics["dialog"]
         if paper_row:
             lines = [f"Beside the stochastic-WAE paper's Table 2 row `{paper_row}` (its DailyDialog setup, full "
-                     "budget on GPU):", "", tables.dialog_table([(paper_row, metrics)], paper=tables.WAE_DIALOG)]
+                     "budget on GPU):", "", tables.dialog_table([(paper_row, metrics)])]
         else:
-            d = metrics["dialog"]
             lines = ["| BLEU-2 | BLEU-4 | entropy | Dist-1 | Dist-2 |", "|---|---|---|---|---|",
                      f"| {d['bleu2']:.2f} | {d['bleu4']:.2f} | {d['entropy']:.2f} | {d['dist1']:.3f} | "
                      f"{d['dist2']:.3f} |"]
-        return lines + ["", f"Replies: greedy decodings of the {metrics['dialog']['code']} of each test context.", ""]
+        return lines + ["", f"Replies: greedy decodings of the {d['code']} of each test context.", "",
+                        "Replies (test context → reference | model):", ""] + [
+            f"- {c}  →  {r}  |  {h}" for c, r, h in d["examples"][:8]] + [""]
     r, s = metrics["reconstruction"], metrics["samples"]
     if paper_row:
         return [f"Beside the stochastic-WAE paper's Table 1 row `{paper_row}` (SNLI, 20 passes on GPU; forward PPL "
@@ -123,14 +126,7 @@ def _card(name, description, kind, dataset, experiment, metrics, compare_table, 
     if metrics:
         lines += [f"## Evaluation (`python -m arae_tf.evaluate`, {dataset} test split)", "",
                   f"Command: `{command_line(metrics.get('command', []))}`", ""]
-        lines += _evaluation_section(kind, metrics, dataset, paper_row)
-        examples = (metrics.get("transfer", {}).get("examples") if kind == "transfer"
-                    else metrics.get("dialog", {}).get("examples") if kind == "dialog" else None)
-        if examples and kind == "transfer":
-            lines += ["Transfers (test sentences, greedy):", ""] + [f"- {a}  →  {b}" for a, b in examples[:8]] + [""]
-        elif examples:
-            lines += ["Replies (test context → reference | model):", ""] + [
-                f"- {c}  →  {r}  |  {h}" for c, r, h in examples[:8]] + [""]
+        lines += _evaluation_section(kind, metrics, paper_row)
     if compare_table:
         lines += ["## Side by side", "", compare_table, ""]
     if notes:
@@ -138,14 +134,14 @@ def _card(name, description, kind, dataset, experiment, metrics, compare_table, 
     return "\n".join(lines)
 
 
-def storage_check(model, loaded, config, kind, n=1000):
-    """How close float16 storage is: the share of greedy outputs on `n` test examples that the stored
-    preset reproduces exactly (replies to contexts for dialog models, reconstructions otherwise)."""
+def storage_check(model, loaded, test_examples, kind, n=1000):
+    """How close float16 storage is: the share of greedy outputs on the first `n` test examples that
+    the stored preset reproduces exactly (replies to contexts for dialog models, reconstructions
+    otherwise)."""
     import numpy as np
 
     from arae_tf.data import pipeline
-    from arae_tf.train_lib import load_examples
-    examples = load_examples(config.data, "test")[:n]
+    examples = test_examples[:n]
     if kind == "dialog":
         inputs = [pipeline.source_of(e) for e in examples]
         a, b = model.respond(inputs), loaded.respond(inputs)
@@ -166,11 +162,15 @@ def main(argv):
 
     from arae_tf import evaluation, tables, zoo
 
-    known_rows = list(tables.WAE_SNLI) + list(tables.WAE_DIALOG)
-    if FLAGS.paper_row and FLAGS.paper_row not in known_rows:
-        raise app.UsageError(f"--paper_row={FLAGS.paper_row!r} is not a row of the WAE paper tables; known: {known_rows}")
+    from arae_tf.train_lib import load_examples
 
     model, vocab, config = evaluation.load_trained(FLAGS.workdir, FLAGS.checkpoint)
+    test_examples = load_examples(config.data, "test")
+    kind = model_kind(model, test_examples)
+    rows = {"sentences": list(tables.WAE_SNLI), "dialog": list(tables.WAE_DIALOG)}.get(kind, [])
+    if FLAGS.paper_row and FLAGS.paper_row not in rows:
+        raise app.UsageError(f"--paper_row={FLAGS.paper_row!r} is not a row of the WAE paper tables for a {kind} "
+                             f"model; its table's rows: {rows}")
     with open(os.path.join(FLAGS.workdir, "config.json")) as f:
         experiment = json.load(f)
     if FLAGS.checkpoint:
@@ -179,8 +179,7 @@ def main(argv):
     metrics = json.load(open(metrics_path)) if os.path.exists(metrics_path) else None
     compare_table = ""
     if FLAGS.compare:
-        others = [json.load(open(os.path.join(w, "eval", "metrics.json"))) for w in FLAGS.compare]
-        compare_table = evaluation.comparison_table([metrics] + others,
+        compare_table = evaluation.comparison_table([metrics] + [tables.load_eval(w) for w in FLAGS.compare],
                                                     [FLAGS.name] + [os.path.basename(os.path.normpath(w))
                                                                     for w in FLAGS.compare])
     zoo_dir = FLAGS.zoo_dir or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "zoo")
@@ -190,14 +189,17 @@ def main(argv):
     meta = {"name": FLAGS.name, "description": FLAGS.description, "training": experiment,
             "metrics": {k: v for k, v in (metrics or {}).items() if k not in ("transfer",)},
             "transfer_metrics": {k: v for k, v in (metrics or {}).get("transfer", {}).items() if k != "examples"}}
-    zoo.save_preset(model, vocab, partial, meta, dtype=FLAGS.dtype)
-    kind = model_kind(model, config)
-    check = storage_check(model, zoo.load(partial, compile=False), config, kind)
-    notes = open(FLAGS.notes).read() if FLAGS.notes else ""
-    with open(os.path.join(partial, "MODEL_CARD.md"), "w") as f:
-        f.write(_card(FLAGS.name, FLAGS.description, kind, dataset_name(config), experiment, metrics, compare_table,
-                      notes, check, FLAGS.paper_row))
-    zoo.write_manifest(partial)
+    try:
+        zoo.save_preset(model, vocab, partial, meta, dtype=FLAGS.dtype)
+        check = storage_check(model, zoo.load(partial, compile=False), test_examples, kind)
+        notes = open(FLAGS.notes).read() if FLAGS.notes else ""
+        with open(os.path.join(partial, "MODEL_CARD.md"), "w") as f:
+            f.write(_card(FLAGS.name, FLAGS.description, kind, dataset_name(config), experiment, metrics,
+                          compare_table, notes, check, FLAGS.paper_row))
+        zoo.write_manifest(partial)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     shutil.rmtree(path, ignore_errors=True)
     os.rename(partial, path)
     size = sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path)) / 2 ** 20
