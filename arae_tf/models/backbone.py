@@ -171,15 +171,23 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         dt = self.compute_dtype
         return ops.matmul(ops.cast(z, dt), ops.cast(lstm.kernel[self.embed_dim:], dt)) + ops.cast(lstm.bias, dt)
 
-    def _step_logits(self, decoder, token, z_proj, h, c):
+    def _decoding_projection(self):
+        """(kernel, bias) of the output layer in the compute dtype, for step-by-step decoding, with
+        `<pad>` and `<bos>` banned through the bias (so the ban costs nothing per step). On every
+        other word the logits are exactly the output layer's."""
+        dt = self.compute_dtype
+        banned = ops.one_hot(PAD_ID, self.vocab_size) + ops.one_hot(BOS_ID, self.vocab_size)
+        dense = self.output_projection
+        return ops.cast(dense.kernel, dt), ops.cast(dense.bias + NEG_INF * banned, dt)
+
+    def _step_logits(self, decoder, token, z_proj, h, c, projection):
+        """One decoding step: float32 logits [B, V] (never `<pad>` or `<bos>`) and the new state."""
         lstm = self.decoder_lstms[decoder]
         emb = self.decoder_embeddings[decoder](token)
         xw = ops.matmul(emb, ops.cast(lstm.kernel[: self.embed_dim], emb.dtype)) + z_proj
         h, c = lstm.step(xw, h, c)
-        logits = ops.cast(self.output_projection(h), "float32")
-        # Never emit <pad> or <bos>.
-        banned = ops.one_hot(PAD_ID, self.vocab_size) + ops.one_hot(BOS_ID, self.vocab_size)
-        return logits + NEG_INF * banned, h, c
+        kernel, bias = projection
+        return ops.cast(ops.matmul(h, kernel) + bias, "float32"), h, c
 
     def decode(self, z, max_len=20, method="greedy", temperature=1.0, top_k=0, top_p=1.0, beam_size=4,
                length_penalty=0.0, seed=None, decoder=0):
@@ -203,6 +211,7 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         z_proj = self._z_projection(lstm, z)
         h, c = self._initial_state(z, decoder)
         seed = as_seed(seed)
+        projection = self._decoding_projection()
         rows = tf.range(batch)  # the output row of each row still decoding
         token = tf.fill([batch], BOS_ID)
         out = tf.TensorArray(tf.int32, size=max_len)
@@ -211,7 +220,7 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
             return (t < max_len) & (tf.size(rows) > 0)
 
         def body(t, rows, token, z_proj, h, c, out):
-            logits, h, c = self._step_logits(decoder, token, z_proj, h, c)
+            logits, h, c = self._step_logits(decoder, token, z_proj, h, c, projection)
             if method == "greedy":
                 nxt = tf.cast(tf.argmax(logits, -1), tf.int32)
             else:
@@ -241,12 +250,13 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         lengths = tf.zeros([batch, K], tf.float32)
         seqs = tf.zeros([batch, K, 0], tf.int32)
         pad_only = tf.one_hot(PAD_ID, V, on_value=0.0, off_value=NEG_INF)
+        projection = self._decoding_projection()
 
         def cond(t, token, h, c, scores, done, lengths, seqs):
             return (t < max_len) & ~tf.reduce_all(done)
 
         def body(t, token, h, c, scores, done, lengths, seqs):
-            logits, h, c = self._step_logits(decoder, token, z_proj, h, c)
+            logits, h, c = self._step_logits(decoder, token, z_proj, h, c, projection)
             logp = tf.reshape(tf.nn.log_softmax(logits), [batch, K, V])
             logp = tf.where(done[:, :, None], pad_only[None, None], logp)  # finished beams only extend with pad
             total = tf.reshape(scores[:, :, None] + logp, [batch, K * V])
