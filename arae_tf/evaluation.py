@@ -109,7 +109,10 @@ def _decode_in_batches(model, vocab, n, seed, max_len, what, batch=500):
 
 
 def reconstruction_report(model, vocab, examples, config, max_len):
-    """Token accuracy, NLL per token and greedy-reconstruction BLEU on `examples`."""
+    """Token accuracy, NLL per token and greedy-reconstruction BLEU on `examples`.
+
+    Returns (metrics, the first 10 (reference, reconstruction) pairs, every reconstruction). On
+    encoder-decoder data a reconstruction is the greedy reply decoded from the context's code."""
     ds = pipeline.make_dataset(examples, vocab, 256, config.data.max_len, shuffle=False, bucket=False,
                                length_policy="truncate")
     res = model.evaluate(ds, verbose=0, return_dict=True)
@@ -126,26 +129,34 @@ def reconstruction_report(model, vocab, examples, config, max_len):
     bleu = corpus_bleu(hyps, refs)
     return {"token_acc": float(res["token_acc"]), "nll_per_token": float(res["rec_loss"]),
             "bleu": bleu["score"], "bleu_signature": bleu["signature"], "sentences": len(refs)}, \
-        list(zip(refs[:10], hyps[:10]))
+        list(zip(refs[:10], hyps[:10])), hyps
 
 
-def dialog_report(model, vocab, examples, config, max_len, seed=0):
+def dialog_report(model, vocab, examples, config, max_len, seed=0, greedy_replies=None):
     """WAE paper Table 2 metrics of replies generated for the contexts of `examples` (`Example`s).
 
     Replies are greedy decodings of the context's code: the posterior mean for deterministic
     encoders, a draw from q(z|context) for Gaussian ones (VED, WED-S). BLEU-2 and BLEU-4 are
     sacrebleu corpus BLEU against the one reference reply; entropy is the unigram entropy (nats) of
     all generated words, Dist-n the distinct n-grams over all n-grams of the replies. `reference`
-    holds the same statistics of the real replies (the paper's "test set" row)."""
+    holds the same statistics of the real replies (the paper's "test set" row). `greedy_replies`:
+    the posterior-mean replies already decoded (`reconstruction_report`'s), reused for deterministic
+    encoders instead of decoding them again."""
     ds = pipeline.make_dataset(examples, vocab, 256, config.data.max_len, shuffle=False, bucket=False,
                                length_policy="truncate")
     sample = bool(getattr(model.backbone, "stochastic", False))
     refs, hyps, contexts = [], [], []
+    reuse = greedy_replies is not None and not sample
     for i, b in enumerate(ds):
-        out = model.respond_ids(b["source"].numpy(), sample=sample, seed=seed + i, max_len=max_len)
         contexts += [vocab.decode(r) for r in b["source"].numpy()]
         refs += [vocab.decode(r) for r in b["tokens"].numpy()]
-        hyps += [vocab.decode(r) for r in np.asarray(out)]
+        if not reuse:
+            out = model.respond_ids(b["source"].numpy(), sample=sample, seed=seed + i, max_len=max_len)
+            hyps += [vocab.decode(r) for r in np.asarray(out)]
+    if reuse:
+        if len(greedy_replies) != len(refs):
+            raise ValueError(f"greedy_replies has {len(greedy_replies)} replies for {len(refs)} pairs")
+        hyps = list(greedy_replies)
 
     def surface(texts):
         return {"entropy": distribution.unigram_entropy(texts), "dist1": distribution.distinct_n(texts, 1),
@@ -246,12 +257,14 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
          "settings": dataclasses.asdict(settings), "command": sys.argv}
 
     t = time.time()
-    m["reconstruction"], recon_examples = reconstruction_report(model, vocab, test, config, settings.decode_max_len)
+    m["reconstruction"], recon_examples, recon_texts = reconstruction_report(model, vocab, test, config,
+                                                                             settings.decode_max_len)
     _log(f"reconstruction: {m['reconstruction']} ({time.time() - t:.0f}s)")
 
     if pipeline.has_sources(test):
         t = time.time()
-        m["dialog"] = dialog_report(model, vocab, test, config, settings.decode_max_len, settings.seed)
+        m["dialog"] = dialog_report(model, vocab, test, config, settings.decode_max_len, settings.seed,
+                                    greedy_replies=recon_texts)
         _log(f"dialog: BLEU-2 {m['dialog']['bleu2']:.2f} BLEU-4 {m['dialog']['bleu4']:.2f} "
              f"Dist-1 {m['dialog']['dist1']:.3f} ({time.time() - t:.0f}s)")
 

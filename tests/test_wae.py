@@ -280,7 +280,7 @@ def dialog_run(tmp_path_factory):
 
 def test_wed_learns_to_reply_on_the_builtin_dialog_task(dialog_run):
     """WED-D reads the context and writes "why {verb} {subj} {adj} ?" with the context's three choices."""
-    from arae_tf import evaluation
+    from arae_tf import evaluation, train_lib
     from arae_tf.data import synthetic
     from arae_tf.metrics.lm import LMSettings
 
@@ -297,6 +297,14 @@ def test_wed_learns_to_reply_on_the_builtin_dialog_task(dialog_run):
     d = m["dialog"]
     assert d["code"] == "posterior mean" and d["pairs"] == 1000 and d["bleu4"] > 70 and d["bleu2"] >= d["bleu4"]
     assert abs(d["reference"]["avg_len"] - 6.0) < 1e-9  # "why was the food bad ?"-shaped replies
+    # The deterministic encoder's replies are the reconstruction report's, reused: the same figures as
+    # decoding them again, and a reply list of the wrong length is refused.
+    test = train_lib.load_examples(config.data, "test")
+    again = evaluation.dialog_report(model, vocab, test, config, 10)
+    assert {k: again[k] for k in ("bleu2", "bleu4", "dist1", "entropy")} == \
+        {k: d[k] for k in ("bleu2", "bleu4", "dist1", "entropy")}
+    with pytest.raises(ValueError, match="greedy_replies has 3 replies for 1000 pairs"):
+        evaluation.dialog_report(model, vocab, test, config, 10, greedy_replies=["a", "b", "c"])
     from arae_tf import tables
     text = tables.dialog_table([("WED-D", m)])
     assert text.count("\n") == 3 and "| WED-D | " in text and "| test replies | – | – |" in text
