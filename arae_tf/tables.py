@@ -48,7 +48,11 @@ def _fmt(x, digits):
 
 
 def load_eval(workdir):
-    path = os.path.join(workdir, "eval", "metrics.json")
+    """The evaluation report of a workdir (`<workdir>/eval/metrics.json`), or of an evaluation directory
+    given directly (`<workdir>/eval-<step>`, written by `evaluate --checkpoint=<step>`)."""
+    path = os.path.join(workdir, "metrics.json")
+    if not os.path.exists(path):
+        path = os.path.join(workdir, "eval", "metrics.json")
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path} not found: run `python -m arae_tf.evaluate --workdir={workdir}` first")
     with open(path) as f:
@@ -132,7 +136,7 @@ def sigma_histogram(rows, out_png, num_sentences=1000):
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("table", "wae_snli", sorted(TABLES), "Which paper table.")
-flags.DEFINE_multi_string("row", [], "`paper row name=workdir`, in table order.")
+flags.DEFINE_multi_string("row", [], "`paper row name=workdir` (or `=workdir/eval-<step>` for a checkpoint's report), in table order.")
 flags.DEFINE_string("out", "", "Markdown file to write (default: print).")
 flags.DEFINE_multi_string("sigma_row", [], "`name=workdir` of a Gaussian-encoder model for the sigma histogram.")
 flags.DEFINE_string("sigma_png", "", "With --sigma_row: the PNG to write.")

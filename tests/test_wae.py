@@ -246,6 +246,18 @@ def test_paper_table_puts_the_papers_numbers_beside_ours():
         tables.wae_table([("WAE-X", m)])
 
 
+def test_table_rows_read_a_workdirs_report_or_a_checkpoints_report(tmp_path):
+    import json
+    from arae_tf import tables
+    for d, bleu in (("eval", 1.0), ("eval-4000", 2.0)):
+        os.makedirs(tmp_path / d)
+        (tmp_path / d / "metrics.json").write_text(json.dumps({"reconstruction": {"bleu": bleu}}))
+    assert tables.load_eval(str(tmp_path))["reconstruction"]["bleu"] == 1.0
+    assert tables.load_eval(str(tmp_path / "eval-4000"))["reconstruction"]["bleu"] == 2.0
+    with pytest.raises(FileNotFoundError, match="nowhere.*run `python -m arae_tf.evaluate"):
+        tables.load_eval(str(tmp_path / "nowhere"))
+
+
 # -- dialog: encoder-decoders from context to reply ------------------------------
 def test_pairs_file_gives_examples_with_sources(tmp_path, vocab):
     from arae_tf.data import pipeline
