@@ -23,6 +23,7 @@ finally a registered remote archive (`register_remote(name, url, sha256)`: a .ta
 of the preset directory, checked against its sha256, unpacked into the cache).
 """
 
+import builtins
 import hashlib
 import json
 import os
@@ -206,16 +207,43 @@ def save_preset(model, vocab, path, metadata, dtype="float16", card=""):
     return path
 
 
-def load(name, compile=True):
+_DTYPES = ("float32", "mixed_bfloat16")
+
+
+def _with_dtype_policy(config, policy):
+    """`config` (a serialized Keras object) with every layer's dtype policy replaced by `policy`."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy":
+            return dict(config, config={"name": policy})
+        return {k: _with_dtype_policy(v, policy) for k, v in config.items()}
+    if isinstance(config, builtins.list):  # (this module's `list` is the preset listing)
+        return [_with_dtype_policy(v, policy) for v in config]
+    return config
+
+
+def load(name, compile=True, dtype="float32"):
     """The preset `name` as a Keras model with `model.vocabulary` attached and `model.preset` metadata.
 
-    With `compile` (default) the model is compiled with its training optimizers, ready for `fit`
-    (fine-tuning); weights are cast to float32 whatever their storage dtype."""
+    Args:
+        compile: (default) compile the model with its training optimizers, ready for `fit`
+            (fine-tuning); weights are cast to float32 whatever their storage dtype.
+        dtype: the Keras dtype policy to compute in: "float32" (default, what the preset was
+            evaluated in) or "mixed_bfloat16" (float32 weights, bfloat16 matmuls: faster decoding
+            on CPUs with AVX-512 BF16/AMX and on recent GPUs; greedy outputs can differ from float32
+            on near-ties, see docs/benchmarks.md).
+    """
+    if dtype not in _DTYPES:
+        raise ValueError(f"zoo.load(dtype={dtype!r}): use one of {_DTYPES}")
     path = resolve(name)
     config = _read_json(os.path.join(path, "model.json"))
     if not compile:
         config = {k: v for k, v in config.items() if k != "compile_config"}
-    model = keras.saving.deserialize_keras_object(config)
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(dtype)  # sublayers built in __init__ take the global policy
+    try:
+        model = keras.saving.deserialize_keras_object(_with_dtype_policy(config, dtype))
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
     with np.load(os.path.join(path, "weights.npz")) as arrays:
         names = set(arrays.files)
         for v in model.weights:

@@ -57,6 +57,28 @@ def peer_model(model_name, precision, batch_size, train_ex, vocab, xla=False):
                                            repeat=True, drop_remainder=True)
 
 
+def training_throughput(model_name, precision, xla, steps, batch_size, train_ex, vocab):
+    """New sentences/s of `model.fit` on `peer_model(...)` over `steps` iterations, after a 10-iteration
+    warm-up fit (tracing, XLA compilation)."""
+    with peer_model(model_name, precision, batch_size, train_ex, vocab, xla=xla) as (model, ds):
+        model.fit(ds, steps_per_epoch=10, epochs=1, verbose=0)  # trace + compile
+        t = time.perf_counter()
+        model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
+        seconds = time.perf_counter() - t
+    return steps * batch_size / seconds
+
+
+def generation(model, batch, repeats, max_len=25, z=None):
+    """(sentences/s, steps run) of greedy `decode_ids` of `batch` prior codes (or the codes `z`),
+    median of `repeats` calls."""
+    import numpy as np
+    z = model.sample_codes(batch, seed=0) if z is None else z
+    fn = lambda: np.asarray(model.decode_ids(z, max_len=max_len))  # noqa: E731
+    sec = timed(fn, repeats)
+    steps = int((fn() != 0).sum(axis=1).max())  # decoding stops once every row has emitted <eos>
+    return batch / sec, steps
+
+
 def machine():
     cpu = ""
     try:

@@ -31,15 +31,6 @@ flags.DEFINE_integer("repeats", 5, "Timed repetitions per figure (median reporte
 FLAGS = flags.FLAGS
 
 
-def generation(model, batch, repeats, max_len=25, z=None):
-    import numpy as np
-    z = model.sample_codes(batch, seed=0) if z is None else z
-    fn = lambda: np.asarray(model.decode_ids(z, max_len=max_len))  # noqa: E731
-    sec = common.timed(fn, repeats)
-    steps = int((fn() != 0).sum(axis=1).max())  # decoding stops once every row has emitted <eos>
-    return batch / sec, steps
-
-
 def fresh_process_seconds(code, repeats=3):
     times = []
     for _ in range(repeats):
@@ -68,13 +59,13 @@ def main(argv):
     preset = zoo.load("arae_yelp", compile=False)
     for name, model, batch in (("untrained, PEER.md size", untrained, 100), ("arae_yelp", preset, 100),
                                ("arae_yelp", preset, 1000)):
-        rate, steps = generation(model, batch, FLAGS.repeats)
+        rate, steps = common.generation(model, batch, FLAGS.repeats)
         print(f"| greedy generation, max length 25 | {name}, batch {batch}, {steps} steps run | "
               f"{rate:.0f} sentences/s | {rate / common.PEER_GENERATION_SENTENCES_PER_S:.2f} |", flush=True)
 
     test = [l.strip() for f in ("test.0.txt", "test.1.txt") for l in open(os.path.join(common.YELP, f))]
     z = preset.encode(test)
-    rate, steps = generation(preset, len(test), FLAGS.repeats, z=z)
+    rate, steps = common.generation(preset, len(test), FLAGS.repeats, z=z)
     print(f"| greedy generation, max length 25 | arae_yelp, codes of the {len(test)} Yelp test sentences, one batch, "
           f"{steps} steps run | {rate:.0f} sentences/s | {rate / common.PEER_GENERATION_SENTENCES_PER_S:.2f} |",
           flush=True)

@@ -35,15 +35,6 @@ flags.DEFINE_string("json_out", "", "Also write the figures here.")
 FLAGS = flags.FLAGS
 
 
-def measure(model_name, precision, xla, steps, batch_size, train_ex, vocab):
-    with common.peer_model(model_name, precision, batch_size, train_ex, vocab, xla=xla) as (model, ds):
-        model.fit(ds, steps_per_epoch=10, epochs=1, verbose=0)  # trace + compile
-        t = time.perf_counter()
-        model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
-        seconds = time.perf_counter() - t
-    return steps * batch_size / seconds
-
-
 def main(argv):
     del argv
     from arae_tf import train_lib
@@ -63,7 +54,7 @@ def main(argv):
         base = None
         for precision in FLAGS.precisions:
             for xla in FLAGS.xla:
-                rate = measure(name, precision, xla == "on", FLAGS.steps, FLAGS.batch_size, train_ex, vocab)
+                rate = common.training_throughput(name, precision, xla == "on", FLAGS.steps, FLAGS.batch_size, train_ex, vocab)
                 base = base or rate
                 rows.append({"work": name, "precision": precision, "xla": xla, "sentences_per_s": rate})
                 print(f"| {name} | {precision} | {xla} | {rate:.0f} | {rate / base:.2f} | "
