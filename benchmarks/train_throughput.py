@@ -4,7 +4,8 @@ r"""Training throughput in new sentences per second, against the original implem
     python -m benchmarks.train_throughput --variants=ae,arae_transfer --steps=50
 
 Each variant builds the model of `benchmarks.common.peer_config` (emsize/nhidden 128, vocabulary
-9,085, maxlen 25) and trains on Yelp with `model.fit` after a warm-up fit (tracing, XLA compilation):
+9,085, maxlen 25) and trains on Yelp with one `model.fit`, timed after 10 warm-up iterations (tracing, XLA
+compilation, the first fill of the shuffle buffer): steady-state throughput, as in a long run.
 
 * `ae`: the autoencoder step alone (Algorithm 1's step 1);
 * `arae`: a full Algorithm 1 iteration (AE step, 5 critic steps with WGAN-GP, encoder-adversarial
