@@ -60,8 +60,8 @@ def peer_model(model_name, precision, batch_size, train_ex, vocab, xla=False):
 def training_throughput(model_name, precision, xla, steps, batch_size, train_ex, vocab, warmup=10):
     """Steady-state new sentences/s of `model.fit` on `peer_model(...)`: one fit of `warmup + steps`
     iterations, timed from the start of iteration `warmup` to the end of the last one. The warm-up
-    takes the tracing, XLA compilation and the first fill of the dataset's shuffle buffer (all
-    184,661 Yelp sentences, a few seconds once per pass), which a long training run pays once."""
+    takes the tracing (one trace per new bucket shape until the trace generalises), XLA compilation
+    and the first fill of the dataset's shuffle buffer, which a long training run pays once."""
     import keras
 
     class Clock(keras.callbacks.Callback):
