@@ -20,7 +20,6 @@ workdir, which must be storage that all workers can read (they resume from the c
 checkpoints). The other workers write into a temporary directory, deleted at the end.
 """
 
-import contextlib
 import glob
 import json
 import math
@@ -82,19 +81,11 @@ def validation_order(examples, seed):
     return [examples[i] for i in order]
 
 
-@contextlib.contextmanager
 def precision_policy(config):
     """Within the block, the Keras dtype policy is `config.train.mixed_precision`: layers built there
     compute in it (variables stay float32). The previous policy is restored on the way out."""
-    policy = config.train.get("mixed_precision", "float32")
-    if policy not in ("float32", "mixed_bfloat16"):  # float16 would need loss scaling in every custom step
-        raise ValueError(f"config field train.mixed_precision must be 'float32' or 'mixed_bfloat16', got {policy!r}")
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(policy)
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
+    from arae_tf.models.base import dtype_policy
+    return dtype_policy(config.train.get("mixed_precision", "float32"), "config field train.mixed_precision")
 
 
 def make_strategy(name):

@@ -37,6 +37,7 @@ import keras
 import numpy as np
 
 from arae_tf import models as _models  # noqa: F401 (registers the model classes for deserialization)
+from arae_tf.models.base import dtype_policy
 from arae_tf.data.vocab import Vocabulary
 
 PRESET_FILES = ("model.json", "weights.npz", "vocabulary.txt", "metadata.json", "MODEL_CARD.md")
@@ -207,9 +208,6 @@ def save_preset(model, vocab, path, metadata, dtype="float16", card=""):
     return path
 
 
-_DTYPES = ("float32", "mixed_bfloat16")
-
-
 def _with_dtype_policy(config, policy):
     """`config` (a serialized Keras object) with every layer's dtype policy replaced by `policy`."""
     if isinstance(config, dict):
@@ -232,18 +230,13 @@ def load(name, compile=True, dtype="float32"):
             on CPUs with AVX-512 BF16/AMX and on recent GPUs; greedy outputs can differ from float32
             on near-ties, see docs/benchmarks.md).
     """
-    if dtype not in _DTYPES:
-        raise ValueError(f"zoo.load(dtype={dtype!r}): use one of {_DTYPES}")
-    path = resolve(name)
-    config = _read_json(os.path.join(path, "model.json"))
-    if not compile:
-        config = {k: v for k, v in config.items() if k != "compile_config"}
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(dtype)  # sublayers built in __init__ take the global policy
-    try:
+    with dtype_policy(dtype, "zoo.load(dtype=...)"):  # checked before anything is read or fetched
+        path = resolve(name)
+        config = _read_json(os.path.join(path, "model.json"))
+        if not compile:
+            config = {k: v for k, v in config.items() if k != "compile_config"}
+        # The policy in the config is each layer's own; sublayers made in __init__ take the global one.
         model = keras.saving.deserialize_keras_object(_with_dtype_policy(config, dtype))
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
     with np.load(os.path.join(path, "weights.npz")) as arrays:
         names = set(arrays.files)
         for v in model.weights:

@@ -19,18 +19,18 @@ def test_original_figures_are_parsed_and_a_missing_one_is_named():
         versus_original.parse_original("setup...\nTRAIN_SENTENCES_PER_S=176.4\n")
 
 
-def _run(module, *args):
+def _run(module, *args, ok=True):
     env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
     r = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, cwd=REPO, env=env,
                        timeout=900)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return r.stdout
+    if ok:
+        assert r.returncode == 0, r.stderr[-3000:]
+        return r.stdout
+    return r
 
 
 def test_versus_original_requires_the_original_command():
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
-    r = subprocess.run([sys.executable, "-m", "benchmarks.versus_original"], capture_output=True, text=True,
-                       cwd=REPO, env=env, timeout=300)
+    r = _run("benchmarks.versus_original", ok=False)
     assert r.returncode != 0 and "--original_cmd is required" in r.stderr
 
 

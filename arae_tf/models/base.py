@@ -6,6 +6,8 @@ metric trackers and `tf.distribute`-correct loss scaling. Subclasses (AE, ARAE,
 later VAE/WAE) add a regulariser and their own `train_step`.
 """
 
+import contextlib
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -13,6 +15,25 @@ from keras import ops
 
 from arae_tf.data.pipeline import padded_batch
 from arae_tf.models.backbone import SentenceAutoencoderBackbone, as_seed  # noqa: F401 (re-exported)
+
+# Compute dtype policies a model can be built in. float16 would need loss scaling in every custom
+# train step, so it is not offered.
+DTYPE_POLICIES = ("float32", "mixed_bfloat16")
+
+
+@contextlib.contextmanager
+def dtype_policy(name, field="dtype policy"):
+    """Within the block, layers are built with the Keras dtype policy `name` (variables stay float32;
+    sublayers made in `__init__` take the global policy). The previous policy is restored on the way
+    out. A name outside `DTYPE_POLICIES` raises ValueError naming `field`."""
+    if name not in DTYPE_POLICIES:
+        raise ValueError(f"{field} must be one of {DTYPE_POLICIES}, got {name!r}")
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def num_replicas():
