@@ -7,7 +7,8 @@ split (its validation split where it names none):
   reconstructions (with the signature);
 * `num_samples` prior samples (greedy): forward PPL (under the reference LM trained
   on the training split), reverse PPL (held-out text under an LM trained on the first
-  `reverse_samples` samples), UniKL, entropy, length, Dist-1/2, distinct and copied shares;
+  `reverse_samples` samples), UniKL (of `unikl_sentences` samples, beside as many real test
+  sentences measured the same way), entropy, length, Dist-1/2, distinct and copied shares;
 * the reference LM's own test perplexity (real data), for scale;
 * with labelled data (>= 2 classes): the fastText classifier's test accuracy and the
   class shares of the samples;
@@ -42,6 +43,7 @@ class EvalSettings:
     """What `evaluate_workdir` measures and with how much data."""
     num_samples: int = 10000      # prior samples for the distribution metrics and forward PPL
     reverse_samples: int = 0      # samples the reverse-PPL LM trains on (0: num_samples; < 0: no reverse PPL)
+    unikl_sentences: int = 5000   # UniKL of this many samples and of as many real test sentences (capped at either)
     decode_max_len: int = 20
     diagnostic_sentences: int = 1000
     swap_max_k: int = 4
@@ -277,6 +279,9 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
         f.writelines(s + "\n" for s in samples)
     m["samples"] = distribution.distribution_report(samples, train_text)
     m["samples"]["n"] = len(samples)
+    # UniKL at one fixed count for every model, beside real held-out text measured the same way.
+    m["samples"].update(distribution.matched_unigram_kl(samples, test_text, train_text, settings.unikl_sentences,
+                                                        settings.seed))
 
     t = time.time()
     real_lm = lm_lib.cached_lm(os.path.join(cache, "lm_real"), train_text, vocab, settings.lm)
@@ -396,9 +401,10 @@ def _write_report(out, m, recon_examples, samples, interpolations, plots):
              f"| {r['token_acc']:.4f} | {r['nll_per_token']:.3f} | {r['bleu']:.2f} |", "",
              f"BLEU signature: `{r['bleu_signature']}`", "",
              "## Samples", "",
-             "| forward PPL | reverse PPL | UniKL | entropy | avg len | Dist-1 | Dist-2 | distinct | copied |",
+             "| forward PPL | reverse PPL | UniKL (real text) | entropy | avg len | Dist-1 | Dist-2 | distinct | copied |",
              "|---|---|---|---|---|---|---|---|---|",
-             f"| {s['forward_ppl']:.1f} | {s.get('reverse_ppl', float('nan')):.1f} | {s['unigram_kl']:.3f} | {s['entropy']:.2f} "
+             f"| {s['forward_ppl']:.1f} | {s.get('reverse_ppl', float('nan')):.1f} | {s['unigram_kl']:.3f} "
+             f"({s.get('unigram_kl_real', float('nan')):.3f}, n {s.get('unigram_kl_n', s['n'])}) | {s['entropy']:.2f} "
              f"(corpus {s['corpus_entropy']:.2f}) | {s['avg_len']:.1f} (corpus {s['corpus_avg_len']:.1f}) | "
              f"{s['dist1']:.3f} | {s['dist2']:.3f} | {s['distinct_sentences']:.3f} | {s['copied_share']:.3f} |", "",
              f"Reference LM test perplexity on real data: {m['lm']['test_ppl_real']:.1f} "

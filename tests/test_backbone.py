@@ -6,6 +6,7 @@ import tensorflow as tf
 from arae_tf.data import pipeline
 from arae_tf.data.vocab import EOS_ID, PAD_ID
 from arae_tf.layers.lstm import LSTM
+from arae_tf.models import SentenceAutoencoderBackbone
 from tests.conftest import tiny_backbone
 
 
@@ -87,15 +88,51 @@ def test_greedy_stops_at_eos_and_pads(trained_ish):
         assert 2 not in row  # <bos> never generated
 
 
+def counter_backbone(scale=100.0, threshold=0.25):
+    """A hand-set backbone whose greedy decoding of code z ends at a known step.
+
+    One LSTM unit counts: input, forget and output gates saturated open, candidate tanh(z), no
+    recurrence and zero word embeddings, so c_t = t·tanh(z). The output layer scores word 4 at 0
+    and `<eos>` at scale·(tanh(c_t) − tanh(threshold)), so `<eos>` first wins at the first t with
+    t·tanh(z) > threshold. `finishing_codes(ks)` gives codes whose rows end at steps ks."""
+    bb = SentenceAutoencoderBackbone(5, embed_dim=1, hidden_dim=1, latent_dim=1, normalize_code=False)
+    lstm = bb.decoder_lstms[0]
+    bb.decoder_embeddings[0].embeddings.assign(np.zeros((5, 1), "float32"))
+    lstm.recurrent_kernel.assign(np.zeros((1, 4), "float32"))
+    lstm.kernel.assign(np.array([[0, 0, 0, 0], [0, 0, 1, 0]], "float32"))  # rows: [embedding ; z]; gates i f g o
+    lstm.bias.assign(np.array([30, 30, 0, 30], "float32"))
+    kernel = np.zeros((1, 5), "float32")
+    bias = np.zeros(5, "float32")
+    kernel[0, EOS_ID] = scale
+    bias[EOS_ID] = -scale * np.tanh(threshold)
+    bias[[1, 4]] = [-1.0, 0.0]  # word 4 beats <unk>
+    bb.output_projection.kernel.assign(kernel)
+    bb.output_projection.bias.assign(bias)
+
+    def finishing_codes(ks):  # t·r > threshold first at t = k when r = threshold / (k − 0.5)
+        return np.arctanh(threshold / (np.asarray(ks, "float32") - 0.5))[:, None].astype("float32")
+    return bb, finishing_codes
+
+
 def test_greedy_rows_do_not_depend_on_the_batch(builtin_run):
     """Finished rows leave the decoding batch: each row must still decode exactly as it does alone,
-    with rows finishing at different steps (ARAE trained on the built-in corpus, its prior codes)."""
+    with rows finishing at different steps. The case is constructed (a counting decoder whose rows
+    end at known steps 1..12 or run to max_len), then checked again on a trained model's codes."""
+    bb, finishing_codes = counter_backbone()
+    ks = [7, 1, 12, 3, 3, 30, 2, 9, 5]  # 30: never finishes within max_len 16
+    z = finishing_codes(ks)
+    batch = bb.decode(z, max_len=16).numpy()
+    lengths = (batch != 0).sum(axis=1)
+    np.testing.assert_array_equal(lengths, [min(k, 16) for k in ks])  # k − 1 words, then <eos> at step k
+    for i, k in enumerate(ks):
+        if k <= 16:
+            assert batch[i, k - 1] == EOS_ID and (batch[i, : k - 1] == 4).all() and (batch[i, k:] == 0).all()
+        np.testing.assert_array_equal(bb.decode(z[i:i + 1], max_len=16).numpy()[0], batch[i])
+
     from arae_tf.evaluation import load_trained
     model, _, _ = load_trained(builtin_run[0])
     z = model.sample_codes(16, seed=5)
     batch = model.backbone.decode(z, max_len=20).numpy()
-    lengths = (batch != 0).sum(axis=1)
-    assert len(set(lengths.tolist())) > 2, lengths  # rows do finish at different steps
     for i in range(len(batch)):
         np.testing.assert_array_equal(model.backbone.decode(z[i:i + 1], max_len=20).numpy()[0], batch[i])
 

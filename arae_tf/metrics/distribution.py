@@ -3,9 +3,14 @@
 Sentences are whitespace-tokenized strings. Definitions:
 
 * `unigram_kl(generated, corpus)`: KL(P_gen || P_corpus) in nats between unigram
-  distributions, both add-`alpha` smoothed over the *union* of their vocabularies, so no
-  generated or corpus token is silently dropped (a word the corpus never has costs a large
-  but finite amount). `reverse=True` gives KL(P_corpus || P_gen).
+  distributions: P_gen is the *empirical* distribution of the generated words, P_corpus the
+  corpus's add-`alpha` smoothed over the union of both vocabularies (a word the corpus never has
+  costs a large but finite amount). `reverse=True` gives KL(P_corpus || P_gen), the corpus
+  empirical and the generated words smoothed. The plug-in estimate is biased upwards for small
+  samples: 1,000 real SNLI held-out sentences score about 0.24 against the training corpus,
+  5,000 about 0.10. So compare models only at one sample count, beside real text measured the
+  same way (`matched_unigram_kl`). (Until session 10 the *generated* side was smoothed too; its
+  smoothing mass swamped a small sample and real text scored 1.31, as badly as any model.)
 * `unigram_entropy`: entropy (nats) of the unsmoothed unigram distribution.
 * `average_length`: mean number of tokens per sentence.
 * `distinct_n`: distinct n-grams / total n-grams, n-grams taken within sentences and
@@ -16,6 +21,7 @@ Sentences are whitespace-tokenized strings. Definitions:
 
 import collections
 import math
+import random
 
 
 def _tokens(sentences):
@@ -30,21 +36,35 @@ def unigram_counts(sentences):
 
 
 def unigram_kl(generated, corpus, alpha=1.0, reverse=False):
-    """Smoothed unigram KL(P_gen || P_corpus) in nats (see module docstring)."""
+    """Unigram KL(P_gen || P_corpus) in nats, P_gen empirical, P_corpus smoothed (module docstring)."""
     p, q = unigram_counts(generated), unigram_counts(corpus)
     if reverse:
         p, q = q, p
     if not p:
         raise ValueError("unigram_kl: no tokens in the first distribution")
-    vocab = set(p) | set(q)
-    zp = sum(p.values()) + alpha * len(vocab)
-    zq = sum(q.values()) + alpha * len(vocab)
-    kl = 0.0
-    for w in vocab:
-        pw = (p[w] + alpha) / zp
-        qw = (q[w] + alpha) / zq
-        kl += pw * math.log(pw / qw)
-    return kl
+    if alpha <= 0 and set(p) - set(q):
+        raise ValueError("unigram_kl: alpha must be > 0 when the first distribution has words the second lacks")
+    zp = sum(p.values())
+    zq = sum(q.values()) + alpha * len(set(p) | set(q))
+    return sum(k / zp * math.log((k / zp) / ((q[w] + alpha) / zq)) for w, k in p.items())
+
+
+def matched_unigram_kl(generated, held_out, corpus, n, seed=0):
+    """UniKL of `n` generated sentences and of `n` real held-out ones, against the same corpus.
+
+    The two figures are measured the same way at the same count, so a model's UniKL can be read
+    against what real text scores (the estimate's small-sample bias is in both). `n` is capped at
+    the size of either set; the held-out sentences are a seeded random subset (not the first n,
+    which may all come from one class's file). Returns {unigram_kl, unigram_kl_real, unigram_kl_n}.
+    """
+    n = min(int(n), len(generated), len(held_out))
+    if n <= 0:
+        raise ValueError(f"matched_unigram_kl: n must be positive, got {n} (generated {len(generated)}, "
+                         f"held out {len(held_out)})")
+    pick = random.Random(seed).sample(range(len(held_out)), n)
+    return {"unigram_kl": unigram_kl(list(generated[:n]), corpus),
+            "unigram_kl_real": unigram_kl([held_out[i] for i in sorted(pick)], corpus),
+            "unigram_kl_n": n}
 
 
 def unigram_entropy(sentences):
