@@ -53,6 +53,8 @@ def base_config():
     b.hidden_init = False
     b.init_range = 0.0        # > 0: U(-r, r) init as the reference code (0.1)
     b.reverse_input = False   # the encoder reads each sentence backwards (no faster on Yelp: docs/arae_yelp_training_curve.md)
+    b.sampled_softmax = 0     # > 0: training reconstruction loss over the target + this many sampled words
+    #                           (evaluation and decoding stay exact; docs/benchmarks.md, time to quality)
 
     c.noise = n = ml_collections.ConfigDict()
     n.code_noise = 0.1        # std of noise on z in reconstruction steps

@@ -42,7 +42,7 @@ def _backbone(config, vocab_size, num_decoders=1, stochastic=False):
                                        latent_dim=b.latent_dim, normalize_code=b.normalize_code,
                                        hidden_init=b.hidden_init, init_range=b.init_range or None,
                                        num_decoders=num_decoders, reverse_input=b.reverse_input,
-                                       stochastic=stochastic)
+                                       stochastic=stochastic, sampled_softmax=b.sampled_softmax)
 
 
 def _ae_optimizer(o):

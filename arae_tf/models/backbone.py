@@ -46,11 +46,18 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         reverse_input: the encoder reads each sentence's real tokens in reverse order (Sutskever et al.
             2014): the first words, which the decoder needs first, are read last. The code still
             covers every word; only the order changes.
+        sampled_softmax: if > 0, training reconstruction losses (`reconstruction(..., training=True)`)
+            use a sampled softmax over the target word and this many words drawn from a log-uniform
+            (Zipf) distribution over the frequency-sorted vocabulary (Jean et al. 2015;
+            `tf.random.log_uniform_candidate_sampler`, log-Q corrected, accidental hits removed).
+            It replaces the [tokens, vocab] projection, about half of every training step, with a
+            [tokens, sampled] one. Evaluation, validation, `sentence_nll` and decoding always use the
+            exact softmax. 0 (default): the exact softmax everywhere, as the papers.
     """
 
     def __init__(self, vocab_size, embed_dim=128, hidden_dim=128, latent_dim=128, normalize_code=True,
                  code_dense=False, hidden_init=False, num_decoders=1, init_range=None, reverse_input=False,
-                 stochastic=False, **kwargs):
+                 stochastic=False, sampled_softmax=0, **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.vocab_size = vocab_size
@@ -65,6 +72,9 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         self.num_decoders = num_decoders
         self.init_range = init_range
         self.reverse_input = reverse_input
+        if sampled_softmax < 0 or sampled_softmax >= vocab_size:
+            raise ValueError(f"sampled_softmax must be in [0, vocab_size={vocab_size}), got {sampled_softmax}")
+        self.sampled_softmax = int(sampled_softmax)
 
         # === Layers ===
         emb_init = keras.initializers.RandomUniform(-init_range, init_range) if init_range else "uniform"
@@ -144,17 +154,24 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         hs, _ = lstm.scan(xw, initial_state=self._initial_state(z, decoder))
         return hs
 
-    def reconstruction(self, z, tokens, decoder=0, inputs=None):
+    def reconstruction(self, z, tokens, decoder=0, inputs=None, training=False):
         """Token-level reconstruction statistics of `tokens` given codes `z`.
 
         `inputs` replaces the teacher-forced decoder inputs `tokens[:, :-1]` (word dropout).
+        With `training` and `sampled_softmax` > 0 the NLL is the sampled-softmax loss and `correct`
+        counts target words that beat every sampled word (a training-time figure only).
         Returns:
             dict with `nll_sum` (sum of -log p over real target tokens), `tokens`
             (their count) and `correct` (argmax hits), all scalars.
         """
         targets = tokens[:, 1:]
         inputs = tokens[:, :-1] if inputs is None else inputs
-        nll, logits, t_real = real_token_nll(self.decoder_states(z, inputs, decoder), targets, self.output_projection)
+        hs = self.decoder_states(z, inputs, decoder)
+        if training and self.sampled_softmax:
+            nll, correct, t_real = sampled_token_nll(hs, targets, self.output_projection, self.sampled_softmax)
+            return {"nll_sum": ops.sum(nll), "tokens": ops.cast(ops.shape(t_real)[0], "float32"),
+                    "correct": ops.sum(correct)}
+        nll, logits, t_real = real_token_nll(hs, targets, self.output_projection)
         correct = ops.cast(ops.equal(ops.cast(ops.argmax(logits, axis=-1), t_real.dtype), t_real), "float32")
         return {"nll_sum": ops.sum(nll), "tokens": ops.cast(ops.shape(t_real)[0], "float32"),
                 "correct": ops.sum(correct)}
@@ -285,7 +302,8 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
                       latent_dim=self.latent_dim, normalize_code=self.normalize_code,
                       code_dense=self._code_dense_arg, hidden_init=self.hidden_init,
                       num_decoders=self.num_decoders, init_range=self.init_range,
-                      reverse_input=self.reverse_input, stochastic=self.stochastic)
+                      reverse_input=self.reverse_input, stochastic=self.stochastic,
+                      sampled_softmax=self.sampled_softmax)
         return config
 
 
@@ -309,6 +327,37 @@ def real_token_nll(hs, targets, projection):
     t_real = tf.boolean_mask(targets, mask)
     logits = ops.cast(projection(tf.boolean_mask(hs, mask)), "float32")  # the softmax in float32
     return ops.sparse_categorical_crossentropy(t_real, logits, from_logits=True), logits, t_real
+
+
+def sampled_token_nll(hs, targets, projection, num_sampled):
+    """Sampled-softmax -log p of every real target token (training only; see the backbone's
+    `sampled_softmax`): the target word against `num_sampled` words drawn once per batch from a
+    log-uniform distribution over the frequency-sorted vocabulary, each logit corrected by the log of
+    its expected count, sampled words equal to a row's target removed from that row.
+
+    Returns: (nll [N], correct [N] float (target's raw logit above every sampled one), target ids [N]).
+    """
+    mask = ops.not_equal(targets, PAD_ID)
+    t_real = tf.boolean_mask(targets, mask)
+    h = tf.boolean_mask(hs, mask)
+    vocab_size = projection.kernel.shape[-1]
+    sampled, true_expected, sampled_expected = tf.random.log_uniform_candidate_sampler(
+        true_classes=tf.cast(t_real, tf.int64)[:, None], num_true=1, num_sampled=num_sampled, unique=True,
+        range_max=vocab_size)
+    sampled = tf.cast(sampled, t_real.dtype)
+    weights = ops.cast(tf.transpose(projection.kernel), h.dtype)  # [V, H]: rows can be gathered
+    bias = projection.bias
+    true_logits = ops.cast(ops.sum(h * tf.gather(weights, t_real), axis=-1), "float32") + tf.gather(bias, t_real)
+    sampled_logits = ops.cast(ops.matmul(h, ops.transpose(tf.gather(weights, sampled))), "float32") + tf.gather(
+        bias, sampled)[None, :]
+    hits = ops.equal(t_real[:, None], sampled[None, :])
+    sampled_logits = tf.where(hits, NEG_INF, sampled_logits)
+    correct = ops.cast(true_logits > ops.max(sampled_logits, axis=-1), "float32")
+    true_logits = true_logits - ops.log(ops.cast(true_expected[:, 0], "float32"))
+    sampled_logits = sampled_logits - ops.log(ops.cast(sampled_expected, "float32"))[None, :]
+    logits = ops.concatenate([true_logits[:, None], sampled_logits], axis=1)
+    nll = tf.reduce_logsumexp(logits, axis=-1) - true_logits
+    return nll, tf.stop_gradient(correct), t_real
 
 
 def sample_logits(logits, seed, temperature=1.0, top_k=0, top_p=1.0):

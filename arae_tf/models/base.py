@@ -208,9 +208,10 @@ class TextAutoencoder(keras.Model):
         steps = ops.cast(self.train_iterations // self.noise_anneal_every, "float32")
         return self.code_noise * ops.power(self.noise_anneal, steps)
 
-    def reconstruction_stats(self, z, tokens, labels=None):
-        """Reconstruction statistics of `tokens` from codes `z` (subclasses route by label)."""
-        return self.backbone.reconstruction(z, tokens)
+    def reconstruction_stats(self, z, tokens, labels=None, training=False):
+        """Reconstruction statistics of `tokens` from codes `z` (subclasses route by label); `training`
+        selects the backbone's training loss (its sampled softmax, when it has one)."""
+        return self.backbone.reconstruction(z, tokens, training=training)
 
     def reconstruction_step(self, tokens, optimizer, variables, labels=None, source=None):
         """One gradient step on L_rec with annealed code noise (the encoder reads `source` if given).
@@ -222,7 +223,7 @@ class TextAutoencoder(keras.Model):
             z_in = z
             if self.code_noise:
                 z_in = z + self.current_code_noise() * keras.random.normal(ops.shape(z), seed=self.seed_generator)
-            stats = self.reconstruction_stats(z_in, tokens, labels)
+            stats = self.reconstruction_stats(z_in, tokens, labels, training=True)
             loss = token_mean(stats)
         apply_gradients(optimizer, tape.gradient(loss, variables), variables)
         self.track_reconstruction(stats, z)

@@ -92,17 +92,18 @@ class ARAETransfer(ARAE):
         return config
 
     # -- Algorithm 2 ----------------------------------------------------------
-    def reconstruction_stats(self, z, tokens, labels=None):
+    def reconstruction_stats(self, z, tokens, labels=None, training=False):
         """Statistics summed over classes, each part of the batch through its class's decoder.
 
         Without labels (e.g. unlabelled evaluation data) every sentence goes through decoder 0.
         """
         if labels is None:
-            return self.backbone.reconstruction(z, tokens, decoder=0)
+            return self.backbone.reconstruction(z, tokens, decoder=0, training=training)
         labels = tf.cast(labels, tf.int32)
         zs = tf.dynamic_partition(z, labels, self.num_classes)
         ts = tf.dynamic_partition(tokens, labels, self.num_classes)
-        parts = [self.backbone.reconstruction(zs[c], ts[c], decoder=c) for c in range(self.num_classes)]
+        parts = [self.backbone.reconstruction(zs[c], ts[c], decoder=c, training=training)
+                 for c in range(self.num_classes)]
         return {k: ops.sum(ops.stack([p[k] for p in parts])) for k in parts[0]}
 
     def adversary_loss(self, logits, labels):

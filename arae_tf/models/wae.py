@@ -101,7 +101,7 @@ class GaussianPriorAutoencoder(TextAutoencoder):
         with tf.GradientTape() as tape:
             mu, log_var = self.backbone.encode_distribution(source, training=True)
             z = self.posterior_sample(mu, log_var)
-            stats = self.backbone.reconstruction(z, tokens, inputs=self.decoder_inputs(tokens))
+            stats = self.backbone.reconstruction(z, tokens, inputs=self.decoder_inputs(tokens), training=True)
             sentences = tf.stop_gradient(global_sum(ops.cast(ops.shape(tokens)[0], "float32")))
             reg = self.regularizer(z, mu, log_var)
             loss = stats["nll_sum"] / sentences + reg / num_replicas()
