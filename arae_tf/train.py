@@ -7,6 +7,7 @@ Rerunning the same command resumes from the newest checkpoint in --workdir.
 """
 
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -24,7 +25,10 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     from arae_tf import train_lib
-    train_lib.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    try:
+        train_lib.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    except train_lib.TrainingDiverged as e:
+        sys.exit(f"error: {e}")
 
 
 if __name__ == "__main__":

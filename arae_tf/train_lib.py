@@ -143,8 +143,48 @@ def _atomic_json(path, obj):
     os.replace(path + ".tmp", path)
 
 
+class TrainingDiverged(RuntimeError):
+    """A loss or a weight became NaN or infinite; nothing non-finite was written."""
+
+
+def non_finite_weights(model):
+    """Paths of the model's float weights (optimizer state not included) holding NaN or inf."""
+    return [v.path for v in model.weights
+            if np.issubdtype(np.dtype(v.dtype), np.floating) and not np.isfinite(v.numpy()).all()]
+
+
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stops training at the first logging interval whose logged losses are not finite.
+
+    The logged values are running means over the current chunk, so a NaN or inf anywhere in the
+    chunk shows at the next interval. Raises `TrainingDiverged` naming the step, the losses and the
+    newest checkpoint (which stays, as does every earlier one): the fit loop ends before the chunk's
+    checkpoint or evaluation, so nothing non-finite is written."""
+
+    def __init__(self, every, workdir):
+        super().__init__()
+        self.every, self.workdir = every, workdir
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (batch + 1) % self.every:
+            return
+        bad = {k: float(v) for k, v in (logs or {}).items() if not math.isfinite(float(v))}
+        if bad:
+            raise TrainingDiverged(_diverged_message(self.workdir, int(self.model.train_iterations.numpy()),
+                                                     f"non-finite training losses {bad}"))
+
+
+def _diverged_message(workdir, step, what):
+    step_ckpt, ckpt = latest_checkpoint(workdir)
+    kept = (f"the newest finite checkpoint, {ckpt} (step {step_ckpt}), is kept and a rerun resumes from it"
+            if ckpt else "no checkpoint was written yet")
+    return (f"training diverged by step {step}: {what}; stopped without writing a checkpoint or final/ "
+            f"({kept}). Lower the learning rates (config fields optim.*_lr) or check the data.")
+
+
 class Checkpointer(keras.callbacks.Callback):
-    """Saves weights (model + all optimizers) every chunk; the .json marker is written last."""
+    """Saves weights (model + all optimizers) every chunk; the .json marker is written last. Weights
+    holding NaN or inf are never written: `TrainingDiverged` is raised instead."""
 
     def __init__(self, workdir, keep):
         super().__init__()
@@ -154,6 +194,10 @@ class Checkpointer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         step = int(self.model.train_iterations.numpy())
+        bad = non_finite_weights(self.model)
+        if bad:
+            raise TrainingDiverged(_diverged_message(os.path.dirname(self.dir), step,
+                                                     f"weights {bad[:5]} hold NaN or infinite values"))
         path = os.path.join(self.dir, f"ckpt-{step}.weights.h5")
         self.model.save_weights(path + ".tmp.weights.h5")
         os.replace(path + ".tmp.weights.h5", path)
@@ -381,8 +425,8 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
         classifier = classifier_lib.cached_classifier(os.path.join(write_dir, "classifier"), train_ex)
     evaluator = Evaluator(vocab, config, valid_ds, train_ds, write_dir, classifier)
     progress = Progress(min(config.train.log_every, chunk), total, d.batch_size, step)
-    callbacks = [progress, evaluator,
-                 Checkpointer(write_dir, config.train.keep_checkpoints)]
+    guard = DivergenceGuard(min(config.train.log_every, chunk), write_dir)
+    callbacks = [progress, guard, evaluator, Checkpointer(write_dir, config.train.keep_checkpoints)]
     if step < total:
         t = time.time()
         model.fit(train_ds, steps_per_epoch=chunk, epochs=epochs, initial_epoch=step // chunk,

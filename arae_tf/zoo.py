@@ -134,6 +134,7 @@ def _download(name, remote):
             raise PresetError(f"download of {name} from {remote['url']} has sha256 {got}, expected {remote['sha256']}; "
                               "refusing it (truncated or tampered)")
         with tarfile.open(archive) as tar:
+            check_archive_members(tar, f"{name} ({remote['url']})")
             tar.extractall(os.path.join(tmp, "x"), filter="data")
         inner = os.path.join(tmp, "x")
         entries = os.listdir(inner)
@@ -144,6 +145,20 @@ def _download(name, remote):
             shutil.rmtree(target)
         shutil.move(inner, target)
     return target
+
+
+def check_archive_members(tar, what):
+    """Refuses (PresetError naming `what` and the member) an archive with a member whose path is
+    absolute or climbs out with `..`, or that is a link or a device: a preset holds plain files and
+    folders only. Called before anything is unpacked."""
+    for member in tar.getmembers():
+        name = member.name
+        parts = name.replace("\\", "/").split("/")
+        if os.path.isabs(name) or name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":"):
+            raise PresetError(f"archive of {what}: member {name!r} is outside the preset (absolute path or '..'); "
+                              "refusing to unpack it")
+        if not (member.isfile() or member.isdir()):
+            raise PresetError(f"archive of {what}: member {name!r} is a link or special file; refusing to unpack it")
 
 
 # -- integrity ----------------------------------------------------------------
@@ -164,18 +179,38 @@ def verify(path):
         parts = line.split()
         if len(parts) != 2 or len(parts[0]) != 64:
             raise PresetError(f"{manifest}, line {i}: expected '<sha256>  <file>', got {line.strip()!r}")
+        if not _plain_file_name(parts[1]):
+            raise PresetError(f"{manifest}, line {i}: {parts[1]!r} is not a plain file name inside the preset "
+                              "directory; refusing the preset")
         listed[parts[1]] = parts[0]
     for f in PRESET_FILES:
         if f not in listed:
             raise PresetError(f"{manifest} does not list {f}")
     for f, want in listed.items():
         p = os.path.join(path, f)
+        if os.path.islink(p):
+            raise PresetError(f"{p} is a link; a preset holds plain files only")
         if not os.path.isfile(p):
             raise PresetError(f"{p} is missing")
         got = _sha256(p)
         if got != want:
             raise PresetError(f"{p} does not match its sha256 in {MANIFEST} (got {got[:12]}..., expected "
                               f"{want[:12]}...): the file is truncated or was modified; refusing to load it")
+
+
+def _plain_file_name(name):
+    """True for a file name with no folder part, not '.', '..' or hidden: it can only name a file
+    directly inside the preset directory."""
+    return (name == os.path.basename(name) and "/" not in name and "\\" not in name and ":" not in name
+            and not name.startswith("."))
+
+
+def check_finite(arrays, where):
+    """Raises PresetError naming `where` and the first weights with NaN or infinite values."""
+    bad = [k for k, a in arrays.items() if np.issubdtype(np.asarray(a).dtype, np.floating)
+           and not np.isfinite(a).all()]
+    if bad:
+        raise PresetError(f"{where}: weights {bad[:5]} hold NaN or infinite values (training diverged?); refusing them")
 
 
 def _read_json(path):
@@ -189,6 +224,7 @@ def save_preset(model, vocab, path, metadata, dtype="float16", card=""):
     if dtype not in ("float16", "float32"):
         raise ValueError(f"dtype must be float16 or float32, got {dtype!r}")
     vocab.check_size(model.backbone.vocab_size, where="model")
+    check_finite({v.path: np.asarray(v.numpy()) for v in model.weights}, f"saving preset {path}")
     os.makedirs(path, exist_ok=True)
     with open(os.path.join(path, "model.json"), "w") as f:
         json.dump(keras.saving.serialize_keras_object(model), f, indent=1)
@@ -232,23 +268,34 @@ def load(name, compile=True, dtype="float32"):
     """
     with dtype_policy(dtype, "zoo.load(dtype=...)"):  # checked before anything is read or fetched
         path = resolve(name)
-        config = _read_json(os.path.join(path, "model.json"))
-        if not compile:
-            config = {k: v for k, v in config.items() if k != "compile_config"}
-        # The policy in the config is each layer's own; sublayers made in __init__ take the global one.
-        model = keras.saving.deserialize_keras_object(_with_dtype_policy(config, dtype))
-    with np.load(os.path.join(path, "weights.npz")) as arrays:
-        names = set(arrays.files)
-        for v in model.weights:
-            if v.path not in names:
-                raise PresetError(f"{path}/weights.npz has no weight {v.path!r}: the preset does not match its model.json")
-            a = arrays[v.path]
-            if tuple(a.shape) != tuple(v.shape):
-                raise PresetError(f"{path}/weights.npz: {v.path} has shape {a.shape}, the model expects {v.shape}")
-            v.assign(a.astype(v.dtype))
-            names.discard(v.path)
-        if names:
-            raise PresetError(f"{path}/weights.npz has weights the model does not: {sorted(names)[:5]}")
+        try:
+            return _load_verified(path, compile, dtype)
+        except PresetError:
+            raise
+        except Exception as e:  # a damaged file that still matches its manifest: name the preset
+            raise PresetError(f"preset {path} could not be loaded: {type(e).__name__}: {e}") from e
+
+
+def _load_verified(path, compile, dtype):
+    config = _read_json(os.path.join(path, "model.json"))
+    if not compile:
+        config = {k: v for k, v in config.items() if k != "compile_config"}
+    # The policy in the config is each layer's own; sublayers made in __init__ take the global one.
+    model = keras.saving.deserialize_keras_object(_with_dtype_policy(config, dtype))
+    with np.load(os.path.join(path, "weights.npz")) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    check_finite(arrays, f"{path}/weights.npz")
+    names = set(arrays)
+    for v in model.weights:
+        if v.path not in names:
+            raise PresetError(f"{path}/weights.npz has no weight {v.path!r}: the preset does not match its model.json")
+        a = arrays[v.path]
+        if tuple(a.shape) != tuple(v.shape):
+            raise PresetError(f"{path}/weights.npz: {v.path} has shape {a.shape}, the model expects {v.shape}")
+        v.assign(a.astype(v.dtype))
+        names.discard(v.path)
+    if names:
+        raise PresetError(f"{path}/weights.npz has weights the model does not: {sorted(names)[:5]}")
     model.vocabulary = Vocabulary.load(os.path.join(path, "vocabulary.txt"))
     model.preset = _read_json(os.path.join(path, "metadata.json"))
     return model

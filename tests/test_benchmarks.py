@@ -53,3 +53,26 @@ def test_profile_step_times_every_part(tmp_path):
     assert len(top) >= 5 and all(ms[n] > 0 for n in ms), ms
     # The parts, each timed alone, account for the whole step within a factor of two.
     assert 0.5 < sum(ms[n] for n in top) / ms["whole train_step"] < 2.0, ms
+
+
+def test_time_to_quality_parses_arms_and_interpolates_the_time_to_target():
+    from benchmarks import time_to_quality as ttq
+    assert ttq.parse_arm("fast:backbone.sampled_softmax=256,optim.ae_optimizer=adam") == (
+        "fast", {"backbone.sampled_softmax": 256, "optim.ae_optimizer": "adam"})
+    assert ttq.parse_arm("baseline:") == ("baseline", {})
+    with pytest.raises(ValueError, match="name:field=value"):
+        ttq.parse_arm("no_colon")
+    with pytest.raises(ValueError, match="is not field=value"):
+        ttq.parse_arm("a:backbone.x")
+    c = ttq.arm_config("builtin_ae", {"backbone.sampled_softmax": 8, "optim.ae_lr": 1})
+    assert c.model == "ae" and c.backbone.sampled_softmax == 8 and c.optim.ae_lr == 1.0
+    with pytest.raises(KeyError, match="backbone.nope"):
+        ttq.arm_config("builtin_ae", {"backbone.nope": 1})
+    # Reached between the validations at 100 s (BLEU 4) and 200 s (BLEU 8): 150 s for BLEU 6.
+    assert ttq.time_to_target([(100, 4.0), (200, 8.0), (300, 12.0)], 6.0) == pytest.approx(150.0)
+    assert ttq.time_to_target([(100, 4.0)], 6.0) is None
+    arms = [{"name": "a", "overrides": {}, "seconds_to_target": 200.0, "curve": [{"seconds": 210, "step": 9}],
+             "sentences_per_second": 10.0},
+            {"name": "b", "overrides": {}, "seconds_to_target": 80.0, "curve": [{"seconds": 90, "step": 9}],
+             "sentences_per_second": 25.0}]
+    assert ttq.summary(arms, 6.0).splitlines()[-1].endswith("| 2.50 |")

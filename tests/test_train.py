@@ -126,3 +126,30 @@ def test_a_chosen_checkpoint_is_loaded_and_a_missing_one_named(tmp_path):
     assert int(early.train_iterations.numpy()) == 20 and int(final.train_iterations.numpy()) == 40
     with pytest.raises(FileNotFoundError, match=r"no complete checkpoint of step 30; it has \[20, 40\]"):
         load_trained(workdir, checkpoint=30)
+
+
+def test_divergence_stops_training_keeps_the_last_finite_checkpoint_and_fails_the_binary(tmp_path):
+    """A run whose losses turn non-finite (here made certain: Adam with an infinite learning rate
+    from step 5 on) stops at the next logging interval with the step and the losses named, writes
+    no checkpoint or final/ after the divergence, keeps the finite checkpoint, and the binary
+    exits non-zero. A preset is never made from non-finite weights (tests/test_zoo_export.py)."""
+    from configs import arae_builtin
+    config = arae_builtin.get_config("smoke")
+    config.train.steps, config.train.eval_every, config.train.log_every = 4, 4, 2
+    workdir = str(tmp_path / "run")
+    train_lib.train_and_evaluate(config, workdir)
+    finite = sorted(os.listdir(os.path.join(workdir, "checkpoints")))
+    import shutil
+    shutil.rmtree(os.path.join(workdir, "final"))
+    config.train.steps = 8
+    config.optim.ae_lr = float("inf")
+    with pytest.raises(train_lib.TrainingDiverged, match=r"by step [5-6]: non-finite training losses .*rec_loss"):
+        train_lib.train_and_evaluate(config, workdir)
+    assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == finite  # ckpt-4 only, untouched
+    assert not os.path.exists(os.path.join(workdir, "final"))
+    r = subprocess.run([sys.executable, "-m", "arae_tf.train", "--config=configs/arae_builtin.py:smoke",
+                        f"--workdir={workdir}", "--config.train.steps=8", "--config.train.eval_every=4",
+                        "--config.train.log_every=2", "--config.optim.ae_lr=inf"],
+                       cwd=REPO, env=_env(), capture_output=True, text=True, timeout=600)
+    assert r.returncode != 0 and "training diverged by step" in r.stderr and "ckpt-4" in r.stderr, r.stderr[-2000:]
+    assert "Traceback" not in r.stderr

@@ -106,6 +106,86 @@ def test_remote_preset_checked_by_sha256(monkeypatch, tmp_path, preset):
     assert os.path.isdir(tmp_path / "cache" / "zoo" / "tiny_remote") and model.preset["name"] == "tiny"
 
 
+def _rewrite_manifest(preset):
+    zoo.write_manifest(preset)  # the damage below is then invisible to the checksums
+
+
+def test_manifest_entries_outside_the_preset_are_refused(preset):
+    manifest = os.path.join(preset, "SHA256SUMS")
+    outside = os.path.join(os.path.dirname(preset), "outside.txt")
+    open(outside, "w").write("x")
+    sha = hashlib.sha256(b"x").hexdigest()
+    for entry in ("../outside.txt", "../../../../etc/hostname", "/etc/hostname", "sub/file", ".hidden"):
+        zoo.write_manifest(preset)
+        with open(manifest, "a") as f:
+            f.write(f"{sha}  {entry}\n")
+        with pytest.raises(zoo.PresetError, match="not a plain file name inside the preset"):
+            zoo.load(preset)
+    # A preset file replaced by a link (to a file with the listed content) is refused too.
+    zoo.write_manifest(preset)
+    card = os.path.join(preset, "MODEL_CARD.md")
+    copy = os.path.join(os.path.dirname(preset), "card_copy.md")
+    os.replace(card, copy)
+    os.symlink(copy, card)
+    with pytest.raises(zoo.PresetError, match="is a link"):
+        zoo.load(preset)
+
+
+def test_damage_behind_a_matching_manifest_names_the_preset(preset):
+    path = os.path.join(preset, "weights.npz")
+    data = bytearray(open(path, "rb").read())
+    data[len(data) // 2] ^= 0xFF
+    open(path, "wb").write(bytes(data))
+    _rewrite_manifest(preset)
+    with pytest.raises(zoo.PresetError, match=f"preset {preset} could not be loaded"):
+        zoo.load(preset)
+
+
+def test_non_finite_weights_are_refused_on_save_and_on_load(tmp_path, preset, trained):
+    model, vocab, _ = trained
+    with np.load(os.path.join(preset, "weights.npz")) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    key = sorted(k for k in arrays if arrays[k].dtype.kind == "f")[0]
+    arrays[key] = arrays[key].copy()
+    arrays[key].flat[0] = np.nan
+    np.savez(os.path.join(preset, "weights.npz"), **arrays)
+    _rewrite_manifest(preset)
+    with pytest.raises(zoo.PresetError, match=f"weights \\['{key}'\\] hold NaN"):
+        zoo.load(preset)
+    v = model.weights[0]
+    keep = v.numpy().copy()
+    try:
+        v.assign(np.full(v.shape, np.inf, v.dtype))
+        with pytest.raises(zoo.PresetError, match="NaN or infinite"):
+            zoo.save_preset(model, vocab, str(tmp_path / "inf"), {"name": "inf"})
+        assert not os.path.exists(tmp_path / "inf")  # nothing half-written
+    finally:
+        v.assign(keep)
+
+
+@pytest.mark.parametrize("member", ["../evil.txt", "/abs/evil.txt", "link"])
+def test_remote_archive_members_outside_the_preset_are_refused(monkeypatch, tmp_path, preset, member):
+    import io
+    monkeypatch.setenv("ARAE_TF_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("ARAE_TF_ZOO_DIR", str(tmp_path / "empty"))
+    archive = str(tmp_path / "evil.tar.gz")
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(preset, arcname="evil")
+        info = tarfile.TarInfo(member)
+        if member == "link":
+            info.type, info.linkname = tarfile.SYMTYPE, "/etc/hostname"
+            tar.addfile(info)
+        else:
+            info.size = 1
+            tar.addfile(info, io.BytesIO(b"x"))
+    sha = hashlib.sha256(open(archive, "rb").read()).hexdigest()
+    monkeypatch.setattr(zoo, "_REMOTE", {})
+    zoo.register_remote("evil", "file://" + archive, sha)
+    with pytest.raises(zoo.PresetError, match=f"member '{member}'"):
+        zoo.load("evil")
+    assert not os.path.exists(tmp_path / "cache" / "zoo" / "evil")
+
+
 # -- export -------------------------------------------------------------------
 _FRESH = r"""
 import json, sys

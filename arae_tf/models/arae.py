@@ -22,6 +22,7 @@ Hand-written losses are divided by the number of replicas.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -204,6 +205,48 @@ class ARAE(TextAutoencoder):
         self.gp_tracker.update_state(gp)
         self.zfake_norm_tracker.update_state(ops.mean(ops.norm(z_fake, axis=-1)))
         return z_real
+
+    # -- a GAN phase on fixed codes --------------------------------------------
+    def fit_prior(self, codes, iterations, batch_size=128, seed=0, log_every=0, log=print):
+        """Trains the critic and the generator on fixed real codes, the autoencoder frozen.
+
+        Each iteration is Algorithm 1's steps 2 and 3 without the encoder: `critic_steps` critic
+        updates, each on a fresh batch of `codes` drawn uniformly (seeded) and fresh generator noise,
+        then one generator update, with the compiled critic and generator optimizers. It lets the
+        learned prior catch up with codes that the joint training moved faster than the generator
+        could follow (a collapsed prior: ||z~|| far from ||z||, few distinct samples); nothing the
+        decoders or the encoder compute changes. Returns [(iteration, W estimate, mean ||z~||)] every
+        `log_every` iterations (and the last).
+
+        Args:
+            codes: [N, latent_dim] real codes, e.g. the encoder's codes of the training sentences.
+            iterations: generator updates.
+        """
+        if self.generator is None:
+            raise ValueError(f"fit_prior needs a learned prior; this model's prior is {self.prior!r}")
+        codes = tf.convert_to_tensor(np.asarray(codes, np.float32))
+        if codes.shape.rank != 2 or codes.shape[1] != self.latent_dim or codes.shape[0] < 1:
+            raise ValueError(f"codes must be [N, {self.latent_dim}] with N >= 1, got shape {tuple(codes.shape)}")
+        if iterations < 1 or batch_size < 1:
+            raise ValueError(f"iterations and batch_size must be >= 1, got {iterations} and {batch_size}")
+        n = int(codes.shape[0])
+
+        @tf.function
+        def one_iteration(i):
+            for k in range(self.critic_steps):
+                idx = tf.random.stateless_uniform([batch_size], [seed, i * self.critic_steps + k], 0, n, tf.int32)
+                w, _, z_fake = self.critic_step(tf.gather(codes, idx))
+            self.generator_step(batch_size)
+            return w, ops.mean(ops.norm(z_fake, axis=-1))
+
+        history = []
+        for i in range(iterations):
+            w, norm = one_iteration(tf.constant(i, tf.int32))
+            if (log_every and (i + 1) % log_every == 0) or i + 1 == iterations:
+                history.append((i + 1, float(w), float(norm)))
+                if log_every:
+                    log(f"[prior] iteration {i + 1}/{iterations}: W {float(w):.4f} |z~| {float(norm):.3f}")
+        return history
 
     def train_step(self, data):
         tokens = data["tokens"]
