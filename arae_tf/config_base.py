@@ -67,7 +67,9 @@ def base_config():
     a.generator_hidden = (128, 128)
     a.critic_hidden = (128, 128)
     a.generator_tanh = False
-    a.critic_batchnorm = True
+    a.critic_batchnorm = False  # True: the reference code's BatchNorm critic, which collapses the learned prior
+    #                             (each of the real and fake batches normalised by its own statistics; docs/arae_prior.md)
+    a.generator_normalize = False  # True: the generator's output on the unit sphere (not in the paper)
     a.critic_steps = 5
     a.lipschitz = "gp"        # "gp" | "clip"
     a.gp_weight = 0.1

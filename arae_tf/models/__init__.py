@@ -74,7 +74,8 @@ def _arae_kwargs(config):
     return dict(prior=a.prior, noise_dim=a.noise_dim, generator_hidden=tuple(a.generator_hidden),
                 critic_hidden=tuple(a.critic_hidden), generator_tanh=a.generator_tanh,
                 critic_batchnorm=a.critic_batchnorm, critic_steps=a.critic_steps, lipschitz=a.lipschitz,
-                gp_weight=a.gp_weight, clip_value=a.clip_value, adv_weight=a.adv_weight, **_noise_kwargs(config))
+                gp_weight=a.gp_weight, clip_value=a.clip_value, adv_weight=a.adv_weight,
+                generator_normalize=a.get("generator_normalize", False), **_noise_kwargs(config))
 
 
 def _arae_optimizers(o):

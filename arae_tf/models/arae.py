@@ -42,15 +42,21 @@ class ARAE(TextAutoencoder):
         noise_dim: size of the generator's input s ~ N(0, I).
         generator_hidden / critic_hidden: MLP widths.
         generator_tanh: tanh on the generator output (the paper) or linear (the Yelp reference code).
-        critic_batchnorm: BatchNorm on the critic's hidden layers after the first (reference code).
+        critic_batchnorm: BatchNorm on the critic's hidden layers after the first (the reference code).
+            Off by default: called on the real and the fake batch separately, BatchNorm normalises
+            each with its own statistics, so the critic cannot see a difference of scale or spread
+            and the learned prior collapses (docs/arae_prior.md).
         critic_steps: k critic updates per iteration.
         lipschitz: "gp" (gradient penalty, `gp_weight`) or "clip" (weight clipping, `clip_value`).
         adv_weight: lambda_1, the scale of the critic's gradient entering the encoder.
+        generator_normalize: L2-normalise the generator's output onto the unit sphere, where the
+            encoder's normalised codes live (not in the paper: its generator must learn the norm,
+            and on Yelp ours stayed at ||z~|| ~ 0.5 while ||z|| = 1; docs/arae_yelp_prior.md).
     """
 
     def __init__(self, backbone, prior="learned", noise_dim=32, generator_hidden=(128, 128), critic_hidden=(128, 128),
-                 generator_tanh=False, critic_batchnorm=True, critic_steps=5, lipschitz="gp", gp_weight=0.1,
-                 clip_value=0.01, adv_weight=0.01, **kwargs):
+                 generator_tanh=False, critic_batchnorm=False, critic_steps=5, lipschitz="gp", gp_weight=0.1,
+                 clip_value=0.01, adv_weight=0.01, generator_normalize=False, **kwargs):
         super().__init__(backbone, **kwargs)
         if prior not in PRIORS:
             raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
@@ -68,6 +74,7 @@ class ARAE(TextAutoencoder):
         self.gp_weight = gp_weight
         self.clip_value = clip_value
         self.adv_weight = adv_weight
+        self.generator_normalize = bool(generator_normalize)
         # === Layers ===
         d = self.latent_dim
         self.generator = (generator_mlp(noise_dim, self.generator_hidden, d, generator_tanh)
@@ -120,7 +127,7 @@ class ARAE(TextAutoencoder):
                       critic_hidden=list(self.critic_hidden), generator_tanh=self.generator_tanh,
                       critic_batchnorm=self.critic_batchnorm, critic_steps=self.critic_steps,
                       lipschitz=self.lipschitz, gp_weight=self.gp_weight, clip_value=self.clip_value,
-                      adv_weight=self.adv_weight)
+                      adv_weight=self.adv_weight, generator_normalize=self.generator_normalize)
         return config
 
     # -- the prior ------------------------------------------------------------
@@ -138,7 +145,10 @@ class ARAE(TextAutoencoder):
         """z~ from the prior: g(s), s ~ N(0, I), or the fixed prior (from `noise` if given)."""
         eps = self.prior_noise(n, seed) if noise is None else noise
         if self.prior == "learned":
-            return self.generator(eps, training=training)
+            z = self.generator(eps, training=training)
+            if self.generator_normalize:
+                z = z / ops.sqrt(ops.sum(ops.square(z), axis=-1, keepdims=True) + 1e-12)
+            return z
         if self.prior == "sphere":
             return eps / ops.norm(eps, axis=-1, keepdims=True)
         return eps

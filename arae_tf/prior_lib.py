@@ -1,0 +1,95 @@
+"""Refitting an ARAE's learned prior on its frozen encoder's codes (`python -m arae_tf.fit_prior`)."""
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+
+def _log(msg):
+    print(f"[fit_prior] {msg}", flush=True)
+
+
+def load_source(preset=None, source=None):
+    """(model, vocab, config) of a zoo preset or of a training workdir."""
+    from arae_tf import evaluation, zoo
+    if source:
+        return evaluation.load_trained(source)
+    model = zoo.load(preset)
+    config = evaluation.config_from_dict(model.preset["training"]["config"])
+    return model, model.vocabulary, config
+
+
+def rebuild_with_new_critic(model, config, critic_batchnorm=False, gp_weight=None, generator_normalize=False):
+    """A model built from `config` with the critic settings changed, holding every weight of `model`
+    (matched by variable path) except the critic's, which start fresh. Returns (new model, new config)."""
+    import keras
+
+    from arae_tf.models import build_model
+    config = config.copy_and_resolve_references()
+    config.arae.critic_batchnorm = critic_batchnorm
+    config.arae.generator_normalize = generator_normalize
+    if gp_weight is not None:
+        config.arae.gp_weight = gp_weight
+    keras.utils.set_random_seed(config.seed)
+    new = build_model(config, model.backbone.vocab_size)
+    if not hasattr(new, "fit_prior"):
+        raise ValueError(f"model {config.model!r} has no learned prior to fit")
+    old = {v.path: v for v in model.weights}
+    kept = 0
+    for v in new.weights:
+        if v.path.startswith("critic/") or v.path not in old:
+            continue
+        v.assign(old[v.path].numpy())
+        kept += 1
+    new.vocabulary = model.vocabulary
+    _log(f"kept {kept} of {len(new.weights)} weights; new critic ({len(new.critic.weights)} weights, "
+         f"batchnorm={critic_batchnorm})")
+    return new, config
+
+
+def training_codes(model, config, batch=2000):
+    """The encoder's codes [N, latent] of the config's training sentences."""
+    from arae_tf.train_lib import load_examples
+    texts = [t for t, _ in load_examples(config.data, "train")]
+    return np.concatenate([model.encode(texts[i: i + batch]) for i in range(0, len(texts), batch)])
+
+
+def refit_prior_to_workdir(preset, source, workdir, iterations, batch_size=128, gp_weight=None,
+                           generator_normalize=False, seed=0):
+    """The whole binary: load, rebuild the critic, fit the prior, write `workdir` (see fit_prior.py)."""
+    from arae_tf import train_lib
+    from arae_tf.metrics import latent
+    if os.path.exists(os.path.join(workdir, "final")) or os.path.exists(os.path.join(workdir, "config.json")):
+        raise FileExistsError(f"{workdir} already holds a model; give a new --workdir")
+    model, vocab, config = load_source(preset, source)
+    model, config = rebuild_with_new_critic(model, config, gp_weight=gp_weight,
+                                            generator_normalize=generator_normalize)
+    config.seed = seed
+    t = time.time()
+    codes = training_codes(model, config)
+    _log(f"{len(codes)} training codes ({time.time() - t:.0f}s), mean norm {np.linalg.norm(codes, axis=1).mean():.3f}")
+    t = time.time()
+    history = model.fit_prior(codes, iterations, batch_size=batch_size, seed=seed, log_every=max(1, iterations // 10),
+                              log=_log)
+    z_fake = model.sample_codes(2000, seed=seed).numpy()
+    stats = latent.code_statistics(z_fake)
+    _log(f"{iterations} iterations in {time.time() - t:.0f}s; prior codes: norm {stats['norm']:.3f}, "
+         f"tr cov {stats['cov_trace']:.3f}")
+    os.makedirs(workdir, exist_ok=True)
+    vocab.save(os.path.join(workdir, "vocabulary.txt"))
+    record = {"config": config.to_dict(), "command": sys.argv, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+              "prior_refit": {"source": preset or source, "iterations": iterations, "batch_size": batch_size,
+                              "history": history}}
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+        json.dump(record, f, indent=2, default=str)
+    samples = model.sample(20, seed=seed)
+    metrics = {"step": int(model.train_iterations.numpy()), "prior_code_norm": stats["norm"],
+               "prior_code_cov_trace": stats["cov_trace"]}
+    train_lib.save_final(model, vocab, config, workdir, metrics, samples)
+    for s in samples[:5]:
+        _log(f"[sample] {s}")
+    _log(f"wrote {workdir}: evaluate it with python -m arae_tf.evaluate --workdir={workdir}")
+    return model
