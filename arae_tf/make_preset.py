@@ -70,14 +70,35 @@ def dataset_name(config):
     return os.path.basename(os.path.dirname(os.path.abspath(config.data.train_files[0])))
 
 
-def command_line(argv):
-    """A recorded argv as the module command a user types (`python -m arae_tf.train ...`)."""
+def portable_path(path, repo=None):
+    """An absolute path of the machine that made a model, as a path that works from a checkout: inside
+    the repository, relative to it; inside the `shared` folder beside it, `../shared/...`; anything
+    else (a workdir on that machine) `workdirs/<its last folder>`."""
+    repo = repo or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.path.normpath(path)
+    shared = os.path.normpath(os.path.join(repo, "..", "shared"))
+    if path == repo or path.startswith(repo + os.sep):
+        return os.path.relpath(path, repo)
+    if path.startswith(shared + os.sep):
+        return "../shared/" + os.path.relpath(path, shared)
+    return "workdirs/" + os.path.basename(path)
+
+
+def command_line(argv, repo=None):
+    """A recorded argv as the module command a user types from a checkout (`python -m arae_tf.train ...`),
+    absolute paths in `--flag=/path` arguments made portable (`portable_path`)."""
     if not argv:
         return ""
     head = argv[0]
     if head.endswith(".py") and os.path.basename(os.path.dirname(head)) == "arae_tf":
         head = "python -m arae_tf." + os.path.basename(head)[:-3]
-    return " ".join([head] + list(argv[1:]))
+    args = []
+    for a in argv[1:]:
+        if a.startswith("--") and "=" in a and a.split("=", 1)[1].startswith("/"):
+            flag, value = a.split("=", 1)
+            a = f"{flag}={portable_path(value, repo)}"
+        args.append(a)
+    return " ".join([head] + args)
 
 
 def _evaluation_section(kind, metrics, paper_row):

@@ -129,8 +129,8 @@ def test_a_chosen_checkpoint_is_loaded_and_a_missing_one_named(tmp_path):
 
 
 def test_divergence_stops_training_keeps_the_last_finite_checkpoint_and_fails_the_binary(tmp_path):
-    """A run whose losses turn non-finite (here made certain: Adam with an infinite learning rate
-    from step 5 on) stops at the next logging interval with the step and the losses named, writes
+    """A run whose losses turn non-finite (here made certain: an infinite gradient-penalty weight
+    from step 5 on; a learning rate would not do, Keras restores it from the checkpoint) stops at the next logging interval with the step and the losses named, writes
     no checkpoint or final/ after the divergence, keeps the finite checkpoint, and the binary
     exits non-zero. A preset is never made from non-finite weights (tests/test_zoo_export.py)."""
     from configs import arae_builtin
@@ -142,14 +142,14 @@ def test_divergence_stops_training_keeps_the_last_finite_checkpoint_and_fails_th
     import shutil
     shutil.rmtree(os.path.join(workdir, "final"))
     config.train.steps = 8
-    config.optim.ae_lr = float("inf")
-    with pytest.raises(train_lib.TrainingDiverged, match=r"by step [5-6]: non-finite training losses .*rec_loss"):
+    config.arae.gp_weight = float("inf")
+    with pytest.raises(train_lib.TrainingDiverged, match=r"by step [5-6]: non-finite training losses .*'rec_loss': nan"):
         train_lib.train_and_evaluate(config, workdir)
     assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == finite  # ckpt-4 only, untouched
     assert not os.path.exists(os.path.join(workdir, "final"))
     r = subprocess.run([sys.executable, "-m", "arae_tf.train", "--config=configs/arae_builtin.py:smoke",
                         f"--workdir={workdir}", "--config.train.steps=8", "--config.train.eval_every=4",
-                        "--config.train.log_every=2", "--config.optim.ae_lr=inf"],
+                        "--config.train.log_every=2", "--config.arae.gp_weight=inf"],
                        cwd=REPO, env=_env(), capture_output=True, text=True, timeout=600)
     assert r.returncode != 0 and "training diverged by step" in r.stderr and "ckpt-4" in r.stderr, r.stderr[-2000:]
     assert "Traceback" not in r.stderr

@@ -152,7 +152,7 @@ def test_non_finite_weights_are_refused_on_save_and_on_load(tmp_path, preset, tr
     _rewrite_manifest(preset)
     with pytest.raises(zoo.PresetError, match=f"weights \\['{key}'\\] hold NaN"):
         zoo.load(preset)
-    v = model.weights[0]
+    v = next(w for w in model.weights if "float" in str(w.dtype))
     keep = v.numpy().copy()
     try:
         v.assign(np.full(v.shape, np.inf, v.dtype))
@@ -344,3 +344,15 @@ def test_shipped_wae_presets_load_in_a_fresh_process(name, calls):
     assert r.returncode == 0, r.stderr[-2000:]
     n = 6 if name == "wae_snli" else 5
     assert f"OK {n} True" in r.stdout and int(r.stdout.split()[-1]) >= n - 1, r.stdout
+
+
+def test_model_card_commands_run_from_a_checkout():
+    """Commands recorded on the machine that trained a model are shown with paths that work from a
+    checkout: repository paths relative, ../shared/... for the data, workdirs/<name> for the rest."""
+    from arae_tf.make_preset import command_line
+    argv = ["/work/snap4/arae_tf/train.py", "--config=/repo/configs/wae_snli.py:wae_s,0.01",
+            "--workdir=/work/runs/wae_snli_fast", "--config.data.train_files=/shared/data/snli/train.txt",
+            "--config.train.steps=0", "--name=x"]
+    assert command_line(argv, repo="/repo") == (
+        "python -m arae_tf.train --config=configs/wae_snli.py:wae_s,0.01 --workdir=workdirs/wae_snli_fast "
+        "--config.data.train_files=../shared/data/snli/train.txt --config.train.steps=0 --name=x")
