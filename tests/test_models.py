@@ -169,3 +169,54 @@ def test_ae_code_gaussian(vocab, examples):
     samples = model.sample_codes(4000, seed=0).numpy()
     np.testing.assert_allclose(samples.mean(0), codes.mean(0), atol=0.05)
     np.testing.assert_allclose(np.cov(samples, rowvar=False), np.cov(codes, rowvar=False), atol=0.02)
+
+
+def test_fit_prior_trains_only_the_gan_and_moves_the_prior_to_the_codes(vocab):
+    """`fit_prior` on constructed codes (all near one direction of the sphere): the generated codes'
+    mean turns towards theirs, critic and generator change, nothing else does; bad input is refused."""
+    import keras
+    model = tiny_arae(len(vocab), compile=False, critic_batchnorm=False)
+    model.compile(critic_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+                  generator_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5))
+    rng = np.random.default_rng(0)
+    target = np.eye(8, dtype=np.float32)[0]
+    codes = target + 0.05 * rng.standard_normal((512, 8)).astype(np.float32)
+    codes /= np.linalg.norm(codes, axis=1, keepdims=True)
+    frozen = {v.path: v.numpy().copy() for v in model.backbone.weights}
+    gen_before = [v.numpy().copy() for v in model.generator.weights]
+    history = model.fit_prior(codes, 300, batch_size=64, seed=1, log_every=100, log=lambda m: None)
+    assert [h[0] for h in history] == [100, 200, 300]
+    for v in model.backbone.weights:
+        np.testing.assert_array_equal(v.numpy(), frozen[v.path])
+    assert any(not np.array_equal(a, v.numpy()) for a, v in zip(gen_before, model.generator.weights))
+    fake = model.sample_codes(512, seed=3).numpy()
+    cos = fake.mean(0) @ target / np.linalg.norm(fake.mean(0))
+    assert cos > 0.9, (cos, fake.mean(0))
+    with pytest.raises(ValueError, match=r"codes must be \[N, 8\]"):
+        model.fit_prior(codes[:, :4], 1)
+    with pytest.raises(ValueError, match="needs a learned prior"):
+        tiny_arae(len(vocab), prior="gaussian").fit_prior(codes, 1)
+
+
+def test_fit_prior_binary_rebuilds_the_critic_and_keeps_the_autoencoder(builtin_run, tmp_path):
+    import subprocess
+    import sys
+
+    from arae_tf.evaluation import load_trained
+    from tests.conftest import REPO
+    out = str(tmp_path / "prior")
+    r = subprocess.run([sys.executable, "-m", "arae_tf.fit_prior", f"--source={builtin_run[0]}", f"--workdir={out}",
+                        "--iterations=20"], cwd=REPO, capture_output=True, text=True, timeout=600,
+                       env=dict(__import__("os").environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "iteration 20/20" in r.stdout
+    source, _, _ = load_trained(builtin_run[0])
+    refit, _, config = load_trained(out)
+    assert config.arae.critic_batchnorm is False
+    assert not any("batch_normalization" in v.path or "/bn_" in v.path for v in refit.critic.weights)
+    for a, b in zip(source.backbone.weights, refit.backbone.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    again = subprocess.run([sys.executable, "-m", "arae_tf.fit_prior", f"--source={builtin_run[0]}", f"--workdir={out}"],
+                           cwd=REPO, capture_output=True, text=True, timeout=600,
+                           env=dict(__import__("os").environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert again.returncode != 0 and "already holds a model" in again.stderr
