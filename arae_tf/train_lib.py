@@ -240,6 +240,32 @@ class Progress(keras.callbacks.Callback):
         self.t_last, self.s_last = now, it
 
 
+OPTIMIZER_ATTRIBUTES = ("optimizer", "critic_optimizer", "generator_optimizer", "encoder_optimizer",
+                        "classifier_optimizer")
+
+
+def learning_rates(model):
+    """{attribute: learning rate} of the model's optimizers (constant rates only)."""
+    out = {}
+    for name in OPTIMIZER_ATTRIBUTES:
+        opt = getattr(model, name, None)
+        if opt is not None and hasattr(opt.learning_rate, "assign"):
+            out[name] = float(opt.learning_rate.numpy())
+    return out
+
+
+def restore_learning_rates(model, configured):
+    """Keras stores each optimizer's learning rate with its state, so a checkpoint would bring back the
+    rate it was written with; the config is the record of this run, so its rates apply (printed
+    where they differ from the checkpoint's)."""
+    for name, lr in configured.items():
+        opt = getattr(model, name)
+        old = float(opt.learning_rate.numpy())
+        if old != lr:
+            opt.learning_rate.assign(lr)
+            print(f"[resume] {name} learning rate {old:g} (checkpoint) -> {lr:g} (config)", flush=True)
+
+
 # -- evaluation ---------------------------------------------------------------
 def evaluate(model, vocab, config, valid_ds, train_ds=None, classifier=None):
     """Validation metrics, greedy-reconstruction BLEU and prior samples. Returns (metrics, extra).
@@ -406,9 +432,11 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
         with open(ckpt[: -len(".weights.h5")] + ".json") as f:
             saved = json.load(f)
         vocab.check_size(saved.get("vocab_size", len(vocab)), where=f"checkpoint {ckpt}")
+        configured = learning_rates(model)
         model.load_weights(ckpt)
         step = int(model.train_iterations.numpy())
         print(f"[resume] from {ckpt} at step {step}", flush=True)
+        restore_learning_rates(model, configured)
 
     d = config.data
     train_ds = pipeline.make_dataset(train_ex, vocab, d.batch_size, d.max_len, shuffle=True,

@@ -130,7 +130,7 @@ def test_a_chosen_checkpoint_is_loaded_and_a_missing_one_named(tmp_path):
 
 def test_divergence_stops_training_keeps_the_last_finite_checkpoint_and_fails_the_binary(tmp_path):
     """A run whose losses turn non-finite (here made certain: an infinite gradient-penalty weight
-    from step 5 on; a learning rate would not do, Keras restores it from the checkpoint) stops at the next logging interval with the step and the losses named, writes
+    from step 5 on) stops at the next logging interval with the step and the losses named, writes
     no checkpoint or final/ after the divergence, keeps the finite checkpoint, and the binary
     exits non-zero. A preset is never made from non-finite weights (tests/test_zoo_export.py)."""
     from configs import arae_builtin
@@ -153,3 +153,25 @@ def test_divergence_stops_training_keeps_the_last_finite_checkpoint_and_fails_th
                        cwd=REPO, env=_env(), capture_output=True, text=True, timeout=600)
     assert r.returncode != 0 and "training diverged by step" in r.stderr and "ckpt-4" in r.stderr, r.stderr[-2000:]
     assert "Traceback" not in r.stderr
+
+
+def test_a_resumed_run_trains_with_the_configs_learning_rates(tmp_path, capsys):
+    """Keras saves each optimizer's learning rate with its state; on resume the config's rates win."""
+    from configs import arae_builtin
+    config = arae_builtin.get_config("smoke")
+    config.train.steps, config.train.eval_every = 2, 2
+    workdir = str(tmp_path / "run")
+    train_lib.train_and_evaluate(config, workdir)
+    config.train.steps, config.optim.ae_lr, config.optim.gan_lr = 4, 5e-4, 2e-5
+    seen = {}
+    real_fit = train_lib.keras.Model.fit
+
+    def spy(model, *args, **kwargs):
+        seen.update(train_lib.learning_rates(model))
+        return real_fit(model, *args, **kwargs)
+    import unittest.mock
+    with unittest.mock.patch.object(train_lib.keras.Model, "fit", spy):
+        train_lib.train_and_evaluate(config, workdir)
+    assert seen["optimizer"] == pytest.approx(5e-4) and seen["generator_optimizer"] == pytest.approx(2e-5)
+    assert seen["critic_optimizer"] == pytest.approx(2e-5)
+    assert "optimizer learning rate 0.003 (checkpoint) -> 0.0005 (config)" in capsys.readouterr().out
