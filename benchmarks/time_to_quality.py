@@ -37,14 +37,19 @@ TASKS = {  # name: (config file, variant, overrides every arm starts from)
 }
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("task", "yelp_ae", list(TASKS), "which model and data")
-flags.DEFINE_multi_string("arm", ["baseline:", "sampled:backbone.sampled_softmax=1024"],
-                          "name:field=value,... (first arm: the reference)")
-flags.DEFINE_float("target_bleu", 10.0, "validation BLEU to reach")
-flags.DEFINE_float("max_seconds", 1800.0, "training wall seconds per arm at most")
-flags.DEFINE_integer("eval_every", 250, "iterations between validations")
-flags.DEFINE_integer("eval_sentences", 500, "validation sentences decoded for BLEU")
-flags.DEFINE_string("out", "", "write the curves here (JSON)")
+
+
+def define_flags():
+    """The binary's flags (defined only when it runs, so that importing this module for its functions
+    does not clash with other binaries' flags)."""
+    flags.DEFINE_enum("task", "yelp_ae", list(TASKS), "which model and data")
+    flags.DEFINE_multi_string("arm", ["baseline:", "sampled256:backbone.sampled_softmax=256"],
+                              "name:field=value,... (first arm: the reference)")
+    flags.DEFINE_float("target_bleu", 10.0, "validation BLEU to reach")
+    flags.DEFINE_float("max_seconds", 1800.0, "training wall seconds per arm at most")
+    flags.DEFINE_integer("eval_every", 250, "iterations between validations")
+    flags.DEFINE_integer("eval_sentences", 500, "validation sentences decoded for BLEU")
+    flags.DEFINE_string("out", "", "write the curves here (JSON)")
 
 
 def parse_arm(text):
@@ -183,4 +188,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -231,6 +231,7 @@ def test_sampled_softmax_removes_accidental_hits_and_has_gradients(vocab, batch)
     assert all(g is not None and np.abs(tf.convert_to_tensor(g).numpy()).sum() > 0 for g in grads)
 
 
+@pytest.mark.slow
 def test_sampled_softmax_model_learns_the_builtin_corpus():
     """An AE trained with a sampled softmax (10 of the built-in corpus's words per step) reconstructs
     held-out built-in sentences under the exact softmax."""

@@ -198,6 +198,7 @@ def test_fit_prior_trains_only_the_gan_and_moves_the_prior_to_the_codes(vocab):
         tiny_arae(len(vocab), prior="gaussian").fit_prior(codes, 1)
 
 
+@pytest.mark.slow
 def test_fit_prior_binary_rebuilds_the_critic_and_keeps_the_autoencoder(builtin_run, tmp_path):
     import subprocess
     import sys
