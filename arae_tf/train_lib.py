@@ -186,10 +186,11 @@ class Checkpointer(keras.callbacks.Callback):
     """Saves weights (model + all optimizers) every chunk; the .json marker is written last. Weights
     holding NaN or inf are never written: `TrainingDiverged` is raised instead."""
 
-    def __init__(self, workdir, keep):
+    def __init__(self, workdir, keep, vocab_digest=None):
         super().__init__()
         self.dir = os.path.join(workdir, "checkpoints")
         self.keep = keep
+        self.vocab_digest = vocab_digest
         os.makedirs(self.dir, exist_ok=True)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -202,7 +203,8 @@ class Checkpointer(keras.callbacks.Callback):
         self.model.save_weights(path + ".tmp.weights.h5")
         os.replace(path + ".tmp.weights.h5", path)
         _atomic_json(os.path.join(self.dir, f"ckpt-{step}.json"),
-                     {"step": step, "time": time.time(), "vocab_size": self.model.backbone.vocab_size})
+                     {"step": step, "time": time.time(), "vocab_size": self.model.backbone.vocab_size,
+                      "vocab_sha256": self.vocab_digest})
         for _, old in _checkpoint_markers(self.dir)[: -self.keep]:
             for p in (old, old[: -len(".json")] + ".weights.h5"):
                 if os.path.exists(p):
@@ -432,6 +434,12 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
         with open(ckpt[: -len(".weights.h5")] + ".json") as f:
             saved = json.load(f)
         vocab.check_size(saved.get("vocab_size", len(vocab)), where=f"checkpoint {ckpt}")
+        if saved.get("vocab_sha256") and saved["vocab_sha256"] != vocab.digest():
+            from arae_tf.data.vocab import VocabularyError
+            raise VocabularyError(
+                f"{os.path.join(workdir, 'vocabulary.txt')} is not the vocabulary checkpoint "
+                f"{ckpt[: -len('.weights.h5')]}.json was trained with (sha256 {vocab.digest()[:12]}... against "
+                f"{saved['vocab_sha256'][:12]}...: words reordered, replaced or edited); refusing to resume")
         configured = learning_rates(model)
         model.load_weights(ckpt)
         step = int(model.train_iterations.numpy())
@@ -454,7 +462,7 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
     evaluator = Evaluator(vocab, config, valid_ds, train_ds, write_dir, classifier)
     progress = Progress(min(config.train.log_every, chunk), total, d.batch_size, step)
     guard = DivergenceGuard(min(config.train.log_every, chunk), write_dir)
-    callbacks = [progress, guard, evaluator, Checkpointer(write_dir, config.train.keep_checkpoints)]
+    callbacks = [progress, guard, evaluator, Checkpointer(write_dir, config.train.keep_checkpoints, vocab.digest())]
     if step < total:
         t = time.time()
         model.fit(train_ds, steps_per_epoch=chunk, epochs=epochs, initial_epoch=step // chunk,

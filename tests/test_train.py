@@ -175,3 +175,24 @@ def test_a_resumed_run_trains_with_the_configs_learning_rates(tmp_path, capsys):
     assert seen["optimizer"] == pytest.approx(5e-4) and seen["generator_optimizer"] == pytest.approx(2e-5)
     assert seen["critic_optimizer"] == pytest.approx(2e-5)
     assert "optimizer learning rate 0.003 (checkpoint) -> 0.0005 (config)" in capsys.readouterr().out
+
+
+def test_a_reordered_vocabulary_is_refused_on_resume(tmp_path):
+    """The checkpoint stores the vocabulary's digest: two lines swapped (same size) are refused,
+    naming both files; the untouched vocabulary resumes."""
+    from arae_tf.data.vocab import VocabularyError
+    from configs import arae_builtin
+    config = arae_builtin.get_config("smoke")
+    config.train.steps, config.train.eval_every = 2, 2
+    workdir = str(tmp_path / "run")
+    train_lib.train_and_evaluate(config, workdir)
+    path = os.path.join(workdir, "vocabulary.txt")
+    original = open(path, encoding="utf-8").read()
+    lines = original.splitlines()
+    lines[5], lines[6] = lines[6], lines[5]
+    open(path, "w", encoding="utf-8").write("\n".join(lines) + "\n")
+    config.train.steps = 4
+    with pytest.raises(VocabularyError, match=r"vocabulary.txt is not the vocabulary checkpoint .*ckpt-2.json"):
+        train_lib.train_and_evaluate(config, workdir)
+    open(path, "w", encoding="utf-8").write(original)
+    assert train_lib.train_and_evaluate(config, workdir)["step"] == 4

@@ -137,6 +137,12 @@ class Vocabulary:
                 "the vocabulary does not belong to this checkpoint"
             )
 
+    def digest(self):
+        """sha256 of the token list in order: two vocabularies with the same digest give every word the
+        same id (a checkpoint stores it; a reordered vocabulary.txt would silently remap every word)."""
+        import hashlib
+        return hashlib.sha256("\n".join(self.tokens).encode("utf-8")).hexdigest()
+
     # -- graph side -----------------------------------------------------------
     def lookup_layer(self):
         """A `StringLookup` reproducing `encode` ids (pad 0, unk 1, bos 2, eos 3)."""
