@@ -84,6 +84,24 @@ def portable_path(path, repo=None):
     return "workdirs/" + os.path.basename(path)
 
 
+def portable(obj, repo=None):
+    """A recorded config or command (nested dicts, lists, strings) with every absolute path made
+    portable: `--flag=/path` values and plain paths through `portable_path`, a script of the package
+    (`.../arae_tf/train.py`) as `arae_tf/train.py`."""
+    if isinstance(obj, dict):
+        return {k: portable(v, repo) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [portable(v, repo) for v in obj]
+    if not isinstance(obj, str):
+        return obj
+    if obj.startswith("--") and "=" in obj and obj.split("=", 1)[1].startswith("/"):
+        flag, value = obj.split("=", 1)
+        return f"{flag}={portable_path(value, repo)}"
+    if obj.startswith("/") and obj.endswith(".py") and os.path.basename(os.path.dirname(obj)) == "arae_tf":
+        return "arae_tf/" + os.path.basename(obj)
+    return portable_path(obj, repo) if obj.startswith("/") else obj
+
+
 def command_line(argv, repo=None):
     """A recorded argv as the module command a user types from a checkout (`python -m arae_tf.train ...`),
     absolute paths in `--flag=/path` arguments made portable (`portable_path`)."""
@@ -92,13 +110,7 @@ def command_line(argv, repo=None):
     head = argv[0]
     if head.endswith(".py") and os.path.basename(os.path.dirname(head)) == "arae_tf":
         head = "python -m arae_tf." + os.path.basename(head)[:-3]
-    args = []
-    for a in argv[1:]:
-        if a.startswith("--") and "=" in a and a.split("=", 1)[1].startswith("/"):
-            flag, value = a.split("=", 1)
-            a = f"{flag}={portable_path(value, repo)}"
-        args.append(a)
-    return " ".join([head] + args)
+    return " ".join([head] + portable(list(argv[1:]), repo))
 
 
 def _evaluation_section(kind, metrics, paper_row):
@@ -207,9 +219,11 @@ def main(argv):
     path = os.path.join(zoo_dir, FLAGS.name)
     partial = path + ".partial"  # written in full, then renamed: a failure leaves no half-written preset
     shutil.rmtree(partial, ignore_errors=True)
-    meta = {"name": FLAGS.name, "description": FLAGS.description, "training": experiment,
-            "metrics": {k: v for k, v in (metrics or {}).items() if k not in ("transfer",)},
-            "transfer_metrics": {k: v for k, v in (metrics or {}).get("transfer", {}).items() if k != "examples"}}
+    # Recorded paths of the machine that trained it, made to work from a checkout.
+    meta = portable({"name": FLAGS.name, "description": FLAGS.description, "training": experiment,
+                     "metrics": {k: v for k, v in (metrics or {}).items() if k not in ("transfer",)},
+                     "transfer_metrics": {k: v for k, v in (metrics or {}).get("transfer", {}).items()
+                                          if k != "examples"}})
     try:
         zoo.save_preset(model, vocab, partial, meta, dtype=FLAGS.dtype)
         check = storage_check(model, zoo.load(partial, compile=False), test_examples, kind)

@@ -149,8 +149,8 @@ class TrainingDiverged(RuntimeError):
 
 def non_finite_weights(model):
     """Paths of the model's float weights (optimizer state not included) holding NaN or inf."""
-    return [v.path for v in model.weights
-            if np.issubdtype(np.dtype(v.dtype), np.floating) and not np.isfinite(v.numpy()).all()]
+    from arae_tf.zoo import non_finite
+    return non_finite({v.path: v.numpy() for v in model.weights})
 
 
 class DivergenceGuard(keras.callbacks.Callback):

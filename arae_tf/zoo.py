@@ -205,10 +205,15 @@ def _plain_file_name(name):
             and not name.startswith("."))
 
 
+def non_finite(arrays):
+    """Names of the float arrays in {name: array} that hold NaN or inf."""
+    return [k for k, a in arrays.items() if np.issubdtype(np.asarray(a).dtype, np.floating)
+            and not np.isfinite(a).all()]
+
+
 def check_finite(arrays, where):
     """Raises PresetError naming `where` and the first weights with NaN or infinite values."""
-    bad = [k for k, a in arrays.items() if np.issubdtype(np.asarray(a).dtype, np.floating)
-           and not np.isfinite(a).all()]
+    bad = non_finite(arrays)
     if bad:
         raise PresetError(f"{where}: weights {bad[:5]} hold NaN or infinite values (training diverged?); refusing them")
 

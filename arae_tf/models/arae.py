@@ -27,6 +27,7 @@ import tensorflow as tf
 from keras import ops
 
 from arae_tf.layers.mlp import critic_mlp, generator_mlp
+from arae_tf.models.backbone import unit_norm
 from arae_tf.models.base import TextAutoencoder, apply_gradients, as_seed, num_replicas
 
 PRIORS = ("learned", "gaussian", "sphere")
@@ -51,7 +52,7 @@ class ARAE(TextAutoencoder):
         adv_weight: lambda_1, the scale of the critic's gradient entering the encoder.
         generator_normalize: L2-normalise the generator's output onto the unit sphere, where the
             encoder's normalised codes live (not in the paper: its generator must learn the norm,
-            and on Yelp ours stayed at ||z~|| ~ 0.5 while ||z|| = 1; docs/arae_yelp_prior.md).
+            and on Yelp ours stayed at ||z~|| ~ 0.5 while ||z|| = 1; docs/arae_prior.md).
     """
 
     def __init__(self, backbone, prior="learned", noise_dim=32, generator_hidden=(128, 128), critic_hidden=(128, 128),
@@ -146,9 +147,7 @@ class ARAE(TextAutoencoder):
         eps = self.prior_noise(n, seed) if noise is None else noise
         if self.prior == "learned":
             z = self.generator(eps, training=training)
-            if self.generator_normalize:
-                z = z / ops.sqrt(ops.sum(ops.square(z), axis=-1, keepdims=True) + 1e-12)
-            return z
+            return unit_norm(z) if self.generator_normalize else z
         if self.prior == "sphere":
             return eps / ops.norm(eps, axis=-1, keepdims=True)
         return eps

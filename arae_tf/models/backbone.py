@@ -136,9 +136,7 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
     def finish_code(self, h):
         z = self.code_projection(h) if self.code_projection is not None else h
         z = ops.cast(z, "float32")  # codes are float32 whatever the compute dtype (regularisers, GAN)
-        if self.normalize_code:
-            z = z / ops.sqrt(ops.sum(ops.square(z), axis=-1, keepdims=True) + 1e-12)
-        return z
+        return unit_norm(z) if self.normalize_code else z
 
     # -- decoder --------------------------------------------------------------
     def _initial_state(self, z, decoder):
@@ -305,6 +303,11 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
                       reverse_input=self.reverse_input, stochastic=self.stochastic,
                       sampled_softmax=self.sampled_softmax)
         return config
+
+
+def unit_norm(z):
+    """Each row of z [B, d] scaled to unit L2 norm (the encoder's normalised codes, the sphere prior)."""
+    return z / ops.sqrt(ops.sum(ops.square(z), axis=-1, keepdims=True) + 1e-12)
 
 
 def as_seed(seed):
