@@ -9,10 +9,17 @@ The workdir holds:
     metrics.jsonl          one line per evaluation
     final/                 config.json, model.weights.h5, vocabulary.txt, metrics.json, samples.txt
 
-Running the same command again resumes from the newest checkpoint (model,
-optimizers, iteration counter). Training is `model.fit` in chunks of
-`eval_every` iterations ("epochs" of the fit loop); data order after a resume is
-a fresh seeded shuffle (seed + resumed step), not a replay of the interrupted one.
+Running the same command again resumes from the newest intact checkpoint (model,
+optimizers, iteration counter, random-number streams). Training is `model.fit` in chunks of
+`eval_every` iterations ("epochs" of the fit loop). Resume is exact: the data stream is a fixed
+function of the seed and the step (`pipeline.make_dataset(start_step=)`) and each checkpoint
+records the models' random-number states, so a run killed at any point and rerun ends with the
+weights of an uninterrupted run (tests/test_reliability.py). Each checkpoint's marker records the
+sha256 of its weights; a damaged newest checkpoint is reported by name and the newest intact one
+used instead.
+
+The config is validated (`config_base.validate`) before anything is written. `config.json` is the
+record of the newest run; an earlier run's record that differs is kept as `config.<n>.json`.
 
 Under `train.strategy = "multiworker"` every worker runs the same command with its own
 `TF_CONFIG`; only the chief (task "chief", or worker 0 where the cluster has no chief) writes the
@@ -137,6 +144,36 @@ def latest_checkpoint(workdir):
     return complete[-1] if complete else (0, None)
 
 
+class CheckpointError(RuntimeError):
+    """No checkpoint of a workdir can be resumed from; the message names each file and why."""
+
+
+SEED_STATE = "seed_generator_state"
+
+
+def seed_states(model):
+    """[[variable path, state]] of the model's random-number streams (Keras `SeedGenerator`s, in
+    variable order). `save_weights` leaves them out, so checkpoint markers record them."""
+    return [[v.path, np.asarray(v.numpy()).tolist()] for v in model.variables if v.path.endswith(SEED_STATE)]
+
+
+def restore_seed_states(model, saved, where):
+    mine = [v for v in model.variables if v.path.endswith(SEED_STATE)]
+    if len(saved) != len(mine):
+        raise CheckpointError(f"{where} records {len(saved)} random-number states, the model has {len(mine)}")
+    for v, (_, state) in zip(mine, saved):
+        v.assign(np.asarray(state, dtype=v.dtype))
+
+
+def file_sha256(path):
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def _atomic_json(path, obj):
     with open(path + ".tmp", "w") as f:
         json.dump(obj, f, indent=2, sort_keys=True, default=str)
@@ -183,8 +220,9 @@ def _diverged_message(workdir, step, what):
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """Saves weights (model + all optimizers) every chunk; the .json marker is written last. Weights
-    holding NaN or inf are never written: `TrainingDiverged` is raised instead."""
+    """Saves weights (model + all optimizers) every chunk; the .json marker, written last, records the
+    weights' sha256, the vocabulary's and the random-number states. Weights holding NaN or inf are
+    never written: `TrainingDiverged` is raised instead."""
 
     def __init__(self, workdir, keep, vocab_digest=None):
         super().__init__()
@@ -201,10 +239,12 @@ class Checkpointer(keras.callbacks.Callback):
                                                      f"weights {bad[:5]} hold NaN or infinite values"))
         path = os.path.join(self.dir, f"ckpt-{step}.weights.h5")
         self.model.save_weights(path + ".tmp.weights.h5")
+        digest = file_sha256(path + ".tmp.weights.h5")
         os.replace(path + ".tmp.weights.h5", path)
         _atomic_json(os.path.join(self.dir, f"ckpt-{step}.json"),
                      {"step": step, "time": time.time(), "vocab_size": self.model.backbone.vocab_size,
-                      "vocab_sha256": self.vocab_digest})
+                      "vocab_sha256": self.vocab_digest, "weights_sha256": digest,
+                      "seed_states": seed_states(self.model)})
         for _, old in _checkpoint_markers(self.dir)[: -self.keep]:
             for p in (old, old[: -len(".json")] + ".weights.h5"):
                 if os.path.exists(p):
@@ -266,6 +306,72 @@ def restore_learning_rates(model, configured):
         if old != lr:
             opt.learning_rate.assign(lr)
             print(f"[resume] {name} learning rate {old:g} (checkpoint) -> {lr:g} (config)", flush=True)
+
+
+def resume(model, workdir, vocab):
+    """Loads the newest intact checkpoint of `workdir` into `model`; returns its (step, weights path),
+    (0, None) where there is none.
+
+    A checkpoint whose marker cannot be read, whose weights do not match the sha256 its marker
+    records, or whose weights cannot be loaded is reported (file and reason) and the next older one
+    tried; `CheckpointError` if none is intact. A checkpoint trained with another vocabulary is
+    refused (`VocabularyError` naming both files): that is not damage, and an older one would not
+    match either."""
+    from arae_tf.data.vocab import VocabularyError
+    damaged = []
+    for step, weights in reversed(_complete_checkpoints(workdir)):
+        marker = weights[: -len(".weights.h5")] + ".json"
+        try:
+            with open(marker) as f:
+                saved = json.load(f)
+        except (OSError, ValueError) as e:
+            damaged.append(f"{marker}: unreadable marker ({e})")
+            continue
+        vocab.check_size(saved.get("vocab_size", len(vocab)), where=f"checkpoint {weights}")
+        if saved.get("vocab_sha256") and saved["vocab_sha256"] != vocab.digest():
+            raise VocabularyError(
+                f"{os.path.join(workdir, 'vocabulary.txt')} is not the vocabulary checkpoint {marker} was "
+                f"trained with (sha256 {vocab.digest()[:12]}... against {saved['vocab_sha256'][:12]}...: words "
+                f"reordered, replaced or edited); refusing to resume")
+        if saved.get("weights_sha256") and file_sha256(weights) != saved["weights_sha256"]:
+            damaged.append(f"{weights}: its sha256 is not the one {os.path.basename(marker)} records "
+                           f"(truncated or modified)")
+            continue
+        try:
+            model.load_weights(weights)
+        except Exception as e:  # h5py/Keras raise many types for a damaged file
+            damaged.append(f"{weights}: cannot be loaded ({type(e).__name__}: {e})")
+            continue
+        if "seed_states" in saved:
+            restore_seed_states(model, saved["seed_states"], marker)
+        for d in damaged:
+            print(f"[resume] skipping damaged checkpoint {d}", flush=True)
+        return step, weights
+    if damaged:
+        raise CheckpointError(f"no intact checkpoint in {os.path.join(workdir, 'checkpoints')}:\n  "
+                              + "\n  ".join(damaged) + "\nmove the damaged files away to start over")
+    return 0, None
+
+
+def record_run(write_dir, record):
+    """Writes `config.json`, the record of this run (config, command, start time). An earlier run's
+    record that differs (other than its start time) is first kept as `config.<n>.json`, n = 1, 2, ...;
+    rerunning an unchanged command keeps the first record."""
+    path = os.path.join(write_dir, "config.json")
+    if os.path.exists(path):
+        try:
+            with open(path) as f:
+                old = json.load(f)
+        except ValueError:
+            old = None
+        strip = lambda r: {k: v for k, v in r.items() if k != "started"}  # noqa: E731
+        if old is not None and strip(old) == strip(json.loads(json.dumps(record, default=str))):
+            return
+        n = 1
+        while os.path.exists(os.path.join(write_dir, f"config.{n}.json")):
+            n += 1
+        os.replace(path, os.path.join(write_dir, f"config.{n}.json"))
+    _atomic_json(path, record)
 
 
 # -- evaluation ---------------------------------------------------------------
@@ -377,6 +483,7 @@ def prepare_vocabulary(config, train_examples, workdir, write_dir=None):
         return Vocabulary.load(path, lowercase=config.data.lowercase)
     vocab = Vocabulary.build((t for t, _ in train_examples), max_size=config.data.vocab_size,
                              min_count=config.data.min_count, lowercase=config.data.lowercase)
+    os.makedirs(write_dir or workdir, exist_ok=True)
     vocab.save(os.path.join(write_dir or workdir, "vocabulary.txt"))
     return vocab
 
@@ -399,7 +506,9 @@ def train_and_evaluate(config, workdir):
 
     Returns the final evaluation metrics (dict).
     """
-    strategy = make_strategy(config.train.strategy)  # first: a multi-worker strategy must precede other TF work
+    from arae_tf.config_base import validate
+    validate(config)  # before anything is written
+    strategy = make_strategy(config.train.strategy)  # a multi-worker strategy must precede other TF work
     with precision_policy(config):
         if strategy.extended.should_checkpoint:  # False only on the non-chief workers of a cluster
             return _train_and_evaluate(config, workdir, workdir, strategy)
@@ -413,7 +522,6 @@ def train_and_evaluate(config, workdir):
 def _train_and_evaluate(config, workdir, write_dir, strategy):
     """`train_and_evaluate`, resuming from `workdir` and writing to `write_dir` (the workdir, except
     on non-chief workers)."""
-    os.makedirs(workdir, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     t0 = time.time()
     train_ex = load_examples(config.data, "train")
@@ -422,34 +530,27 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
     total = resolve_steps(config, len(train_ex))
     if "vae" in config and config.vae.word_dropout_epoch_steps < 0:  # "one epoch" made concrete
         config.vae.word_dropout_epoch_steps = int(math.ceil(len(train_ex) / config.data.batch_size))
-    _atomic_json(os.path.join(write_dir, "config.json"),
-                 {"config": config.to_dict(), "command": sys.argv, "started": time.strftime("%Y-%m-%d %H:%M:%S")})
     print(f"[data] {len(train_ex)} train / {len(valid_ex)} valid sentences, vocabulary {len(vocab)}, "
           f"{total} iterations of batch {config.data.batch_size} ({time.time() - t0:.1f}s)", flush=True)
 
     with strategy.scope():
         model = build_model(config, len(vocab))
-    step, ckpt = latest_checkpoint(workdir)
+    configured = learning_rates(model)
+    step, ckpt = resume(model, workdir, vocab)
     if ckpt:
-        with open(ckpt[: -len(".weights.h5")] + ".json") as f:
-            saved = json.load(f)
-        vocab.check_size(saved.get("vocab_size", len(vocab)), where=f"checkpoint {ckpt}")
-        if saved.get("vocab_sha256") and saved["vocab_sha256"] != vocab.digest():
-            from arae_tf.data.vocab import VocabularyError
-            raise VocabularyError(
-                f"{os.path.join(workdir, 'vocabulary.txt')} is not the vocabulary checkpoint "
-                f"{ckpt[: -len('.weights.h5')]}.json was trained with (sha256 {vocab.digest()[:12]}... against "
-                f"{saved['vocab_sha256'][:12]}...: words reordered, replaced or edited); refusing to resume")
-        configured = learning_rates(model)
-        model.load_weights(ckpt)
         step = int(model.train_iterations.numpy())
         print(f"[resume] from {ckpt} at step {step}", flush=True)
         restore_learning_rates(model, configured)
+    record_run(write_dir, {"config": config.to_dict(), "command": sys.argv,
+                           "started": time.strftime("%Y-%m-%d %H:%M:%S")})
 
     d = config.data
     train_ds = pipeline.make_dataset(train_ex, vocab, d.batch_size, d.max_len, shuffle=True,
-                                     seed=config.seed + step, bucket=d.bucket, repeat=True,
+                                     seed=config.seed, bucket=d.bucket, repeat=True, start_step=step,
                                      length_policy=d.length_policy, static_shapes=d.get("static_shapes", False))
+    # The AE's code Gaussian is fitted on the first batches of the stream, whatever the resumed step.
+    code_fit_ds = pipeline.make_dataset(train_ex, vocab, d.batch_size, d.max_len, shuffle=True,
+                                        seed=config.seed, bucket=d.bucket, length_policy=d.length_policy)
     valid_ds = pipeline.make_dataset(valid_ex, vocab, d.batch_size, d.max_len, shuffle=False, bucket=False,
                                      length_policy=d.length_policy)
     chunk = min(config.train.eval_every, total)
@@ -459,7 +560,7 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
     if config.model == "arae_transfer" and config.eval.get("transfer_classifier", True):
         from arae_tf.metrics import classifier as classifier_lib
         classifier = classifier_lib.cached_classifier(os.path.join(write_dir, "classifier"), train_ex)
-    evaluator = Evaluator(vocab, config, valid_ds, train_ds, write_dir, classifier)
+    evaluator = Evaluator(vocab, config, valid_ds, code_fit_ds, write_dir, classifier)
     progress = Progress(min(config.train.log_every, chunk), total, d.batch_size, step)
     guard = DivergenceGuard(min(config.train.log_every, chunk), write_dir)
     callbacks = [progress, guard, evaluator, Checkpointer(write_dir, config.train.keep_checkpoints, vocab.digest())]

@@ -10,8 +10,8 @@ for the reply `text`). Sources:
 * the built-in synthetic corpus (`arae_tf.data.synthetic`).
 
 `make_dataset` tokenizes once (Python `Vocabulary.encode`, identical to the
-in-graph tokenizer), applies the length policy, shuffles with a seed, buckets
-by length and yields dicts `{"tokens": int32[B, T], "label": int32[B]}` where
+in-graph tokenizer), applies the length policy, orders each pass by a seeded
+stateless permutation, buckets by length and yields dicts `{"tokens": int32[B, T], "label": int32[B]}` where
 `tokens` is `<bos> w1 .. wn <eos>` right-padded with `<pad>` (0). The padding
 mask is `tokens != 0`. Examples with sources add `"source": int32[B, S]`, encoded the same way.
 """
@@ -180,45 +180,92 @@ def encode_examples(examples, vocab, max_len, length_policy="filter", with_sourc
     return seqs, np.asarray(labels, np.int32)
 
 
-def _ragged(seqs):
-    return tf.RaggedTensor.from_row_lengths(np.concatenate(seqs), np.array([len(s) for s in seqs], np.int64))
+def batches_per_pass(lengths, batch_size, max_len, bucket=True, drop_remainder=False, static_shapes=False):
+    """How many batches `make_dataset` makes of one pass over sentences of these token lengths (bos and
+    eos counted): the same for every pass, since each pass is batched on its own."""
+    lengths = np.asarray(lengths)
+    if static_shapes:
+        return len(lengths) // batch_size
+    if bucket:
+        per_bucket = np.bincount(np.searchsorted(_bucket_bounds(max_len), lengths, side="right"))
+    else:
+        per_bucket = np.asarray([len(lengths)])
+    if drop_remainder:
+        return int(np.sum(per_bucket // batch_size))
+    return int(np.sum(-(-per_bucket // batch_size)))
+
+
+def _bucket_bounds(max_len):
+    # Buckets of width 2 up to max_len + 2; each holds up to one batch.
+    return list(range(4, max_len + 3, 2))
 
 
 def make_dataset(examples, vocab, batch_size, max_len, shuffle=True, seed=0, bucket=True, repeat=False,
-                 drop_remainder=False, length_policy="filter", static_shapes=False):
+                 drop_remainder=False, length_policy="filter", static_shapes=False, start_step=0):
     """A `tf.data.Dataset` of `{"tokens": int32[B, T], "label": int32[B]}` batches.
+
+    The stream is a fixed function of the examples and `seed`: pass p over the data is ordered by a
+    stateless permutation seeded by (seed, p) and batched on its own (no batch spans two passes, so
+    every pass has `batches_per_pass` batches), the same on every machine and every run.
 
     Args:
         examples: list of (text, label).
         max_len: maximum number of words (bos/eos not counted).
+        shuffle: order each pass by its seeded permutation (False: file order).
         bucket: group sentences of similar length into a batch (less padding).
-        repeat: repeat forever (reshuffling each pass).
+        repeat: pass after pass, forever.
         static_shapes: every batch is [batch_size, max_len + 2] (no bucketing, last partial batch
             dropped): one compiled shape, as TPUs want.
+        start_step: begin at this batch of the stream (resume: the batches an uninterrupted run would
+            have seen next; only the current pass is replayed to get there).
     """
     paired = has_sources(examples)
     seqs, labels, sources = encode_examples(examples, vocab, max_len, length_policy, with_sources=True)
-    features = {"tokens": _ragged(seqs), "label": labels}
+    n = len(seqs)
+    columns = {"tokens": seqs}
     if paired:
-        features["source"] = _ragged(sources)
-    ds = tf.data.Dataset.from_tensor_slices(features)
-    if shuffle:
-        ds = ds.shuffle(len(seqs), seed=seed, reshuffle_each_iteration=True)
+        columns["source"] = sources
+    # Flat values + row starts: a pass gathers its rows by index (cheap, no ragged ops in the map).
+    flat = {k: (tf.constant(np.concatenate(v)), tf.constant(np.cumsum([0] + [len(s) for s in v]), tf.int64))
+            for k, v in columns.items()}
+    label_t = tf.constant(labels)
+
+    def row(i):
+        out = {k: values[starts[i]: starts[i + 1]] for k, (values, starts) in flat.items()}
+        out["label"] = label_t[i]
+        return out
+
+    def batched(ds):
+        if static_shapes:
+            width = max_len + 2  # bos + words + eos
+            shapes = {k: [width] if k != "label" else [] for k in (*columns, "label")}
+            return ds.padded_batch(batch_size, padded_shapes=shapes, drop_remainder=True)
+        if bucket:
+            bounds = _bucket_bounds(max_len)
+            return ds.bucket_by_sequence_length(
+                lambda e: tf.shape(e["tokens"])[0], bucket_boundaries=bounds,
+                bucket_batch_sizes=[batch_size] * (len(bounds) + 1), drop_remainder=drop_remainder)
+        return ds.padded_batch(batch_size, drop_remainder=drop_remainder)
+
+    def one_pass(p):
+        if shuffle:
+            order = tf.argsort(tf.random.stateless_uniform([n], tf.stack([tf.cast(seed, tf.int64),
+                                                                          tf.cast(p, tf.int64)])))
+        else:
+            order = tf.range(n)
+        return batched(tf.data.Dataset.from_tensor_slices(tf.cast(order, tf.int64)).map(row))
+
+    per_pass = batches_per_pass([len(s) for s in seqs], batch_size, max_len, bucket, drop_remainder, static_shapes)
+    if per_pass == 0:
+        raise DataError(f"{n} examples make no batch of {batch_size} (drop_remainder)")
+    if start_step < 0:
+        raise ValueError(f"start_step must be >= 0, got {start_step}")
+    first, skip = divmod(int(start_step), per_pass)
+    if not repeat and first > 0:
+        raise ValueError(f"start_step {start_step} is past the single pass of {per_pass} batches")
+    ds = one_pass(first).skip(skip)
     if repeat:
-        ds = ds.repeat()
-    ds = ds.map(lambda e: dict(e))  # ragged rows -> dense 1-D
-    if static_shapes:
-        width = max_len + 2  # bos + words + eos
-        shapes = {k: [width] if k != "label" else [] for k in features}
-        ds = ds.padded_batch(batch_size, padded_shapes=shapes, drop_remainder=True)
-    elif bucket:
-        # Buckets of width 2 up to max_len + 2; each holds up to one batch.
-        bounds = list(range(4, max_len + 3, 2))
-        ds = ds.bucket_by_sequence_length(
-            lambda e: tf.shape(e["tokens"])[0], bucket_boundaries=bounds,
-            bucket_batch_sizes=[batch_size] * (len(bounds) + 1), drop_remainder=drop_remainder)
-    else:
-        ds = ds.padded_batch(batch_size, drop_remainder=drop_remainder)
+        ds = ds.concatenate(tf.data.Dataset.range(first + 1, 2 ** 62).flat_map(one_pass))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

@@ -48,8 +48,9 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
             covers every word; only the order changes.
         sampled_softmax: if > 0, training reconstruction losses (`reconstruction(..., training=True)`)
             use a sampled softmax over the target word and this many words drawn from a log-uniform
-            (Zipf) distribution over the frequency-sorted vocabulary (Jean et al. 2015;
-            `tf.random.log_uniform_candidate_sampler`, log-Q corrected, accidental hits removed).
+            (Zipf) distribution over the frequency-sorted vocabulary (Jean et al. 2015; drawn with
+            replacement by a stateless sampler whose seed state is the backbone's `sampler_seed`, so a
+            resumed run draws what an uninterrupted one would; log-Q corrected, accidental hits removed).
             It replaces the [tokens, vocab] projection, about half of every training step, with a
             [tokens, sampled] one. Evaluation, validation, `sentence_nll` and decoding always use the
             exact softmax. 0 (default): the exact softmax everywhere, as the papers.
@@ -75,6 +76,7 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         if sampled_softmax < 0 or sampled_softmax >= vocab_size:
             raise ValueError(f"sampled_softmax must be in [0, vocab_size={vocab_size}), got {sampled_softmax}")
         self.sampled_softmax = int(sampled_softmax)
+        self.sampler_seed = keras.random.SeedGenerator(0) if self.sampled_softmax else None
 
         # === Layers ===
         emb_init = keras.initializers.RandomUniform(-init_range, init_range) if init_range else "uniform"
@@ -166,7 +168,8 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         inputs = tokens[:, :-1] if inputs is None else inputs
         hs = self.decoder_states(z, inputs, decoder)
         if training and self.sampled_softmax:
-            nll, correct, t_real = sampled_token_nll(hs, targets, self.output_projection, self.sampled_softmax)
+            nll, correct, t_real = sampled_token_nll(hs, targets, self.output_projection, self.sampled_softmax,
+                                                     seed=self.sampler_seed)
             return {"nll_sum": ops.sum(nll), "tokens": ops.cast(ops.shape(t_real)[0], "float32"),
                     "correct": ops.sum(correct)}
         nll, logits, t_real = real_token_nll(hs, targets, self.output_projection)
@@ -332,11 +335,20 @@ def real_token_nll(hs, targets, projection):
     return ops.sparse_categorical_crossentropy(t_real, logits, from_logits=True), logits, t_real
 
 
-def sampled_token_nll(hs, targets, projection, num_sampled):
+def log_uniform_probability(ids, vocab_size):
+    """P(id) of the log-uniform (Zipf) distribution over `vocab_size` frequency-sorted ids:
+    (log(id + 2) - log(id + 1)) / log(vocab_size + 1)."""
+    ids = ops.cast(ids, "float32")
+    return (ops.log(ids + 2.0) - ops.log(ids + 1.0)) / np.log(vocab_size + 1.0)
+
+
+def sampled_token_nll(hs, targets, projection, num_sampled, seed=None):
     """Sampled-softmax -log p of every real target token (training only; see the backbone's
-    `sampled_softmax`): the target word against `num_sampled` words drawn once per batch from a
-    log-uniform distribution over the frequency-sorted vocabulary, each logit corrected by the log of
-    its expected count, sampled words equal to a row's target removed from that row.
+    `sampled_softmax`): the target word against `num_sampled` words drawn once per batch, with
+    replacement, from a log-uniform distribution over the frequency-sorted vocabulary (inverse CDF of
+    a `keras.random.uniform` draw seeded by `seed`, a `SeedGenerator` or int), each logit corrected
+    by the log of its expected count `num_sampled * P(word)`, sampled words equal to a row's target
+    removed from that row.
 
     Returns: (nll [N], correct [N] float (target's raw logit above every sampled one), target ids [N]).
     """
@@ -344,9 +356,10 @@ def sampled_token_nll(hs, targets, projection, num_sampled):
     t_real = tf.boolean_mask(targets, mask)
     h = tf.boolean_mask(hs, mask)
     vocab_size = projection.kernel.shape[-1]
-    sampled, true_expected, sampled_expected = tf.random.log_uniform_candidate_sampler(
-        true_classes=tf.cast(t_real, tf.int64)[:, None], num_true=1, num_sampled=num_sampled, unique=True,
-        range_max=vocab_size)
+    u = keras.random.uniform([num_sampled], seed=seed)
+    sampled = ops.clip(ops.cast(ops.floor(ops.exp(u * np.log(vocab_size + 1.0))), "int32") - 1, 0, vocab_size - 1)
+    true_expected = (num_sampled * log_uniform_probability(t_real, vocab_size))[:, None]
+    sampled_expected = num_sampled * log_uniform_probability(sampled, vocab_size)
     sampled = tf.cast(sampled, t_real.dtype)
     weights = ops.cast(tf.transpose(projection.kernel), h.dtype)  # [V, H]: rows can be gathered
     bias = projection.bias

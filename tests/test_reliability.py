@@ -1,0 +1,182 @@
+"""Reliability of training (issue 17): the config is validated before anything is written, the
+record of an earlier run is never overwritten, a damaged checkpoint is named and skipped, and resume
+is exact: a run interrupted in training, in evaluation or while writing a checkpoint, and rerun,
+ends with the same weights, bit for bit, as a run that was never interrupted."""
+
+import json
+import os
+import unittest.mock
+
+import h5py
+import numpy as np
+import pytest
+
+from arae_tf import train_lib
+from arae_tf.config_base import ConfigError
+
+
+def _config(model="arae", **overrides):
+    if model == "wae":
+        from configs import wae_builtin as cf
+    elif model == "arae_transfer":
+        from configs import arae_transfer_builtin as cf
+    else:
+        from configs import arae_builtin as cf
+    c = cf.get_config("smoke")
+    c.data.builtin_train_size, c.data.builtin_valid_size = 400, 50
+    c.train.steps, c.train.eval_every, c.train.log_every = 6, 2, 1
+    c.train.keep_checkpoints = 5
+    for k, v in overrides.items():
+        section, field = k.split("__")
+        c[section][field] = v
+    return c
+
+
+def _weights(path):
+    """{dataset name: array} of an .h5 weights file."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+    return out
+
+
+def _same(a, b):
+    assert sorted(a) == sorted(b)
+    diff = [k for k in a if not np.array_equal(a[k], b[k])]
+    assert not diff, f"{len(diff)} of {len(a)} arrays differ, e.g. {diff[:3]}"
+
+
+class Interrupt(Exception):
+    """Stands for a kill: raised from inside the run, nothing of the run's own clean-up follows."""
+
+
+def _nth_call_raises(fn, n):
+    calls = {"n": 0}
+
+    def wrapped(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise Interrupt(f"interrupted in {fn.__name__}")
+        return fn(*args, **kwargs)
+    return wrapped
+
+
+def _raise_in_training(at_step):
+    real = train_lib.Progress.on_train_batch_end
+
+    def hook(self, batch, logs=None):
+        if int(self.model.train_iterations.numpy()) == at_step:
+            raise Interrupt(f"interrupted at step {at_step}")
+        return real(self, batch, logs)
+    return unittest.mock.patch.object(train_lib.Progress, "on_train_batch_end", hook)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """Final checkpoints of uninterrupted 6-iteration runs: {model: weights}."""
+    out = {}
+    for model, extra in (("arae", dict(backbone__sampled_softmax=8)), ("wae", {})):
+        workdir = str(tmp_path_factory.mktemp(f"straight_{model}"))
+        train_lib.train_and_evaluate(_config(model, **extra), workdir)
+        out[model] = _weights(train_lib.checkpoint_at(workdir, 6))
+    return out
+
+
+@pytest.mark.parametrize("where", ["training", "evaluation", "checkpoint write"])
+def test_an_interrupted_run_resumes_to_the_uninterrupted_weights(tmp_path, uninterrupted, where):
+    """ARAE with a sampled softmax (critic, generator, gradient-penalty and sampler noise) interrupted
+    once, then rerun with the same command."""
+    config = _config("arae", backbone__sampled_softmax=8)
+    workdir = str(tmp_path)
+    if where == "training":
+        patch = _raise_in_training(3)  # inside the second chunk
+    elif where == "evaluation":
+        patch = unittest.mock.patch.object(train_lib, "evaluate", _nth_call_raises(train_lib.evaluate, 2))
+    else:  # the weights of step 4 written to their temporary file, the marker not yet
+        patch = unittest.mock.patch.object(train_lib, "file_sha256", _nth_call_raises(train_lib.file_sha256, 2))
+    with patch, pytest.raises(Interrupt):
+        train_lib.train_and_evaluate(config, workdir)
+    assert train_lib.latest_checkpoint(workdir)[0] == 2
+    train_lib.train_and_evaluate(config, workdir)
+    _same(_weights(train_lib.checkpoint_at(workdir, 6)), uninterrupted["arae"])
+
+
+def test_wae_resumes_exactly(tmp_path, uninterrupted):
+    """WAE-S: the Gaussian encoder's noise and word dropout streams are restored too."""
+    config = _config("wae")
+    with _raise_in_training(5), pytest.raises(Interrupt):
+        train_lib.train_and_evaluate(config, str(tmp_path))
+    train_lib.train_and_evaluate(config, str(tmp_path))
+    _same(_weights(train_lib.checkpoint_at(str(tmp_path), 6)), uninterrupted["wae"])
+
+
+def test_a_damaged_newest_checkpoint_is_named_and_the_newest_intact_one_used(tmp_path, uninterrupted, capsys):
+    config = _config("arae", backbone__sampled_softmax=8)
+    workdir = str(tmp_path)
+    train_lib.train_and_evaluate(config, workdir)
+    newest = train_lib.checkpoint_at(workdir, 6)
+    data = open(newest, "rb").read()
+    open(newest, "wb").write(data[: len(data) // 2])  # truncated
+    import shutil
+    shutil.rmtree(os.path.join(workdir, "final"))
+    train_lib.train_and_evaluate(config, workdir)
+    out = capsys.readouterr().out
+    assert f"skipping damaged checkpoint {newest}: its sha256 is not the one ckpt-6.json records" in out
+    assert "[resume] from " + train_lib.checkpoint_at(workdir, 4) in out
+    _same(_weights(train_lib.checkpoint_at(workdir, 6)), uninterrupted["arae"])  # redone, identically
+
+    for step in (2, 4, 6):  # every checkpoint damaged: an error naming each, nothing trained
+        path = train_lib.checkpoint_at(workdir, step)
+        open(path, "r+b").write(b"\0" * 64)
+    with pytest.raises(train_lib.CheckpointError, match=r"no intact checkpoint(.|\n)*ckpt-6(.|\n)*ckpt-4(.|\n)*ckpt-2"):
+        train_lib.train_and_evaluate(config, workdir)
+
+
+def test_the_config_is_validated_before_anything_is_written(tmp_path):
+    config = _config("arae")
+    config.data.batch_size = -1
+    config.optim.ae_lr = float("nan")
+    config.arae.lipschitz = "spectral"
+    workdir = str(tmp_path / "run")
+    with pytest.raises(ConfigError) as e:
+        train_lib.train_and_evaluate(config, workdir)
+    msg = str(e.value)
+    assert "data.batch_size = -1: must be an integer >= 1" in msg
+    assert "optim.ae_lr = nan: must be a finite number > 0" in msg
+    assert "arae.lipschitz = 'spectral': must be one of 'gp', 'clip'" in msg
+    assert not os.path.exists(workdir)
+
+
+def test_a_missing_data_file_is_named_before_anything_is_written(tmp_path):
+    config = _config("arae")
+    config.data.source = "files"
+    config.data.train_files = (str(tmp_path / "train.txt"),)
+    config.data.valid_files = (str(tmp_path / "train.txt"),)
+    config.data.num_classes = 1
+    with pytest.raises(ConfigError, match=r"data.train_files: .*train.txt is not a file"):
+        train_lib.train_and_evaluate(config, str(tmp_path / "run"))
+    assert not os.path.exists(tmp_path / "run")
+
+
+def test_a_refused_run_leaves_the_earlier_record_and_a_changed_run_keeps_it(tmp_path):
+    from arae_tf.data.vocab import VocabularyError
+    config = _config("arae")
+    config.train.steps = 2
+    workdir = str(tmp_path)
+    train_lib.train_and_evaluate(config, workdir)
+    record = open(os.path.join(workdir, "config.json")).read()
+    vocab_path = os.path.join(workdir, "vocabulary.txt")
+    original = open(vocab_path).read()
+    lines = original.splitlines()
+    lines[5], lines[6] = lines[6], lines[5]
+    open(vocab_path, "w").write("\n".join(lines) + "\n")
+    config.train.steps = 4
+    with pytest.raises(VocabularyError):
+        train_lib.train_and_evaluate(config, workdir)
+    assert open(os.path.join(workdir, "config.json")).read() == record  # untouched by the refused run
+    open(vocab_path, "w").write(original)
+    train_lib.train_and_evaluate(config, workdir)  # a changed config: the first record is kept
+    assert open(os.path.join(workdir, "config.1.json")).read() == record
+    assert json.load(open(os.path.join(workdir, "config.json")))["config"]["train"]["steps"] == 4
+    train_lib.train_and_evaluate(config, workdir)  # the same again: nothing new to keep
+    assert not os.path.exists(os.path.join(workdir, "config.2.json"))
