@@ -5,7 +5,6 @@ from setuptools import find_packages, setup
 INSTALL = [
     "tensorflow==2.21.0",
     "keras==3.15.1",
-    "tensorflow-text==2.21.1",
     "tensorflow-datasets==4.9.10",
     "tensorboard==2.21.0",
     "ml-collections==1.1.0",

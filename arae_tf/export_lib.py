@@ -1,7 +1,8 @@
 """SavedModel export with string-in / string-out signatures for TensorFlow Serving.
 
 `export_model(model, vocab, out_dir)` writes a SavedModel whose signatures take and
-return strings; tokenization (lowercase, whitespace split, vocabulary lookup, at most
+return strings; tokenization (`arae_tf.data.vocab`'s one definition of a word: control
+characters and Unicode whitespace separate words, code-point lowercasing; at most
 `max_input_words` words, `<bos>`/`<eos>`) and detokenization run in the graph with the
 saved vocabulary, using core TensorFlow ops only (no tensorflow-text op library), so
 the stock `tensorflow/serving` model server runs it.
@@ -16,7 +17,14 @@ Signatures (inputs -> outputs), all greedy decoding up to `max_len` words:
 
 The bracketed `labels`/`label` inputs exist for transfer models (one decoder per class).
 `serving_default` is an alias of `encode` (Keras `ExportArchive` names the first endpoint so).
-`sample` with the same seed gives the same sentences (stateless random ops).
+`sample` with the same seed gives the same sentences (stateless random ops), the same as
+`model.sample(num, seed=seed)` in Python.
+
+Limits (each checked in the graph; a request outside them fails with INVALID_ARGUMENT naming the
+argument, and nothing is computed): 0 <= N, num, steps <= `max_batch` (default 1024); class numbers
+(`labels`, `to`, `label`) in 0..C-1, with one per sentence; `seed` >= 0; sentences valid UTF-8.
+Empty input (N = 0, num = 0, steps = 0) gives empty output. Sentences longer than
+`max_input_words` words are truncated.
 """
 
 import json
@@ -25,7 +33,7 @@ import os
 import keras
 import tensorflow as tf
 
-from arae_tf.data.vocab import BOS_ID, EOS_ID
+from arae_tf.data.vocab import BOS_ID, EOS_ID, valid_utf8_graph
 from arae_tf.models.transfer import ARAETransfer
 
 SIGNATURES = ("encode", "reconstruct", "sample", "interpolate", "transfer")
@@ -39,8 +47,21 @@ def _framed_ids(vocab, lookup, sentences, max_words):
     return tf.concat([bos, words, eos], axis=1).to_tensor(0)
 
 
-def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, metadata=None):
-    """Writes the SavedModel to `out_dir` (plus `arae_tf_export.json` describing it). Returns the signature names."""
+def _require(condition, message):
+    """An assertion op failing the request with `message` (INVALID_ARGUMENT) when `condition` is false."""
+    return tf.debugging.Assert(condition, [tf.constant(message)])
+
+
+def _checked(checks, fn):
+    """Runs `fn()` after every check in `checks` has passed."""
+    with tf.control_dependencies(checks):
+        return fn()
+
+
+def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, max_batch=1024, metadata=None):
+    """Writes the SavedModel to `out_dir` (plus `arae_tf_export.json` describing it). Returns the signature names.
+
+    `max_batch` bounds the sentences of one request and `num`/`steps` (module docstring: limits)."""
     vocab.check_size(model.backbone.vocab_size, where="model being exported")
     if os.path.exists(out_dir) and os.listdir(out_dir):
         raise FileExistsError(f"{out_dir} exists and is not empty; choose a new --out directory")
@@ -52,50 +73,91 @@ def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, metadata
     ids = lambda s: _framed_ids(vocab, lookup, s, max_input_words)
     text = vocab.detokenize_graph
 
+    def codes(sentences):
+        """Codes [N, d]; an empty batch gives [0, d] (its token tensor has no time steps to run)."""
+        tokens = ids(sentences)
+        return tf.cond(tf.shape(tokens)[0] > 0, lambda: backbone.encode(tokens),
+                       lambda: tf.zeros([0, model.latent_dim], tf.float32))
+
     def decode(z, classes):
-        """Greedy decoding of each code with the decoder of its class ([N] int32)."""
+        """Greedy decoding of each code with the decoder of its class ([N] int32, checked)."""
         if C == 1:
             return backbone.decode(z, max_len=max_len)
         outs = tf.stack([backbone.decode(z, max_len=max_len, decoder=c) for c in range(C)])  # [C, N, L]
         rows = tf.range(tf.shape(z)[0])
-        return tf.gather_nd(outs, tf.stack([tf.clip_by_value(classes, 0, C - 1), rows], axis=1))
+        return tf.gather_nd(outs, tf.stack([classes, rows], axis=1))
 
-    def one_class(n, label):
-        return tf.fill([n], label)
+    def sentences_ok(sentences, name="sentences"):
+        n = tf.size(sentences)
+        return [_require(n <= max_batch, f"argument `{name}`: at most {max_batch} sentences per request"),
+                _require(tf.reduce_all(valid_utf8_graph(sentences)), f"argument `{name}`: not valid UTF-8")]
+
+    def classes_ok(classes, name, n=None):
+        checks = [_require(tf.reduce_all((classes >= 0) & (classes < C)),
+                           f"argument `{name}`: class numbers must be in 0..{C - 1}")]
+        if n is not None:
+            checks.append(_require(tf.equal(tf.size(classes), n),
+                                   f"argument `{name}`: one class number per sentence"))
+        return checks
+
+    def count_ok(v, name):
+        return [_require((v >= 0) & (v <= max_batch), f"argument `{name}`: must be in 0..{max_batch}")]
+
+    def seed_ok(seed):
+        return [_require(seed >= 0, "argument `seed`: must be >= 0")]
+
+    def encode_text(sentences, classes=None):
+        return {"sentences": text(decode(codes(sentences), classes))}
 
     S = lambda shape, dtype, name: tf.TensorSpec(shape, dtype, name=name)
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.track(lookup)
 
-    archive.add_endpoint("encode", lambda sentences: {"codes": backbone.encode(ids(sentences))},
-                         [S([None], tf.string, "sentences")])
+    archive.add_endpoint(
+        "encode", lambda sentences: _checked(sentences_ok(sentences),
+                                             lambda: {"codes": codes(sentences)}),
+        [S([None], tf.string, "sentences")])
     if transfer:
         archive.add_endpoint(
-            "reconstruct", lambda sentences, labels: {"sentences": text(decode(backbone.encode(ids(sentences)), labels))},
+            "reconstruct", lambda sentences, labels: _checked(
+                sentences_ok(sentences) + classes_ok(labels, "labels", tf.size(sentences)),
+                lambda: encode_text(sentences, labels)),
             [S([None], tf.string, "sentences"), S([None], tf.int32, "labels")])
         archive.add_endpoint(
-            "transfer", lambda sentences, to: {"sentences": text(decode(backbone.encode(ids(sentences)), to))},
+            "transfer", lambda sentences, to: _checked(
+                sentences_ok(sentences) + classes_ok(to, "to", tf.size(sentences)),
+                lambda: encode_text(sentences, to)),
             [S([None], tf.string, "sentences"), S([None], tf.int32, "to")])
         archive.add_endpoint(
-            "sample", lambda num, seed, label: {"sentences": text(decode(
-                model.fake_codes(num, seed=tf.stack([seed, 0])), one_class(num, label)))},
+            "sample", lambda num, seed, label: _checked(
+                count_ok(num, "num") + seed_ok(seed) + classes_ok(label, "label"),
+                lambda: {"sentences": text(decode(model.fake_codes(num, seed=tf.stack([seed, 0])),
+                                                  tf.fill([num], label)))}),
             [S([], tf.int32, "num"), S([], tf.int32, "seed"), S([], tf.int32, "label")])
     else:
-        archive.add_endpoint("reconstruct",
-                             lambda sentences: {"sentences": text(decode(backbone.encode(ids(sentences)), None))},
-                             [S([None], tf.string, "sentences")])
-        archive.add_endpoint("sample", lambda num, seed: {"sentences": text(decode(
-            model.sample_codes(num, seed=tf.stack([seed, 0])), None))},
+        archive.add_endpoint(
+            "reconstruct", lambda sentences: _checked(sentences_ok(sentences), lambda: encode_text(sentences)),
+            [S([None], tf.string, "sentences")])
+        archive.add_endpoint(
+            "sample", lambda num, seed: _checked(
+                count_ok(num, "num") + seed_ok(seed),
+                lambda: {"sentences": text(decode(model.sample_codes(num, seed=tf.stack([seed, 0])), None))}),
             [S([], tf.int32, "num"), S([], tf.int32, "seed")])
 
     def interpolate(a, b, steps, label=None):
-        z = backbone.encode(ids(tf.stack([a, b])))
-        t = tf.linspace(0.0, 1.0, steps)[:, None]
-        path = (1.0 - t) * z[0][None] + t * z[1][None]
-        if backbone.normalize_code:
-            path = path / tf.maximum(tf.norm(path, axis=1, keepdims=True), 1e-12)
-        return {"sentences": text(decode(path, None if label is None else one_class(steps, label)))}
+        checks = sentences_ok(a, "a") + sentences_ok(b, "b") + count_ok(steps, "steps")
+        if label is not None:
+            checks += classes_ok(label, "label")
+
+        def run():
+            z = codes(tf.stack([a, b]))
+            t = tf.linspace(0.0, 1.0, steps)[:, None]
+            path = (1.0 - t) * z[0][None] + t * z[1][None]
+            if backbone.normalize_code:
+                path = path / tf.maximum(tf.norm(path, axis=1, keepdims=True), 1e-12)
+            return {"sentences": text(decode(path, None if label is None else tf.fill([steps], label)))}
+        return _checked(checks, run)
 
     interp_sig = [S([], tf.string, "a"), S([], tf.string, "b"), S([], tf.int32, "steps")]
     if transfer:
@@ -106,8 +168,8 @@ def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, metadata
     names = [n for n in SIGNATURES if transfer or n != "transfer"]
     with open(os.path.join(out_dir, "arae_tf_export.json"), "w") as f:
         json.dump({"signatures": names, "model": type(model).__name__, "num_classes": C, "max_len": max_len,
-                   "max_input_words": max_input_words, "latent_dim": model.latent_dim, **(metadata or {})}, f,
-                  indent=2)
+                   "max_input_words": max_input_words, "max_batch": max_batch, "latent_dim": model.latent_dim,
+                   **(metadata or {})}, f, indent=2)
     return names
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from arae_tf.data import pipeline
+from arae_tf.data import pipeline, synthetic
 from arae_tf.data.vocab import BOS_ID, EOS_ID, Vocabulary
 
 
@@ -113,3 +113,23 @@ def test_tfds_loaders_offline_with_mock_data():
     assert sum(len(b["tokens"]) for b in ds) == 12
     with pytest.raises(ValueError, match="unsupported TFDS dataset"):
         pipeline.tfds_examples("imdb_reviews", "train")
+
+
+@pytest.mark.parametrize("kw", [dict(bucket=True), dict(bucket=False), dict(static_shapes=True),
+                                dict(bucket=True, drop_remainder=True)])
+def test_the_stream_from_a_step_is_the_uninterrupted_streams_tail(kw):
+    """Resume replays exactly: `start_step=s` yields batch s, s+1, ... of the stream from 0, across
+    pass boundaries; `batches_per_pass` counts the batches of every pass."""
+    ex = synthetic.generate(300, num_classes=2, seed=0)
+    vocab = Vocabulary.build(t for t, _ in ex)
+    full = [b["tokens"].numpy() for b in pipeline.make_dataset(ex, vocab, 16, 12, seed=3, repeat=True, **kw).take(60)]
+    seqs, _ = pipeline.encode_examples(ex, vocab, 12)
+    per_pass = pipeline.batches_per_pass([len(s) for s in seqs], 16, 12, **kw)
+    assert per_pass == len(list(pipeline.make_dataset(ex, vocab, 16, 12, seed=3, **kw)))
+    for s in (1, per_pass - 1, per_pass, per_pass + 5, 2 * per_pass + 1):
+        tail = pipeline.make_dataset(ex, vocab, 16, 12, seed=3, repeat=True, start_step=s, **kw).take(60 - s)
+        got = [b["tokens"].numpy() for b in tail]
+        assert len(got) == 60 - s and all(np.array_equal(a, b) for a, b in zip(full[s:], got)), s
+    # Passes are ordered differently, each pass holds every sentence once.
+    first, second = full[:per_pass], full[per_pass: 2 * per_pass]
+    assert not all(np.array_equal(a, b) for a, b in zip(first, second))

@@ -8,9 +8,22 @@ Sentences are whitespace-tokenized (the shipped corpora are pre-tokenized),
 optionally lowercased. The same `Vocabulary` gives identical ids in Python
 (`encode`) and inside a graph (`lookup_layer()` / `tokenize_graph`), which is
 what lets a SavedModel take raw strings.
+
+One definition of a word, code point by code point, on both sides (`split_words`):
+
+* separators: every control character (U+0000-U+001F, U+007F-U+009F, NUL included), the space,
+  and every other code point Python's `str.isspace` calls whitespace (U+00A0 no-break space,
+  U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000 ideographic space);
+* lowercasing: each code point's one-code-point lowercase (Python's `str.lower` of that code point
+  alone where it is one code point; `LOWERCASE` holds the table). U+0130 (whose lowercase is two code
+  points) is kept, and Greek final sigma is not context-dependent.
+
+Python applies it with `str.translate`; the graph with `tf.strings.unicode_decode`, a sorted-table
+`tf.searchsorted` and `unicode_encode`, core ops only. A test fuzzes both with random Unicode.
 """
 
 import collections
+import functools
 import os
 
 import numpy as np
@@ -26,11 +39,68 @@ class VocabularyError(ValueError):
     """A vocabulary file is malformed or does not match a model."""
 
 
-def split_words(text, lowercase=True):
-    """Python tokenization: the reference for `tokenize_graph`."""
+SEPARATOR_RANGES = ((0x00, 0x20), (0x7F, 0xA0), (0x1680, 0x1680), (0x2000, 0x200A), (0x2028, 0x2029),
+                    (0x202F, 0x202F), (0x205F, 0x205F), (0x3000, 0x3000))
+
+
+def is_separator(ch):
+    c = ord(ch)
+    return any(a <= c <= b for a, b in SEPARATOR_RANGES)
+
+
+@functools.lru_cache(maxsize=None)
+def lowercase_table():
+    """(code points, their lowercase) as sorted int32 arrays: every code point whose lowercase is one
+    other code point."""
+    keys, values = [], []
+    for c in range(0x110000):
+        if 0xD800 <= c <= 0xDFFF:
+            continue
+        low = chr(c).lower()
+        if len(low) == 1 and low != chr(c):
+            keys.append(c)
+            values.append(ord(low))
+    return np.asarray(keys, np.int32), np.asarray(values, np.int32)
+
+
+@functools.lru_cache(maxsize=None)
+def _translation(lowercase):
+    table = {}
     if lowercase:
-        text = text.lower()
-    return text.split()
+        table.update(zip(*(a.tolist() for a in lowercase_table())))
+    for a, b in SEPARATOR_RANGES:
+        table.update((c, 0x20) for c in range(a, b + 1))
+    return table
+
+
+def split_words(text, lowercase=True):
+    """Python tokenization (the module docstring's definition; `tokenize_graph` is its graph twin)."""
+    return text.translate(_translation(bool(lowercase))).split()
+
+
+def normalize_graph(texts, lowercase=True):
+    """In-graph twin of `split_words`' normalisation: UTF-8 strings [B] with every separator a space
+    and, with `lowercase`, every code point lowercased. Invalid UTF-8 becomes U+FFFD (callers that
+    must refuse it check `valid_utf8_graph` first)."""
+    cps = tf.strings.unicode_decode(texts, "UTF-8", errors="replace")
+    flat = cps.flat_values
+    if lowercase:
+        keys, values = (tf.constant(a) for a in lowercase_table())
+        at = tf.minimum(tf.searchsorted(keys, flat), len(lowercase_table()[0]) - 1)
+        flat = tf.where(tf.equal(tf.gather(keys, at), flat), tf.gather(values, at), flat)
+    sep = tf.zeros_like(flat, tf.bool)
+    for a, b in SEPARATOR_RANGES:
+        sep = sep | ((flat >= a) & (flat <= b))
+    flat = tf.where(sep, 0x20, flat)
+    return tf.strings.unicode_encode(cps.with_flat_values(flat), "UTF-8")
+
+
+def valid_utf8_graph(texts):
+    """Bool [B] (a scalar counts as [1]): each string is valid UTF-8."""
+    texts = tf.reshape(texts, [-1])
+    replaced = tf.strings.unicode_decode(texts, "UTF-8", errors="replace").row_lengths()
+    ignored = tf.strings.unicode_decode(texts, "UTF-8", errors="ignore").row_lengths()
+    return tf.equal(replaced, ignored)
 
 
 class Vocabulary:
@@ -49,9 +119,10 @@ class Vocabulary:
         if len(set(words)) != len(words):
             dup = [w for w, c in collections.Counter(words).items() if c > 1][:5]
             raise VocabularyError(f"duplicate words in vocabulary: {dup}")
-        bad = [w for w in words if not w or any(ch.isspace() for ch in w)]
+        bad = [w for w in words if not w or any(ch.isspace() or is_separator(ch) for ch in w)]
         if bad:
-            raise VocabularyError(f"vocabulary words must be non-empty and have no whitespace: {bad[:5]!r}")
+            raise VocabularyError(f"vocabulary words must be non-empty and have no whitespace or control "
+                                  f"characters: {bad[:5]!r}")
         self.lowercase = lowercase
         self.tokens = list(SPECIALS) + words
         self._index = {w: i for i, w in enumerate(self.tokens)}
@@ -96,8 +167,9 @@ class Vocabulary:
         if tuple(tokens[:4]) != SPECIALS:
             raise VocabularyError(f"{path}: first four lines must be {SPECIALS}, got {tuple(tokens[:4])}")
         for i, t in enumerate(tokens[4:], start=5):
-            if not t or any(ch.isspace() for ch in t):
-                raise VocabularyError(f"{path}, line {i}: empty token or token with whitespace: {t!r}")
+            if not t or any(ch.isspace() or is_separator(ch) for ch in t):
+                raise VocabularyError(f"{path}, line {i}: empty token or token with whitespace or control "
+                                      f"characters: {t!r}")
         return cls(tokens[4:], lowercase=lowercase)
 
     # -- Python side ----------------------------------------------------------
@@ -152,9 +224,7 @@ class Vocabulary:
 
     def tokenize_graph(self, texts, lookup=None):
         """In-graph tokenization of a string tensor [B] to a `tf.RaggedTensor` of ids."""
-        texts = tf.convert_to_tensor(texts, tf.string)
-        if self.lowercase:
-            texts = tf.strings.lower(texts, encoding="utf-8")
+        texts = normalize_graph(tf.convert_to_tensor(texts, tf.string), self.lowercase)
         words = tf.strings.split(texts)
         lookup = lookup or self.lookup_layer()
         return tf.ragged.map_flat_values(lambda w: tf.cast(lookup(w), tf.int32), words)

@@ -251,7 +251,8 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         invariants = tuple(tf.TensorShape([None]).concatenate(v.shape[1:]) for v in shrinking)
         t, _, _, _, _, _, out = tf.while_loop(cond, body, (tf.constant(0),) + shrinking + (out,),
                                               shape_invariants=(tf.TensorShape([]),) + invariants + (tf.TensorShape(None),))
-        ids = tf.transpose(out.stack()[:t])
+        # No step taken (an empty batch, max_len 0): nothing was written, and stacking would fail.
+        ids = tf.cond(t > 0, lambda: tf.transpose(out.stack()[:t]), lambda: tf.zeros([batch, 0], tf.int32))
         return tf.pad(ids, [[0, 0], [0, max_len - t]])
 
     def _beam_search(self, z, max_len, beam_size, length_penalty, decoder):
@@ -314,11 +315,21 @@ def unit_norm(z):
 
 
 def as_seed(seed):
-    """An int, a pair, or a tensor to a stateless-RNG seed of shape [2] int32 (None: 0)."""
+    """An int, a pair, or a tensor to a stateless-RNG seed of shape [2] int32 (None: 0).
+
+    A Python int must be in [0, 2**63): its low and high 32 bits make the pair, so every such seed is
+    its own stream, and a seed below 2**31 is the pair [seed, 0] (what the SavedModel's int32 `seed`
+    gives). Anything else is refused (`ValueError`)."""
     if seed is None:
         seed = 0
+    if isinstance(seed, (bool, np.bool_, float, str, bytes)):
+        raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
     if isinstance(seed, (int, np.integer)):
-        return tf.constant([int(seed), 0], tf.int32)
+        seed = int(seed)
+        if not 0 <= seed < 2 ** 63:
+            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed}")
+        lo, hi = seed & 0xFFFFFFFF, seed >> 32
+        return tf.constant([lo - 2 ** 32 if lo >= 2 ** 31 else lo, hi], tf.int32)
     seed = tf.reshape(tf.cast(seed, tf.int32), [-1])
     return tf.concat([seed, tf.zeros([2], tf.int32)], 0)[:2]
 

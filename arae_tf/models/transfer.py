@@ -158,7 +158,10 @@ class ARAETransfer(ARAE):
     # -- transfer -------------------------------------------------------------
     def _check_classes(self, to, n):
         arr = np.asarray(to)
-        if not np.issubdtype(arr.dtype, np.integer) or arr.ndim > 1 or (arr.ndim == 1 and len(arr) != n):
+        if arr.size == 0 and arr.ndim == 1:
+            arr = arr.astype(np.int64)
+        if (not np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_ or arr.ndim > 1
+                or (arr.ndim == 1 and len(arr) != n)):
             raise ValueError(f"target class must be an int or one int per sentence ({n}), got {to!r}")
         if arr.size and (arr.min() < 0 or arr.max() >= self.num_classes):
             raise ValueError(f"target classes must be in [0, {self.num_classes}), got {to!r}")
@@ -168,7 +171,7 @@ class ARAETransfer(ARAE):
         """Token ids decoding each code z[i] with the decoder of class classes[i] (int or [N] ints)."""
         z = tf.cast(z, tf.float32)
         classes = self._check_classes(classes, int(z.shape[0]))
-        used = sorted(set(classes.tolist()))
+        used = sorted(set(classes.tolist())) or [0]  # no rows: decode none, through decoder 0
         outs = {c: self.decode_ids(z, decoder=c, **decode_kwargs).numpy() for c in used}
         width = max(o.shape[1] for o in outs.values())
         out = np.zeros((len(classes), width), np.int32)
