@@ -5,9 +5,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
 
 
+@pytest.mark.slow  # ~45 s: two-device runs of every model
 def test_mirrored_two_devices_match_one_device_for_every_model():
     """One step of each model (AE/DAE, WAE-D, WAE-S, VAE, ARAE, ARAE transfer) on one device and on two
     replicas with the same global batch and weights: the weights must agree to float precision.
@@ -55,6 +58,7 @@ def _run_two_workers(workdir, steps):
     return logs
 
 
+@pytest.mark.slow  # ~35 s: two worker processes
 def test_multiworker_two_processes_train_checkpoint_from_the_chief_and_resume(tmp_path):
     """Two worker processes train ARAE together: they agree on every validation (their weights stay
     in sync), only the chief writes the workdir, and a second run resumes both from its checkpoint."""

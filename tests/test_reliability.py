@@ -71,18 +71,27 @@ def _raise_in_training(at_step):
     return unittest.mock.patch.object(train_lib.Progress, "on_train_batch_end", hook)
 
 
+class _Straight(dict):
+    """Final checkpoints of uninterrupted 6-iteration runs, trained on first use: {model: weights}."""
+
+    def __init__(self, tmp_path_factory):
+        super().__init__()
+        self.factory = tmp_path_factory
+
+    def __missing__(self, model):
+        workdir = str(self.factory.mktemp(f"straight_{model}"))
+        extra = dict(backbone__sampled_softmax=8) if model == "arae" else {}
+        train_lib.train_and_evaluate(_config(model, **extra), workdir)
+        self[model] = _weights(train_lib.checkpoint_at(workdir, 6))
+        return self[model]
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
-    """Final checkpoints of uninterrupted 6-iteration runs: {model: weights}."""
-    out = {}
-    for model, extra in (("arae", dict(backbone__sampled_softmax=8)), ("wae", {})):
-        workdir = str(tmp_path_factory.mktemp(f"straight_{model}"))
-        train_lib.train_and_evaluate(_config(model, **extra), workdir)
-        out[model] = _weights(train_lib.checkpoint_at(workdir, 6))
-    return out
+    return _Straight(tmp_path_factory)
 
 
-@pytest.mark.parametrize("where", ["training", "evaluation", "checkpoint write"])
+@pytest.mark.parametrize("where", ["training", pytest.param("evaluation", marks=pytest.mark.slow), "checkpoint write"])
 def test_an_interrupted_run_resumes_to_the_uninterrupted_weights(tmp_path, uninterrupted, where):
     """ARAE with a sampled softmax (critic, generator, gradient-penalty and sampler noise) interrupted
     once, then rerun with the same command."""
@@ -101,6 +110,7 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_weights(tmp_path, unint
     _same(_weights(train_lib.checkpoint_at(workdir, 6)), uninterrupted["arae"])
 
 
+@pytest.mark.slow
 def test_wae_resumes_exactly(tmp_path, uninterrupted):
     """WAE-S: the Gaussian encoder's noise and word dropout streams are restored too."""
     config = _config("wae")

@@ -24,7 +24,8 @@ def _env():
 
 
 @pytest.mark.skipif(not os.path.isdir(os.path.join(SHARED_DATA, "yelp")), reason="needs ../shared/data/yelp")
-@pytest.mark.parametrize("name", ["arae_yelp", "ae_yelp", "arae_snli"])
+@pytest.mark.parametrize("name", ["arae_yelp", pytest.param("ae_yelp", marks=pytest.mark.slow),
+                                  pytest.param("arae_snli", marks=pytest.mark.slow)])
 def test_one_step_on_smoke_configs(tmp_path, name):
     import importlib
     config = importlib.import_module(f"configs.{name}").get_config("smoke")
@@ -61,11 +62,14 @@ def test_vocabulary_mismatch_is_refused(tmp_path):
         train_lib.train_and_evaluate(config, str(tmp_path))
 
 
+@pytest.mark.slow  # ~40 s; the default suite interrupts in-process (tests/test_reliability.py)
 def test_binary_resumes_after_interruption(tmp_path):
+    """The binary SIGKILLed after its first checkpoint and rerun continues from there and ends with the
+    weights of an uninterrupted run, bit for bit."""
     workdir = str(tmp_path / "run")
-    cmd = [sys.executable, "-m", "arae_tf.train", "--config=configs/arae_builtin.py:smoke", f"--workdir={workdir}",
-           "--config.train.steps=400", "--config.train.eval_every=20", "--config.train.log_every=10",
-           "--config.data.builtin_train_size=2000"]
+    args = ["--config=configs/arae_builtin.py:smoke", "--config.train.steps=400", "--config.train.eval_every=20",
+            "--config.train.log_every=10", "--config.data.builtin_train_size=2000", "--config.train.keep_checkpoints=30"]
+    cmd = [sys.executable, "-m", "arae_tf.train", f"--workdir={workdir}"] + args
     proc = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 240
     while not train_lib.latest_checkpoint(workdir)[1]:
@@ -86,6 +90,13 @@ def test_binary_resumes_after_interruption(tmp_path):
     final = json.load(open(os.path.join(workdir, "final", "metrics.json")))
     assert final["step"] == 400
     assert "--config.train.steps=400" in json.load(open(os.path.join(workdir, "config.json")))["command"]
+
+    straight = str(tmp_path / "straight")
+    out = subprocess.run([sys.executable, "-m", "arae_tf.train", f"--workdir={straight}"] + args, cwd=REPO,
+                         env=_env(), capture_output=True, text=True, timeout=400)
+    assert out.returncode == 0, out.stderr[-3000:]
+    from tests.test_reliability import _same, _weights
+    _same(_weights(train_lib.checkpoint_at(workdir, 400)), _weights(train_lib.checkpoint_at(straight, 400)))
 
 
 def test_arae_learns_builtin_corpus(builtin_run):
