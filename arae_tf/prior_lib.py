@@ -1,6 +1,5 @@
 """Refitting an ARAE's learned prior on its frozen encoder's codes (`python -m arae_tf.fit_prior`)."""
 
-import json
 import os
 import sys
 import time
@@ -60,7 +59,7 @@ def training_codes(model, config, batch=2000):
 def refit_prior_to_workdir(preset, source, workdir, iterations, batch_size=128, gp_weight=None,
                            generator_normalize=False, seed=0):
     """The whole binary: load, rebuild the critic, fit the prior, write `workdir` (see fit_prior.py)."""
-    from arae_tf import train_lib
+    from arae_tf import workdir as workdir_lib
     from arae_tf.metrics import latent
     if os.path.exists(os.path.join(workdir, "final")) or os.path.exists(os.path.join(workdir, "config.json")):
         raise FileExistsError(f"{workdir} already holds a model; give a new --workdir")
@@ -83,12 +82,11 @@ def refit_prior_to_workdir(preset, source, workdir, iterations, batch_size=128, 
     record = {"config": config.to_dict(), "command": sys.argv, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
               "prior_refit": {"source": preset or source, "iterations": iterations, "batch_size": batch_size,
                               "history": history}}
-    with open(os.path.join(workdir, "config.json"), "w") as f:
-        json.dump(record, f, indent=2, default=str)
+    workdir_lib.record_run(workdir, record)
     samples = model.sample(20, seed=seed)
     metrics = {"step": int(model.train_iterations.numpy()), "prior_code_norm": stats["norm"],
                "prior_code_cov_trace": stats["cov_trace"]}
-    train_lib.save_final(model, vocab, config, workdir, metrics, samples)
+    workdir_lib.save_final(model, vocab, config, workdir, metrics, samples)
     for s in samples[:5]:
         _log(f"[sample] {s}")
     _log(f"wrote {workdir}: evaluate it with python -m arae_tf.evaluate --workdir={workdir}")

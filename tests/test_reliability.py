@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from arae_tf import train_lib
+from arae_tf import workdir as workdir_lib
 from arae_tf.config_base import ConfigError
 
 
@@ -102,7 +103,7 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_weights(tmp_path, unint
     elif where == "evaluation":
         patch = unittest.mock.patch.object(train_lib, "evaluate", _nth_call_raises(train_lib.evaluate, 2))
     else:  # the weights of step 4 written to their temporary file, the marker not yet
-        patch = unittest.mock.patch.object(train_lib, "file_sha256", _nth_call_raises(train_lib.file_sha256, 2))
+        patch = unittest.mock.patch.object(workdir_lib, "file_sha256", _nth_call_raises(workdir_lib.file_sha256, 2))
     with patch, pytest.raises(Interrupt):
         train_lib.train_and_evaluate(config, workdir)
     assert train_lib.latest_checkpoint(workdir)[0] == 2
