@@ -18,26 +18,27 @@ flags.DEFINE_string("model", None, "A zoo preset name (arae_tf.zoo.list()) or pr
 flags.DEFINE_string("workdir", None, "A training workdir (final/ weights, else the newest checkpoint).")
 flags.DEFINE_string("out", None, "Output SavedModel directory.")
 flags.DEFINE_integer("max_len", 20, "Maximum words decoded per sentence.")
+flags.DEFINE_integer("max_batch", 1024, "The most sentences, `num` or `steps` one request may ask for.")
 flags.mark_flag_as_required("out")
+flags.mark_flags_as_mutual_exclusive(["model", "workdir"], required=True)
 FLAGS = flags.FLAGS
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    if (FLAGS.model is None) == (FLAGS.workdir is None):
-        raise app.UsageError("give exactly one of --model and --workdir")
     import time
 
     from arae_tf import export_lib, zoo
     t = time.time()
     if FLAGS.model:
-        names = zoo.export(FLAGS.model, FLAGS.out, max_len=FLAGS.max_len)
+        names = zoo.export(FLAGS.model, FLAGS.out, max_len=FLAGS.max_len, max_batch=FLAGS.max_batch)
     else:
         from arae_tf.evaluation import load_trained
+        from arae_tf.make_preset import portable_path
         model, vocab, _ = load_trained(FLAGS.workdir)
-        names = export_lib.export_model(model, vocab, FLAGS.out, max_len=FLAGS.max_len,
-                                        metadata={"workdir": os.path.abspath(FLAGS.workdir)})
+        names = export_lib.export_model(model, vocab, FLAGS.out, max_len=FLAGS.max_len, max_batch=FLAGS.max_batch,
+                                        metadata={"workdir": portable_path(os.path.abspath(FLAGS.workdir))})
     print(f"[export] wrote {FLAGS.out} with signatures {', '.join(names)} in {time.time() - t:.1f}s")
     print(f"[export] ops used: {len(export_lib.saved_model_ops(FLAGS.out))} (all core TensorFlow; "
           f"list: arae_tf.export_lib.saved_model_ops)")

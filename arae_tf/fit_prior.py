@@ -29,14 +29,13 @@ flags.DEFINE_float("gp_weight", None, "WGAN-GP weight (default: the source's).")
 flags.DEFINE_bool("generator_normalize", False, "Put the generator's output on the unit sphere.")
 flags.DEFINE_integer("seed", 0, "Seed of the code batches and the new critic.")
 flags.mark_flags_as_required(["workdir"])
+flags.mark_flags_as_mutual_exclusive(["preset", "source"], required=True)
 FLAGS = flags.FLAGS
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    if (FLAGS.preset is None) == (FLAGS.source is None):
-        raise app.UsageError("give exactly one of --preset and --source")
     from arae_tf import prior_lib
     prior_lib.refit_prior_to_workdir(FLAGS.preset, FLAGS.source, FLAGS.workdir, FLAGS.iterations, FLAGS.batch_size,
                                      FLAGS.gp_weight, FLAGS.generator_normalize, FLAGS.seed)
