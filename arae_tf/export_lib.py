@@ -34,6 +34,7 @@ import keras
 import tensorflow as tf
 
 from arae_tf.data.vocab import BOS_ID, EOS_ID, valid_utf8_graph
+from arae_tf.models.backbone import interpolation_path
 from arae_tf.models.transfer import ARAETransfer
 
 SIGNATURES = ("encode", "reconstruct", "sample", "interpolate", "transfer")
@@ -152,10 +153,7 @@ def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, max_batc
 
         def run():
             z = codes(tf.stack([a, b]))
-            t = tf.linspace(0.0, 1.0, steps)[:, None]
-            path = (1.0 - t) * z[0][None] + t * z[1][None]
-            if backbone.normalize_code:
-                path = path / tf.maximum(tf.norm(path, axis=1, keepdims=True), 1e-12)
+            path = interpolation_path(z[0], z[1], steps, backbone.normalize_code)
             return {"sentences": text(decode(path, None if label is None else tf.fill([steps], label)))}
         return _checked(checks, run)
 

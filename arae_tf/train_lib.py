@@ -329,8 +329,9 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
                                      seed=config.seed, bucket=d.bucket, repeat=True, start_step=step,
                                      length_policy=d.length_policy, static_shapes=d.get("static_shapes", False))
     # The AE's code Gaussian is fitted on the first batches of the stream, whatever the resumed step.
-    code_fit_ds = pipeline.make_dataset(train_ex, vocab, d.batch_size, d.max_len, shuffle=True,
-                                        seed=config.seed, bucket=d.bucket, length_policy=d.length_policy)
+    code_fit_ds = (pipeline.make_dataset(train_ex, vocab, d.batch_size, d.max_len, shuffle=True, seed=config.seed,
+                                         bucket=d.bucket, length_policy=d.length_policy)
+                   if isinstance(model, AE) else None)
     valid_ds = pipeline.make_dataset(valid_ex, vocab, d.batch_size, d.max_len, shuffle=False, bucket=False,
                                      length_policy=d.length_policy)
     chunk = min(config.train.eval_every, total)

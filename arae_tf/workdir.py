@@ -22,6 +22,7 @@ import keras
 import numpy as np
 
 from arae_tf.data.vocab import Vocabulary
+from arae_tf.zoo import file_sha256, non_finite
 
 
 class TrainingDiverged(RuntimeError):
@@ -81,15 +82,6 @@ def restore_seed_states(model, saved, where):
         v.assign(np.asarray(state, dtype=v.dtype))
 
 
-def file_sha256(path):
-    import hashlib
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def atomic_json(path, obj):
     """Writes JSON through a temporary file and a rename: never half-written."""
     with open(path + ".tmp", "w") as f:
@@ -99,7 +91,6 @@ def atomic_json(path, obj):
 
 def non_finite_weights(model):
     """Paths of the model's float weights (optimizer state not included) holding NaN or inf."""
-    from arae_tf.zoo import non_finite
     return non_finite({v.path: v.numpy() for v in model.weights})
 
 

@@ -113,7 +113,8 @@ def resolve(name):
     return path
 
 
-def _sha256(path):
+def file_sha256(path):
+    """sha256 hex digest of a file, read in blocks (preset manifests, checkpoint markers)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -129,7 +130,7 @@ def _download(name, remote):
         print(f"[zoo] downloading {name} from {remote['url']}", flush=True)
         with urllib.request.urlopen(remote["url"]) as r, open(archive, "wb") as f:
             shutil.copyfileobj(r, f)
-        got = _sha256(archive)
+        got = file_sha256(archive)
         if got != remote["sha256"]:
             raise PresetError(f"download of {name} from {remote['url']} has sha256 {got}, expected {remote['sha256']}; "
                               "refusing it (truncated or tampered)")
@@ -164,7 +165,7 @@ def check_archive_members(tar, what):
 # -- integrity ----------------------------------------------------------------
 def write_manifest(path):
     """Writes SHA256SUMS for the preset files in `path`."""
-    lines = [f"{_sha256(os.path.join(path, f))}  {f}\n" for f in PRESET_FILES if os.path.exists(os.path.join(path, f))]
+    lines = [f"{file_sha256(os.path.join(path, f))}  {f}\n" for f in PRESET_FILES if os.path.exists(os.path.join(path, f))]
     with open(os.path.join(path, MANIFEST), "w") as f:
         f.writelines(lines)
 
@@ -192,7 +193,7 @@ def verify(path):
             raise PresetError(f"{p} is a link; a preset holds plain files only")
         if not os.path.isfile(p):
             raise PresetError(f"{p} is missing")
-        got = _sha256(p)
+        got = file_sha256(p)
         if got != want:
             raise PresetError(f"{p} does not match its sha256 in {MANIFEST} (got {got[:12]}..., expected "
                               f"{want[:12]}...): the file is truncated or was modified; refusing to load it")

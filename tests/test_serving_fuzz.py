@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 
 from arae_tf import export_lib
-from arae_tf.data.vocab import SPECIALS, Vocabulary, split_words
+from arae_tf.data.vocab import SPECIALS, Vocabulary, normalize_graph, split_words
 from tests.conftest import tiny_arae
 from tests.test_transfer import tiny_transfer
 
@@ -196,14 +196,9 @@ def _fuzz_tokenisation(n, seed):
     rng = random.Random(seed)
     words = ["a", "b", "Word", "ÉCOLE", "straße", "ΣΑΣ", "İstanbul"]
     texts = [random_text(rng, words) for _ in range(n)]
-    graph = tf.strings.split(vocab_lib_normalize(tf.constant([t.encode("utf-8") for t in texts]))).to_list()
+    graph = tf.strings.split(normalize_graph(tf.constant([t.encode("utf-8") for t in texts]))).to_list()
     for t, g in zip(texts, graph):
         assert split_words(t) == [w.decode("utf-8") for w in g], repr(t)
-
-
-def vocab_lib_normalize(texts):
-    from arae_tf.data.vocab import normalize_graph
-    return normalize_graph(texts)
 
 
 def test_python_and_graph_tokenise_every_string_alike():
@@ -218,5 +213,5 @@ def test_python_and_graph_tokenise_every_string_alike_long():
 def test_nul_and_unicode_spaces_separate_words_on_both_sides():
     text = "Good\x00FOOD\u00a0and\u3000Service\x1f!"
     assert split_words(text) == ["good", "food", "and", "service", "!"]
-    graph = tf.strings.split(vocab_lib_normalize(tf.constant([text.encode("utf-8")]))).to_list()[0]
+    graph = tf.strings.split(normalize_graph(tf.constant([text.encode("utf-8")]))).to_list()[0]
     assert [w.decode() for w in graph] == split_words(text)

@@ -314,6 +314,14 @@ def unit_norm(z):
     return z / ops.sqrt(ops.sum(ops.square(z), axis=-1, keepdims=True) + 1e-12)
 
 
+def interpolation_path(z_a, z_b, steps, normalize):
+    """`steps` codes [steps, d] on the line from z_a to z_b (both ends included; one step is z_a),
+    back on the unit sphere when `normalize` (float32 TF ops: the text API and the SavedModel agree)."""
+    t = tf.linspace(0.0, 1.0, steps)[:, None]
+    path = (1.0 - t) * z_a[None] + t * z_b[None]
+    return path / tf.maximum(tf.norm(path, axis=1, keepdims=True), 1e-12) if normalize else path
+
+
 def as_seed(seed):
     """An int, a pair, or a tensor to a stateless-RNG seed of shape [2] int32 (None: 0).
 

@@ -14,7 +14,7 @@ import tensorflow as tf
 from keras import ops
 
 from arae_tf.data.pipeline import padded_batch
-from arae_tf.models.backbone import SentenceAutoencoderBackbone, as_seed  # noqa: F401 (re-exported)
+from arae_tf.models.backbone import SentenceAutoencoderBackbone, as_seed, interpolation_path  # noqa: F401 (re-exported)
 
 # Compute dtype policies a model can be built in. float16 would need loss scaling in every custom
 # train step, so it is not offered.
@@ -335,7 +335,6 @@ class TextAutoencoder(keras.Model):
         """`n` sentences (0 <= n <= MAX_ROWS) decoded from codes drawn from the model's prior; `seed`
         an int in [0, 2**63) (the same seed, the same sentences)."""
         check_count(n, "n")
-        as_seed(seed)  # checked before any work
         return self._ids_to_texts(self.generate_ids(n, seed=seed, max_len=max_len, **decode_kwargs))
 
     def interpolate(self, a, b, steps=5, max_len=20, **decode_kwargs):
@@ -343,12 +342,9 @@ class TextAutoencoder(keras.Model):
         0 <= steps <= MAX_ROWS, both ends included; one point is `a`), re-normalised to the unit sphere
         when the model normalises codes. The same float32 ops as the SavedModel's `interpolate`."""
         check_count(steps, "steps")
-        z = self.encode(as_text_list([a, b], "a/b"))
-        t = tf.linspace(0.0, 1.0, steps)[:, None]
-        path = (1.0 - t) * z[0][None] + t * z[1][None]
-        if self.backbone.normalize_code:
-            path = path / tf.maximum(tf.norm(path, axis=1, keepdims=True), 1e-12)
-        return self.decode(path, max_len=max_len, **decode_kwargs)
+        z = self.encode_ids(self._texts_to_ids([a, b], "a/b"))
+        return self.decode(interpolation_path(z[0], z[1], steps, self.backbone.normalize_code), max_len=max_len,
+                           **decode_kwargs)
 
     def _compiled(self, key, fn, signature):
         fns = self._decode_fns.functions

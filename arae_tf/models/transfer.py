@@ -160,8 +160,7 @@ class ARAETransfer(ARAE):
         arr = np.asarray(to)
         if arr.size == 0 and arr.ndim == 1:
             arr = arr.astype(np.int64)
-        if (not np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_ or arr.ndim > 1
-                or (arr.ndim == 1 and len(arr) != n)):
+        if not np.issubdtype(arr.dtype, np.integer) or arr.ndim > 1 or (arr.ndim == 1 and len(arr) != n):
             raise ValueError(f"target class must be an int or one int per sentence ({n}), got {to!r}")
         if arr.size and (arr.min() < 0 or arr.max() >= self.num_classes):
             raise ValueError(f"target classes must be in [0, {self.num_classes}), got {to!r}")
