@@ -111,6 +111,9 @@ def base_config():
     o.gan_lr = 1e-4
     o.gan_beta1 = 0.5
     o.classifier_lr = 1e-4
+    o.lr_decay = 1.0          # the autoencoder optimizer's rate is multiplied by this every lr_decay_every
+    o.lr_decay_every = -1     # iterations (-1: one pass over the training data); 1.0 above: no decay
+    o.lr_min = 0.0            # the decayed rate never goes below this
 
     c.train = t = ml_collections.ConfigDict()
     t.steps = 0               # iterations; 0: derived from epochs
@@ -328,6 +331,10 @@ _CHECKS = [
     ("optim.gan_lr", _rate, "a finite number > 0"),
     ("optim.gan_beta1", lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1)"),
     ("optim.classifier_lr", _rate, "a finite number > 0"),
+    ("optim.lr_decay", lambda v: _number(v) and 0 < v <= 1, "a number in (0, 1] (1: no decay)"),
+    ("optim.lr_decay_every", lambda v: isinstance(v, int) and (v >= 1 or v == -1),
+     "an integer >= 1, or -1 for one pass over the training data"),
+    ("optim.lr_min", _nonnegative, "a number >= 0"),
     ("train.steps", _nonnegative_int, "an integer >= 0 (0: derived from train.epochs)"),
     ("train.epochs", _rate, "a number > 0"),
     ("train.log_every", _positive_int, "an integer >= 1"),

@@ -180,6 +180,52 @@ def restore_learning_rates(model, configured):
             print(f"[resume] {name} learning rate {old:g} (checkpoint) -> {lr:g} (config)", flush=True)
 
 
+class LearningRateDecay(keras.callbacks.Callback):
+    """The autoencoder optimizer's rate as a step function of the iteration (`optim.lr_decay*`):
+    `max(base * decay ** (iteration // every), lr_min)`, set before each iteration.
+
+    A function of the iteration alone, so a resumed run continues the schedule exactly (the rate
+    stored in the checkpoint is overwritten at the next iteration). Only `model.optimizer` (the
+    autoencoder's, the one of AE/WAE/VAE) decays; ARAE's GAN and classifier optimizers keep theirs.
+    Each change is printed."""
+
+    def __init__(self, base, decay, every, lr_min):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"optim.lr_decay_every must be >= 1 here, got {every}")
+        self.base, self.decay, self.every, self.lr_min = float(base), float(decay), int(every), float(lr_min)
+        self.it = None
+
+    def rate(self, iteration):
+        return max(self.base * self.decay ** (iteration // self.every), self.lr_min)
+
+    def on_train_begin(self, logs=None):
+        self.it = int(self.model.train_iterations.numpy())
+        self._set(self.it)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.it % self.every == 0:
+            self._set(self.it)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.it += 1
+
+    def _set(self, iteration):
+        lr, opt = self.rate(iteration), self.model.optimizer
+        if not math.isclose(float(opt.learning_rate.numpy()), lr, rel_tol=1e-6):  # a float32 variable
+            opt.learning_rate.assign(lr)
+            print(f"[lr] step {iteration}: optimizer learning rate {lr:.4g}", flush=True)
+
+
+def lr_decay_callback(config, batches_per_pass):
+    """The `LearningRateDecay` the config asks for, or None (`optim.lr_decay` 1 or absent)."""
+    o = config.optim
+    if o.get("lr_decay", 1.0) == 1.0:
+        return None
+    every = o.lr_decay_every if o.lr_decay_every > 0 else batches_per_pass
+    return LearningRateDecay(o.ae_lr, o.lr_decay, every, o.lr_min)
+
+
 # -- evaluation ---------------------------------------------------------------
 def evaluate(model, vocab, config, valid_ds, train_ds=None, classifier=None):
     """Validation metrics, greedy-reconstruction BLEU and prior samples. Returns (metrics, extra).
@@ -345,6 +391,9 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
     progress = Progress(min(config.train.log_every, chunk), total, d.batch_size, step)
     guard = DivergenceGuard(min(config.train.log_every, chunk), write_dir)
     callbacks = [progress, guard, evaluator, Checkpointer(write_dir, config.train.keep_checkpoints, vocab.digest())]
+    decay = lr_decay_callback(config, int(math.ceil(len(train_ex) / d.batch_size)))
+    if decay is not None:
+        callbacks.insert(0, decay)
     if step < total:
         t = time.time()
         model.fit(train_ds, steps_per_epoch=chunk, epochs=epochs, initial_epoch=step // chunk,

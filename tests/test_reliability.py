@@ -191,3 +191,38 @@ def test_a_refused_run_leaves_the_earlier_record_and_a_changed_run_keeps_it(tmp_
     assert json.load(open(os.path.join(workdir, "config.json")))["config"]["train"]["steps"] == 4
     train_lib.train_and_evaluate(config, workdir)  # the same again: nothing new to keep
     assert not os.path.exists(os.path.join(workdir, "config.2.json"))
+
+
+def test_the_learning_rate_decays_by_period_down_to_its_floor(tmp_path, capsys):
+    """optim.lr_decay: the rate is a step function of the iteration, printed at each change."""
+    config = _config("wae", optim__lr_decay=0.5, optim__lr_decay_every=2)
+    base = config.optim.ae_lr
+    config.optim.lr_min = 0.3 * base
+    train_lib.train_and_evaluate(config, str(tmp_path))
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("[lr]")]
+    assert lines == [f"[lr] step 2: optimizer learning rate {0.5 * base:.4g}",
+                     f"[lr] step 4: optimizer learning rate {0.3 * base:.4g}"]
+
+
+def test_a_learning_rate_decay_period_of_zero_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="optim.lr_decay_every = 0"):
+        train_lib.train_and_evaluate(_config("wae", optim__lr_decay=0.5, optim__lr_decay_every=0), str(tmp_path))
+    assert not os.listdir(tmp_path)
+
+
+@pytest.mark.slow
+def test_a_decaying_learning_rate_resumes_exactly(tmp_path):
+    """Interrupted after the rate changed, then rerun: the uninterrupted run's weights, and not the
+    weights of the same run without decay."""
+    config = _config("wae", optim__lr_decay=0.5, optim__lr_decay_every=2)
+    straight = str(tmp_path / "straight")
+    train_lib.train_and_evaluate(config, straight)
+    resumed = str(tmp_path / "resumed")
+    with _raise_in_training(5), pytest.raises(Interrupt):
+        train_lib.train_and_evaluate(config, resumed)
+    train_lib.train_and_evaluate(config, resumed)
+    _same(_weights(train_lib.checkpoint_at(resumed, 6)), _weights(train_lib.checkpoint_at(straight, 6)))
+    plain = str(tmp_path / "plain")
+    train_lib.train_and_evaluate(_config("wae"), plain)
+    with pytest.raises(AssertionError):
+        _same(_weights(train_lib.checkpoint_at(plain, 6)), _weights(train_lib.checkpoint_at(straight, 6)))
