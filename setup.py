@@ -24,9 +24,21 @@ setup(
     description="ARAE, WAE, VAE, DAE and AAE text autoencoders with a pretrained model zoo, in TensorFlow/Keras 3",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
-    packages=find_packages(include=["arae_tf", "arae_tf.*", "configs", "zoo", "zoo.*"]),
+    # The repository's configs/ and zoo/ folders install inside the package, as arae_tf.configs and
+    # arae_tf.presets (no top-level `configs`/`zoo` packages to collide with others).
+    packages=find_packages(include=["arae_tf", "arae_tf.*"]) + ["arae_tf.configs", "arae_tf.presets"],
+    package_dir={"arae_tf.configs": "configs", "arae_tf.presets": "zoo"},
     include_package_data=True,
-    package_data={"zoo": ["*/*", "*/assets/*"]},
+    package_data={"arae_tf.presets": ["*/*", "*/assets/*"]},
+    entry_points={"console_scripts": [
+        "arae-train=arae_tf.cli:train",
+        "arae-evaluate=arae_tf.cli:evaluate",
+        "arae-export=arae_tf.cli:export",
+        "arae-make-preset=arae_tf.cli:make_preset",
+        "arae-fit-prior=arae_tf.cli:fit_prior",
+        "arae-tables=arae_tf.cli:tables",
+        "arae-demo=arae_tf.cli:demo",
+    ]},
     python_requires=">=3.10",
     install_requires=INSTALL,
     extras_require={"test": TEST},

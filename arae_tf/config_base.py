@@ -10,7 +10,10 @@ import ml_collections
 
 
 def shared_data_dir(config_file, dataset):
-    """`<repo>/../shared/data/<dataset>` for a config file in `<repo>/configs/`."""
+    """`$ARAE_TF_DATA_DIR/<dataset>` where that variable is set, else `<repo>/../shared/data/<dataset>`
+    for a config file in `<repo>/configs/` (a checkout beside the shared data)."""
+    if os.environ.get("ARAE_TF_DATA_DIR"):
+        return os.path.join(os.environ["ARAE_TF_DATA_DIR"], dataset)
     return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(config_file)), "..", "..", "shared", "data",
                                          dataset))
 

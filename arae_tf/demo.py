@@ -11,9 +11,9 @@ generated from a seed (`arae_tf.data.synthetic`).
 import os
 import tempfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import flags
 
-from absl import app, flags  # noqa: E402
+from arae_tf import cli
 
 flags.DEFINE_string("model", "arae_yelp", "Zoo preset to show.")
 flags.DEFINE_bool("builtin", False, "Train a small ARAE on the built-in corpus instead of loading a preset.")
@@ -63,7 +63,7 @@ def main(argv):
     from arae_tf import train_lib
     from arae_tf.data import synthetic
     from arae_tf.data.vocab import Vocabulary
-    from configs import arae_builtin
+    from arae_tf.configs import arae_builtin
 
     workdir = FLAGS.workdir or tempfile.mkdtemp(prefix="arae_demo_")
     config = arae_builtin.get_config()
@@ -98,4 +98,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -13,9 +13,9 @@ writes their headline numbers side by side.
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
+from arae_tf import cli
 
 flags.DEFINE_multi_string("workdir", None, "Training workdir(s) to evaluate.")
 flags.DEFINE_multi_string("model", None, "Zoo preset name(s) to evaluate (instead of --workdir).")
@@ -72,4 +72,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

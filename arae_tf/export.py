@@ -10,9 +10,9 @@ Serving expects a numbered version folder (`.../<name>/1`).
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
+from arae_tf import cli
 
 flags.DEFINE_string("model", None, "A zoo preset name (arae_tf.zoo.list()) or preset directory.")
 flags.DEFINE_string("workdir", None, "A training workdir (final/ weights, else the newest checkpoint).")
@@ -45,4 +45,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -14,11 +14,10 @@ a workdir (config.json, vocabulary.txt, final/) for `python -m arae_tf.evaluate`
 `python -m arae_tf.make_preset`.
 """
 
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
+from arae_tf import cli
 
 flags.DEFINE_string("preset", None, "Source: a zoo preset name or directory.")
 flags.DEFINE_string("source", None, "Source: a training workdir (its final/ weights or newest checkpoint).")
@@ -42,4 +41,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

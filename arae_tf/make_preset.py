@@ -11,9 +11,9 @@ a side-by-side table against another evaluated workdir.
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
+from arae_tf import cli
 
 flags.DEFINE_string("workdir", None, "Training workdir.")
 flags.DEFINE_integer("checkpoint", 0, "Step of the checkpoint to publish (default: final/ weights or the "
@@ -215,7 +215,7 @@ def main(argv):
         compare_table = evaluation.comparison_table([metrics] + [tables.load_eval(w) for w in FLAGS.compare],
                                                     [FLAGS.name] + [os.path.basename(os.path.normpath(w))
                                                                     for w in FLAGS.compare])
-    zoo_dir = FLAGS.zoo_dir or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "zoo")
+    zoo_dir = FLAGS.zoo_dir or zoo.presets_dir()
     path = os.path.join(zoo_dir, FLAGS.name)
     partial = path + ".partial"  # written in full, then renamed: a failure leaves no half-written preset
     shutil.rmtree(partial, ignore_errors=True)
@@ -242,4 +242,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -19,6 +19,8 @@ import sys
 
 from absl import app, flags
 
+from arae_tf import cli
+
 # Stochastic WAE Table 1 (SNLI): BLEU, PPL, UniKL, entropy, average length.
 WAE_SNLI = {
     "DAE": (86.35, 146.2, 0.178, 6.23, 11.0),
@@ -173,4 +175,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

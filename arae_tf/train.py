@@ -6,13 +6,12 @@
 Rerunning the same command resumes from the newest checkpoint in --workdir.
 """
 
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app, flags
+from ml_collections import config_flags
 
-from absl import app, flags  # noqa: E402
-from ml_collections import config_flags  # noqa: E402
+from arae_tf import cli
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Experiment config file (optionally `file.py:variant`).",
@@ -25,11 +24,13 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     from arae_tf import train_lib
+    from arae_tf.config_base import ConfigError
+    from arae_tf.workdir import CheckpointError
     try:
         train_lib.train_and_evaluate(FLAGS.config, FLAGS.workdir)
-    except train_lib.TrainingDiverged as e:
+    except (train_lib.TrainingDiverged, ConfigError, CheckpointError) as e:
         sys.exit(f"error: {e}")
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

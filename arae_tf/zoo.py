@@ -17,8 +17,8 @@ A preset is a directory:
     SHA256SUMS       sha256 of every file above; `load` refuses a preset whose files do not match
 
 Where a name is looked for, in order: a directory path given as the name;
-`$ARAE_TF_ZOO_DIR/<name>`; the `zoo/` folder next to the package (the repository's
-shipped presets); the cache `$ARAE_TF_CACHE` (default `~/.cache/arae_tf`)`/zoo/<name>`;
+`$ARAE_TF_ZOO_DIR/<name>`; the shipped presets (`presets_dir()`: the repository's `zoo/`
+folder, installed as `arae_tf.presets`); the cache `$ARAE_TF_CACHE` (default `~/.cache/arae_tf`)`/zoo/<name>`;
 finally a registered remote archive (`register_remote(name, url, sha256)`: a .tar.gz
 of the preset directory, checked against its sha256, unpacked into the cache).
 """
@@ -54,9 +54,24 @@ def _search_dirs():
     dirs = []
     if os.environ.get("ARAE_TF_ZOO_DIR"):
         dirs.append(os.environ["ARAE_TF_ZOO_DIR"])
-    dirs.append(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "zoo"))
+    dirs.append(presets_dir())
     dirs.append(os.path.join(cache_dir(), "zoo"))
     return dirs
+
+
+def presets_dir():
+    """The shipped presets: the repository's `zoo/` folder, which installs as `arae_tf.presets`."""
+    return package_data_dir("arae_tf.presets")
+
+
+def package_data_dir(package):
+    """The directory of `package` (`arae_tf.presets`, `arae_tf.configs`): inside the installed
+    package, or the repository folder an editable install maps it to."""
+    import importlib.util
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise PresetError(f"{package} is not installed: reinstall arae_tf (`pip install -e .` in a checkout)")
+    return next(iter(spec.submodule_search_locations))
 
 
 def cache_dir():

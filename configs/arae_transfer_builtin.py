@@ -8,7 +8,7 @@ transfer accuracy is measured without a trained classifier. The small model of
 """
 
 from arae_tf.config_base import apply_variant
-from configs import arae_builtin
+from arae_tf.configs import arae_builtin
 
 
 def get_config(arg=None):

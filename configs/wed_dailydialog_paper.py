@@ -14,7 +14,7 @@ About 360 pairs/s on 2 cores: 24 passes take about 85 minutes.
 Without a variant: WED-S with lambda_KL 0.01.
 """
 
-from configs import wed_dailydialog
+from arae_tf.configs import wed_dailydialog
 
 
 def get_config(arg=None):

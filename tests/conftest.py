@@ -65,5 +65,5 @@ def train_workdir(tmp_path_factory, config, name, steps=1000):
 @pytest.fixture(scope="session")
 def builtin_run(tmp_path_factory):
     """A workdir with ARAE trained 1,000 iterations on the built-in corpus: (workdir, config, metrics)."""
-    from configs import arae_builtin
+    from arae_tf.configs import arae_builtin
     return train_workdir(tmp_path_factory, arae_builtin.get_config(), "builtin_run")

@@ -27,7 +27,7 @@ keras.random.uniform = lambda shape, minval=0.0, maxval=1.0, dtype=None, seed=No
 from arae_tf.data import pipeline, synthetic  # noqa: E402
 from arae_tf.data.vocab import Vocabulary  # noqa: E402
 from arae_tf.models import build_model  # noqa: E402
-from configs import arae_builtin, arae_transfer_builtin, wae_builtin  # noqa: E402
+from arae_tf.configs import arae_builtin, arae_transfer_builtin, wae_builtin  # noqa: E402
 
 
 def configs():

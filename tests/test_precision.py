@@ -12,7 +12,7 @@ def test_mixed_bfloat16_reconstruction_within_one_point_of_float32(tmp_path_fact
     `python -m benchmarks.precision_accuracy`)."""
     import keras
 
-    from configs import wae_builtin
+    from arae_tf.configs import wae_builtin
     acc = {}
     for precision in ("float32", "mixed_bfloat16"):
         config = wae_builtin.get_config("dae")

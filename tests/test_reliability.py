@@ -18,11 +18,11 @@ from arae_tf.config_base import ConfigError
 
 def _config(model="arae", **overrides):
     if model == "wae":
-        from configs import wae_builtin as cf
+        from arae_tf.configs import wae_builtin as cf
     elif model == "arae_transfer":
-        from configs import arae_transfer_builtin as cf
+        from arae_tf.configs import arae_transfer_builtin as cf
     else:
-        from configs import arae_builtin as cf
+        from arae_tf.configs import arae_builtin as cf
     c = cf.get_config("smoke")
     c.data.builtin_train_size, c.data.builtin_valid_size = 400, 50
     c.train.steps, c.train.eval_every, c.train.log_every = 6, 2, 1

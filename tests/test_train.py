@@ -46,7 +46,7 @@ def test_one_step_on_smoke_configs(tmp_path, name):
 
 
 def test_unknown_model_lists_registered(tmp_path):
-    from configs import arae_builtin
+    from arae_tf.configs import arae_builtin
     config = arae_builtin.get_config("smoke")
     config.model = "gan"
     with pytest.raises(ConfigError, match=r"model = 'gan': must be a registered model, one of \['ae', 'arae'"):
@@ -54,7 +54,7 @@ def test_unknown_model_lists_registered(tmp_path):
 
 
 def test_vocabulary_mismatch_is_refused(tmp_path):
-    from configs import arae_builtin
+    from arae_tf.configs import arae_builtin
     config = arae_builtin.get_config("smoke")
     train_lib.train_and_evaluate(config, str(tmp_path))
     Vocabulary(["only", "three", "words"]).save(str(tmp_path / "vocabulary.txt"))
@@ -128,7 +128,7 @@ def test_validation_subset_mixes_classes_and_is_fixed():
 
 def test_a_chosen_checkpoint_is_loaded_and_a_missing_one_named(tmp_path):
     from arae_tf.evaluation import load_trained
-    from configs import arae_builtin
+    from arae_tf.configs import arae_builtin
     config = arae_builtin.get_config("smoke")
     config.train.steps, config.train.eval_every, config.train.keep_checkpoints = 40, 20, 2
     workdir = str(tmp_path)
@@ -145,7 +145,7 @@ def test_divergence_stops_training_keeps_the_last_finite_checkpoint_and_fails_th
     from step 5 on) stops at the next logging interval with the step and the losses named, writes
     no checkpoint or final/ after the divergence, keeps the finite checkpoint, and the binary
     exits non-zero. A preset is never made from non-finite weights (tests/test_zoo_export.py)."""
-    from configs import arae_builtin
+    from arae_tf.configs import arae_builtin
     config = arae_builtin.get_config("smoke")
     config.train.steps, config.train.eval_every, config.train.log_every = 4, 4, 2
     workdir = str(tmp_path / "run")  # (an infinite weight is refused by the config check; 1e30 is not)
@@ -169,7 +169,7 @@ def test_divergence_stops_training_keeps_the_last_finite_checkpoint_and_fails_th
 
 def test_a_resumed_run_trains_with_the_configs_learning_rates(tmp_path, capsys):
     """Keras saves each optimizer's learning rate with its state; on resume the config's rates win."""
-    from configs import arae_builtin
+    from arae_tf.configs import arae_builtin
     config = arae_builtin.get_config("smoke")
     config.train.steps, config.train.eval_every = 2, 2
     workdir = str(tmp_path / "run")
@@ -193,7 +193,7 @@ def test_a_reordered_vocabulary_is_refused_on_resume(tmp_path):
     """The checkpoint stores the vocabulary's digest: two lines swapped (same size) are refused,
     naming both files; the untouched vocabulary resumes."""
     from arae_tf.data.vocab import VocabularyError
-    from configs import arae_builtin
+    from arae_tf.configs import arae_builtin
     config = arae_builtin.get_config("smoke")
     config.train.steps, config.train.eval_every = 2, 2
     workdir = str(tmp_path / "run")

@@ -100,7 +100,7 @@ def test_keras_file_round_trip(tmp_path, vocab, labelled):
 @pytest.fixture(scope="module")
 def builtin_transfer(tmp_path_factory):
     from arae_tf.evaluation import load_trained
-    from configs import arae_transfer_builtin
+    from arae_tf.configs import arae_transfer_builtin
     workdir, _, metrics = train_workdir(tmp_path_factory, arae_transfer_builtin.get_config(), "transfer_builtin")
     model, _, _ = load_trained(workdir)  # vocabulary attached
     return model, metrics, workdir

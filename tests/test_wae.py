@@ -204,7 +204,7 @@ def test_source_batch_is_encoded_and_tokens_decoded(vocab, batch):
 # -- learning on the built-in corpus --------------------------------------------------
 @pytest.fixture(scope="module")
 def wae_runs(tmp_path_factory):
-    from configs import wae_builtin
+    from arae_tf.configs import wae_builtin
     return {name: train_workdir(tmp_path_factory, wae_builtin.get_config(name), name.replace(",", "_"), steps=600)
             for name in ("wae_d", "wae_s,0.1")}
 
@@ -299,7 +299,7 @@ def test_pairs_file_gives_examples_with_sources(tmp_path, vocab):
 
 @pytest.fixture(scope="module")
 def dialog_run(tmp_path_factory):
-    from configs import wae_builtin
+    from arae_tf.configs import wae_builtin
     c = wae_builtin.get_config("wae_d,3")
     c.data.builtin_task = "dialog"
     return train_workdir(tmp_path_factory, c, "wed_builtin", steps=1500)
@@ -376,7 +376,7 @@ def test_make_preset_of_a_dialog_model(dialog_run, tmp_path):
 def test_paper_configs_read_their_data():
     """configs/wae_snli.py and configs/wed_dailydialog.py point at ../shared/data with the right columns."""
     from arae_tf import train_lib
-    from configs import wae_snli, wed_dailydialog
+    from arae_tf.configs import wae_snli, wed_dailydialog
     dialog = train_lib.load_examples(wed_dailydialog.get_config("wae_d,3").data, "test")
     assert len(dialog) == 2517 and all(e.source for e in dialog[:50])
     assert dialog[0].source != dialog[0][0]  # context and reply are different columns
