@@ -26,3 +26,15 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow tests
 
 .PHONY: install demo demo-builtin test test-slow
+
+# Optional: the same default suite through Bazel, one cached target per test file (docs/bazel.md).
+# Not used by `make test` or CI. bazel-install puts Debian's bazel-bootstrap (Bazel 4.2.3) in place
+# when no `bazel` is on PATH (needs root, or SUDO=sudo).
+SUDO ?=
+bazel-install:
+	command -v bazel >/dev/null || $(SUDO) apt-get install -y bazel-bootstrap
+
+bazel-test: $(STAMP) bazel-install
+	bazel test //...
+
+.PHONY: bazel-install bazel-test
