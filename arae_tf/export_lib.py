@@ -34,7 +34,7 @@ import keras
 import tensorflow as tf
 
 from arae_tf.data.vocab import BOS_ID, EOS_ID, valid_utf8_graph
-from arae_tf.models.backbone import interpolation_path
+from arae_tf.models.decoding import interpolation_path
 from arae_tf.models.transfer import ARAETransfer
 
 SIGNATURES = ("encode", "reconstruct", "sample", "interpolate", "transfer")
@@ -82,11 +82,7 @@ def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, max_batc
 
     def decode(z, classes):
         """Greedy decoding of each code with the decoder of its class ([N] int32, checked)."""
-        if C == 1:
-            return backbone.decode(z, max_len=max_len)
-        outs = tf.stack([backbone.decode(z, max_len=max_len, decoder=c) for c in range(C)])  # [C, N, L]
-        rows = tf.range(tf.shape(z)[0])
-        return tf.gather_nd(outs, tf.stack([classes, rows], axis=1))
+        return backbone.decode(z, max_len=max_len) if C == 1 else backbone.decode_by_class(z, classes, max_len=max_len)
 
     def sentences_ok(sentences, name="sentences"):
         n = tf.size(sentences)

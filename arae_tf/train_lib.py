@@ -31,9 +31,11 @@ import numpy as np
 import tensorflow as tf
 
 from arae_tf.data import pipeline, synthetic
-from arae_tf.metrics import latent
-from arae_tf.metrics.bleu import corpus_bleu
-from arae_tf.models import AE, ARAETransfer, build_model
+from arae_tf.evaluation import latent as latent_lib
+from arae_tf.evaluation import reconstruction
+from arae_tf.evaluation import samples as samples_lib
+from arae_tf.evaluation import transfer as transfer_lib
+from arae_tf.models import AE, build_model
 from arae_tf.workdir import (CheckpointError, Checkpointer, TrainingDiverged, atomic_json,  # noqa: F401 (re-exported)
                              checkpoint_at, diverged_message, file_sha256, latest_checkpoint, non_finite_weights,
                              prepare_vocabulary, record_run, restore_seed_states, resume, save_final, seed_states)
@@ -230,49 +232,33 @@ def lr_decay_callback(config, batches_per_pass):
 def evaluate(model, vocab, config, valid_ds, train_ds=None, classifier=None):
     """Validation metrics, greedy-reconstruction BLEU and prior samples. Returns (metrics, extra).
 
-    Transfer models also get the self-BLEU of validation sentences transferred to the next
-    class and, with a fastText `classifier`, the transfer accuracy."""
+    The evaluators are the evaluation suite's (`arae_tf.evaluation`): the same greedy decoding and
+    BLEU, code fit (`train_ds`: the stream the AE's Gaussian is fitted on), samples and code
+    statistics. Transfer models also get the self-BLEU of validation sentences transferred to the
+    next class and, with a fastText `classifier`, the transfer accuracy."""
     e = config.eval
-    ds = valid_ds.take(e.max_batches) if e.max_batches else valid_ds
-    results = model.evaluate(ds, verbose=0, return_dict=True)
-    transfer = isinstance(model, ARAETransfer)
-    refs, hyps, codes, labels, moved, n = [], [], [], [], [], 0
-    for batch in valid_ds:
-        toks, y = batch["tokens"].numpy(), batch["label"].numpy()
-        codes.append(model.encode_ids(batch.get("source", toks)).numpy())  # dialog: the context's code
-        if transfer:  # own-class decoder for reconstruction; the next class's for transfer
-            out = model.decode_by_class(codes[-1], y, max_len=e.decode_max_len)
-            moved += [vocab.decode(r) for r in model.decode_by_class(codes[-1], (y + 1) % model.num_classes,
-                                                                      max_len=e.decode_max_len)]
-        else:
-            out = model.decode_ids(codes[-1], max_len=e.decode_max_len).numpy()
-        refs += [vocab.decode(r) for r in toks]
-        hyps += [vocab.decode(r) for r in out]
-        labels += y.tolist()
-        n += len(toks)
-        if n >= e.bleu_sentences:
-            break
-    k = e.bleu_sentences
-    bleu = corpus_bleu(hyps[:k], refs[:k])
-    if isinstance(model, AE) and train_ds is not None:
-        model.fit_code_distribution(train_ds, max_batches=e.code_fit_batches)
-    samples = [vocab.decode(r) for r in model.generate_ids(e.num_samples, seed=config.seed,
-                                                       max_len=e.decode_max_len).numpy()]
-    recon = {m.name for m in model.reconstruction_metrics}
-    metrics = {"val_" + k: float(v) for k, v in results.items() if k in recon}
-    metrics.update(val_bleu=bleu["score"], bleu_signature=bleu["signature"])
+    metrics = {"val_" + k: v for k, v in reconstruction.loss_metrics(
+        model, valid_ds.take(e.max_batches) if e.max_batches else valid_ds).items()}
+    classes = model.decoder_classes
+    transfers = classes > 1  # one decoder per class: each sentence also decoded by the next class's
+    d = reconstruction.greedy_reconstructions(model, vocab, valid_ds, e.decode_max_len, limit=e.bleu_sentences,
+                                              transfer=transfers)
+    if train_ds is not None:
+        samples_lib.fit_codes(model, train_ds, config)
+    samples = samples_lib.decode_samples(model, vocab, e.num_samples, config.seed, e.decode_max_len)
+    metrics.update(val_bleu=d.bleu["score"], bleu_signature=d.bleu["signature"])
     extra = {}
-    if transfer:
-        targets = [(y + 1) % model.num_classes for y in labels[:k]]
-        metrics["val_transfer_self_bleu"] = corpus_bleu(moved[:k], refs[:k])["score"]
+    if transfers:
+        k = d.scored
+        scores = transfer_lib.transfer_scores(d.references[:k], d.transfers[:k],
+                                              transfer_lib.next_classes(d.labels[:k], classes), classes, classifier)
+        metrics["val_transfer_self_bleu"] = scores["self_bleu"]
         if classifier is not None:
-            metrics["val_transfer_acc"] = classifier.accuracy(moved[:k], targets)
-        extra["transfers"] = list(zip(refs[:5], moved[:5]))
+            metrics["val_transfer_acc"] = scores["accuracy"]
+        extra["transfers"] = list(zip(d.references[:5], d.transfers[:5]))
     # ARAE Fig. 3: norms and covariance traces of real codes z and prior codes z~.
-    for name, c in (("val_code", np.concatenate(codes)), ("prior_code", model.sample_codes(1000, seed=config.seed))):
-        stats = latent.code_statistics(np.asarray(c))
-        metrics.update({f"{name}_norm": stats["norm"], f"{name}_cov_trace": stats["cov_trace"]})
-    return metrics, {"samples": samples, "reconstructions": list(zip(refs[:5], hyps[:5])), **extra}
+    metrics.update(latent_lib.validation_code_metrics(model, d.codes, config.seed))
+    return metrics, {"samples": samples, "reconstructions": list(zip(d.references[:5], d.hypotheses[:5])), **extra}
 
 
 class Evaluator(keras.callbacks.Callback):

@@ -9,6 +9,8 @@
     tensorboard/, metrics.jsonl   written by the training loop's evaluator
     final/                 config.json, model.weights.h5, vocabulary.txt, metrics.json, samples.txt,
                            experiment.json (`save_final`)
+
+`load_trained(workdir)` reads a trained model back: (model, vocabulary, config).
 """
 
 import glob
@@ -21,7 +23,9 @@ import time
 import keras
 import numpy as np
 
+from arae_tf import config_base
 from arae_tf.data.vocab import Vocabulary
+from arae_tf.models import build_model
 from arae_tf.zoo import file_sha256, non_finite
 
 
@@ -224,3 +228,43 @@ def save_final(model, vocab, config, workdir, metrics, samples):
     with open(os.path.join(out, "samples.txt"), "w") as f:
         f.writelines(s + "\n" for s in samples)
     atomic_json(os.path.join(out, "experiment.json"), {"config": config.to_dict(), "command": sys.argv})
+
+
+def config_from_dict(saved):
+    """A full config (every field of `config_base.base_config`) updated with a saved `config.to_dict()`."""
+    config = config_base.base_config()
+    config.update_from_flattened_dict(_flatten(saved))
+    return config
+
+
+def _flatten(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, prefix + k + "."))
+        else:
+            out[prefix + k] = tuple(v) if isinstance(v, list) else v
+    return out
+
+
+def load_trained(workdir, checkpoint=0):
+    """(model, vocab, config) of a training workdir: `final/` weights, else the newest checkpoint;
+    with `checkpoint` > 0, the checkpoint of that step. The vocabulary is attached to the model."""
+    path = os.path.join(workdir, "config.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} not found: is {workdir!r} a training workdir "
+                                f"(python -m arae_tf.train --workdir=...)?")
+    with open(path) as f:
+        config = config_from_dict(json.load(f)["config"])
+    vocab = Vocabulary.load(os.path.join(workdir, "vocabulary.txt"), lowercase=config.data.lowercase)
+    model = build_model(config, len(vocab))
+    weights = os.path.join(workdir, "final", "model.weights.h5")
+    if checkpoint:
+        weights = checkpoint_at(workdir, checkpoint)
+    elif not os.path.exists(weights):
+        _, weights = latest_checkpoint(workdir)
+        if weights is None:
+            raise FileNotFoundError(f"{workdir} has neither final/model.weights.h5 nor a checkpoint")
+    model.load_weights(weights)
+    model.vocabulary = vocab
+    return model, vocab, config

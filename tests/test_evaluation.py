@@ -102,6 +102,26 @@ def test_swap_curve_and_cosine_run_on_an_untrained_model(vocab, examples):
     assert len(path) == 4 and all(isinstance(p, str) for p in path)
 
 
+# -- one code-fit path for training and evaluation ------------------------------
+def test_evaluation_refits_the_ae_gaussian_training_saved(tmp_path):
+    """The AE's code Gaussian has one fitting path (`evaluation.samples`, `eval.code_fit_batches` batches of the
+    training stream): the evaluation's refit of a trained AE finds the Gaussian its last validation fitted."""
+    from arae_tf import config_base, train_lib
+    from arae_tf.evaluation import samples
+    config = config_base.apply_variant(config_base.base_config(), "smoke")
+    config.model, config.data.source, config.data.num_classes = "ae", "builtin", 2
+    config.data.builtin_train_size, config.data.builtin_valid_size = 400, 50
+    train_lib.train_and_evaluate(config, str(tmp_path))
+    model, vocab, config = evaluation.load_trained(str(tmp_path))
+    assert model.fits_codes and model.decoder_classes == 1
+    saved = [model.code_mean.numpy(), model.code_scale_tril.numpy()]
+    model.code_mean.assign(np.zeros_like(saved[0]))
+    stream = samples.code_fit_dataset(train_lib.load_examples(config.data, "train"), vocab, config)
+    assert samples.fit_codes(model, stream, config) == config.eval.code_fit_batches * config.data.batch_size
+    np.testing.assert_allclose(model.code_mean.numpy(), saved[0], atol=1e-6)
+    np.testing.assert_allclose(model.code_scale_tril.numpy(), saved[1], atol=1e-5)
+
+
 # -- the whole evaluation -----------------------------------------------------
 def test_evaluate_trained_builtin_model(builtin_run):
     """evaluate_workdir on the trained built-in ARAE: files written, numbers that a good model must show."""

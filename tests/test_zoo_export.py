@@ -317,9 +317,13 @@ def test_evaluate_a_preset_with_its_recorded_data(tmp_path, trained):
         evaluation.preset_config(loaded)
     cfg = evaluation.preset_config(loaded, data_dir=str(data))
     assert cfg.data.test_files == (str(data / "test.0.txt"), str(data / "test.1.txt"))
+    # settings.test_files (here the same files in the other order) apply to a copy: the caller's config stays as it is.
     settings = evaluation.EvalSettings(num_samples=40, reverse_samples=-1, diagnostic_sentences=20, decode_max_len=10,
-                                       lm=LMSettings(embed_dim=8, hidden_dim=8, steps=3))
+                                       lm=LMSettings(embed_dim=8, hidden_dim=8, steps=3),
+                                       test_files=(str(data / "test.1.txt"), str(data / "test.0.txt")))
+    before = cfg.to_dict()
     m = evaluation.evaluate_model(loaded, loaded.vocabulary, cfg, str(tmp_path / "eval"), settings, source="zoo:p")
+    assert cfg.to_dict() == before
     assert m["workdir"] == "zoo:p" and m["test_split"] == "test"
     assert m["samples"]["n"] == 40 and 0 <= m["transfer"]["accuracy"] <= 1
     assert os.path.getsize(tmp_path / "eval" / "report.md") > 0

@@ -28,6 +28,10 @@ class AE(TextAutoencoder):
                                                trainable=False)
         self.built = True
 
+    @property
+    def fits_codes(self):
+        return self.prior == "fitted"
+
     def train_step(self, data):
         self.reconstruction_step(data["tokens"], self.optimizer, self.backbone.trainable_variables,
                                  source=data.get("source"))

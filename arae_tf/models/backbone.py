@@ -21,10 +21,11 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from arae_tf.data.vocab import BOS_ID, EOS_ID, PAD_ID
+from arae_tf.data.vocab import BOS_ID, PAD_ID
 from arae_tf.layers.lstm import LSTM
+from arae_tf.models import decoding
+from arae_tf.models.decoding import NEG_INF
 
-NEG_INF = -1e9
 
 
 @keras.saving.register_keras_serializable(package="arae_tf")
@@ -209,94 +210,22 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
 
     def decode(self, z, max_len=20, method="greedy", temperature=1.0, top_k=0, top_p=1.0, beam_size=4,
                length_penalty=0.0, seed=None, decoder=0):
-        """Generates token ids [B, max_len] from codes z (graph-compatible, batched).
+        """Generates token ids [B, max_len] from codes z (graph-compatible, batched): the sampler
+        `decoding.get_sampler(method, ...)` run with this backbone's decoder `decoder`.
 
         Args:
             method: "greedy", "sample" (with `temperature`, `top_k`, `top_p`), or "beam".
             seed: int or shape-[2] int tensor for sampling (stateless: same seed, same output).
             length_penalty: beam search scores are divided by length**length_penalty.
         Decoding stops at `<eos>` (kept in the output) or `max_len`; after `<eos>` a row is `<pad>`.
-        Finished rows leave the batch, so each step costs only the rows still decoding, and the loop
-        ends as soon as every row has finished. Sampling draws for the rows still decoding, in order.
         """
-        if method == "beam":
-            return self._beam_search(z, max_len, beam_size, length_penalty, decoder)
-        if method not in ("greedy", "sample"):
-            raise ValueError(f"unknown decoding method {method!r}; use 'greedy', 'sample' or 'beam'")
-        z = tf.convert_to_tensor(z)
-        batch = tf.shape(z)[0]
-        lstm = self.decoder_lstms[decoder]
-        z_proj = self._z_projection(lstm, z)
-        h, c = self._initial_state(z, decoder)
-        seed = as_seed(seed)
-        projection = self._decoding_projection()
-        rows = tf.range(batch)  # the output row of each row still decoding
-        token = tf.fill([batch], BOS_ID)
-        out = tf.TensorArray(tf.int32, size=max_len)
+        sampler = decoding.get_sampler(method, temperature=temperature, top_k=top_k, top_p=top_p,
+                                       beam_size=beam_size, length_penalty=length_penalty)
+        return sampler(self, z, max_len=max_len, seed=seed, decoder=decoder)
 
-        def cond(t, rows, token, z_proj, h, c, out):
-            return (t < max_len) & (tf.size(rows) > 0)
-
-        def body(t, rows, token, z_proj, h, c, out):
-            logits, h, c = self._step_logits(decoder, token, z_proj, h, c, projection)
-            if method == "greedy":
-                nxt = tf.cast(tf.argmax(logits, -1), tf.int32)
-            else:
-                nxt = sample_logits(logits, tf.random.experimental.stateless_fold_in(seed, t), temperature, top_k, top_p)
-            out = out.write(t, tf.scatter_nd(rows[:, None], nxt, [batch]))  # finished rows: <pad> (0)
-            going = tf.not_equal(nxt, EOS_ID)
-            return (t + 1,) + tuple(tf.boolean_mask(x, going) for x in (rows, nxt, z_proj, h, c)) + (out,)
-
-        shrinking = (rows, token, z_proj, h, c)  # their first dimension shrinks as rows finish
-        invariants = tuple(tf.TensorShape([None]).concatenate(v.shape[1:]) for v in shrinking)
-        t, _, _, _, _, _, out = tf.while_loop(cond, body, (tf.constant(0),) + shrinking + (out,),
-                                              shape_invariants=(tf.TensorShape([]),) + invariants + (tf.TensorShape(None),))
-        # No step taken (an empty batch, max_len 0): nothing was written, and stacking would fail.
-        ids = tf.cond(t > 0, lambda: tf.transpose(out.stack()[:t]), lambda: tf.zeros([batch, 0], tf.int32))
-        return tf.pad(ids, [[0, 0], [0, max_len - t]])
-
-    def _beam_search(self, z, max_len, beam_size, length_penalty, decoder):
-        z = tf.convert_to_tensor(z)
-        batch = tf.shape(z)[0]
-        K, V = beam_size, self.vocab_size
-        lstm = self.decoder_lstms[decoder]
-        zk = tf.repeat(z, K, axis=0)  # [B*K, d], beam-major within example
-        z_proj = self._z_projection(lstm, zk)
-        h, c = self._initial_state(zk, decoder)
-        scores = tf.tile(tf.concat([[0.0], tf.fill([K - 1], NEG_INF)], 0)[None], [batch, 1])  # only beam 0 alive
-        token = tf.fill([batch * K], BOS_ID)
-        done = tf.zeros([batch, K], tf.bool)
-        lengths = tf.zeros([batch, K], tf.float32)
-        seqs = tf.zeros([batch, K, 0], tf.int32)
-        pad_only = tf.one_hot(PAD_ID, V, on_value=0.0, off_value=NEG_INF)
-        projection = self._decoding_projection()
-
-        def cond(t, token, h, c, scores, done, lengths, seqs):
-            return (t < max_len) & ~tf.reduce_all(done)
-
-        def body(t, token, h, c, scores, done, lengths, seqs):
-            logits, h, c = self._step_logits(decoder, token, z_proj, h, c, projection)
-            logp = tf.reshape(tf.nn.log_softmax(logits), [batch, K, V])
-            logp = tf.where(done[:, :, None], pad_only[None, None], logp)  # finished beams only extend with pad
-            total = tf.reshape(scores[:, :, None] + logp, [batch, K * V])
-            scores, idx = tf.math.top_k(total, k=K)
-            beam, tok = idx // V, tf.cast(idx % V, tf.int32)
-            flat = tf.reshape(beam + tf.range(batch)[:, None] * K, [-1])
-            h, c = tf.gather(h, flat), tf.gather(c, flat)
-            prev_done = tf.gather(done, beam, batch_dims=1)
-            lengths = tf.gather(lengths, beam, batch_dims=1) + tf.cast(~prev_done, tf.float32)
-            seqs = tf.concat([tf.gather(seqs, beam, batch_dims=1), tok[:, :, None]], axis=2)
-            done = prev_done | tf.equal(tok, EOS_ID)
-            return t + 1, tf.reshape(tok, [-1]), h, c, scores, done, lengths, seqs
-
-        t, _, _, _, scores, done, lengths, seqs = tf.while_loop(
-            cond, body, (tf.constant(0), token, h, c, scores, done, lengths, seqs),
-            shape_invariants=(tf.TensorShape([]), token.shape, h.shape, c.shape, scores.shape, done.shape,
-                              lengths.shape, tf.TensorShape([None, K, None])))
-        norm = scores / tf.pow(tf.maximum(lengths, 1.0), length_penalty)
-        best = tf.argmax(norm, axis=1, output_type=tf.int32)
-        ids = tf.gather(seqs, best, batch_dims=1)
-        return tf.pad(ids, [[0, 0], [0, max_len - t]])
+    def decode_by_class(self, z, classes, max_len=20, **decode_kwargs):
+        """`decoding.decode_by_class`: code z[i] decoded by decoder classes[i]. Options as `decode`."""
+        return decoding.decode_by_class(self, z, classes, max_len=max_len, **decode_kwargs)
 
     def get_config(self):
         config = super().get_config()
@@ -312,34 +241,6 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
 def unit_norm(z):
     """Each row of z [B, d] scaled to unit L2 norm (the encoder's normalised codes, the sphere prior)."""
     return z / ops.sqrt(ops.sum(ops.square(z), axis=-1, keepdims=True) + 1e-12)
-
-
-def interpolation_path(z_a, z_b, steps, normalize):
-    """`steps` codes [steps, d] on the line from z_a to z_b (both ends included; one step is z_a),
-    back on the unit sphere when `normalize` (float32 TF ops: the text API and the SavedModel agree)."""
-    t = tf.linspace(0.0, 1.0, steps)[:, None]
-    path = (1.0 - t) * z_a[None] + t * z_b[None]
-    return path / tf.maximum(tf.norm(path, axis=1, keepdims=True), 1e-12) if normalize else path
-
-
-def as_seed(seed):
-    """An int, a pair, or a tensor to a stateless-RNG seed of shape [2] int32 (None: 0).
-
-    A Python int must be in [0, 2**63): its low and high 32 bits make the pair, so every such seed is
-    its own stream, and a seed below 2**31 is the pair [seed, 0] (what the SavedModel's int32 `seed`
-    gives). Anything else is refused (`ValueError`)."""
-    if seed is None:
-        seed = 0
-    if isinstance(seed, (bool, np.bool_, float, str, bytes)):
-        raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
-    if isinstance(seed, (int, np.integer)):
-        seed = int(seed)
-        if not 0 <= seed < 2 ** 63:
-            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed}")
-        lo, hi = seed & 0xFFFFFFFF, seed >> 32
-        return tf.constant([lo - 2 ** 32 if lo >= 2 ** 31 else lo, hi], tf.int32)
-    seed = tf.reshape(tf.cast(seed, tf.int32), [-1])
-    return tf.concat([seed, tf.zeros([2], tf.int32)], 0)[:2]
 
 
 def real_token_nll(hs, targets, projection):
@@ -393,18 +294,3 @@ def sampled_token_nll(hs, targets, projection, num_sampled, seed=None):
     logits = ops.concatenate([true_logits[:, None], sampled_logits], axis=1)
     nll = tf.reduce_logsumexp(logits, axis=-1) - true_logits
     return nll, tf.stop_gradient(correct), t_real
-
-
-def sample_logits(logits, seed, temperature=1.0, top_k=0, top_p=1.0):
-    """Draws one token per row from logits [B, V] with temperature, top-k and nucleus (top-p) filtering."""
-    logits = logits / temperature
-    if top_k:
-        kth = tf.math.top_k(logits, k=top_k).values[:, -1:]
-        logits = tf.where(logits < kth, NEG_INF, logits)
-    if top_p < 1.0:
-        sorted_logits = tf.sort(logits, direction="DESCENDING", axis=-1)
-        cum = tf.cumsum(tf.nn.softmax(sorted_logits), axis=-1, exclusive=True)
-        # Keep the smallest prefix whose mass reaches top_p (the first token always stays).
-        cutoff = tf.reduce_min(tf.where(cum < top_p, sorted_logits, -NEG_INF), axis=-1, keepdims=True)
-        logits = tf.where(logits < cutoff, NEG_INF, logits)
-    return tf.cast(tf.random.stateless_categorical(logits, 1, seed)[:, 0], tf.int32)

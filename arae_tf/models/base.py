@@ -14,7 +14,8 @@ import tensorflow as tf
 from keras import ops
 
 from arae_tf.data.pipeline import padded_batch
-from arae_tf.models.backbone import SentenceAutoencoderBackbone, as_seed, interpolation_path  # noqa: F401 (re-exported)
+from arae_tf.models.backbone import SentenceAutoencoderBackbone  # noqa: F401 (re-exported)
+from arae_tf.models.decoding import METHODS as DECODE_METHODS, as_seed, interpolation_path  # noqa: F401 (re-exported)
 
 # Compute dtype policies a model can be built in. float16 would need loss scaling in every custom
 # train step, so it is not offered.
@@ -111,6 +112,18 @@ class TextAutoencoder(keras.Model):
     """
 
     max_input_words = 30  # text methods truncate longer inputs (training used shorter sentences)
+
+    # -- capabilities (what evaluation reads) ---------------------------------
+    @property
+    def decoder_classes(self):
+        """Attribute classes with a decoder of their own (`backbone.num_decoders`). Above 1 (ARAETransfer),
+        a sentence is reconstructed by its class's decoder (`decode_by_class`) and can be transferred."""
+        return self.backbone.num_decoders
+
+    @property
+    def fits_codes(self):
+        """Whether the prior is fitted to training codes (`fit_code_distribution`) before sampling."""
+        return False
 
     def __init__(self, backbone, code_noise=0.0, noise_anneal=1.0, noise_anneal_every=100, seed=0, **kwargs):
         super().__init__(**kwargs)
@@ -253,15 +266,20 @@ class TextAutoencoder(keras.Model):
         (method greedy/sample/beam, max_len, temperature, top_k, top_p, beam_size, decoder). Every
         option is checked first (`ValueError`/`TypeError` naming it)."""
         check_decode_options(decode_kwargs, self.backbone.num_decoders)
+        z = self._code_batch(z)
+        key = ("decode",) + tuple(sorted(decode_kwargs.items()))
+        fn = self._compiled(key, lambda z, s: self.backbone.decode(z, seed=s, **decode_kwargs),
+                            [tf.TensorSpec([None, self.latent_dim], tf.float32), tf.TensorSpec([2], tf.int32)])
+        return fn(z, as_seed(seed))
+
+    def _code_batch(self, z):
+        """`z` as float32 codes [N, latent_dim], N <= MAX_ROWS (`ValueError` otherwise)."""
         z = np.asarray(z, np.float32) if not tf.is_tensor(z) else tf.cast(z, tf.float32)
         if len(z.shape) != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"codes must have shape [N, {self.latent_dim}], got {list(z.shape)}")
         if z.shape[0] > MAX_ROWS:
             raise ValueError(f"at most {MAX_ROWS} codes per call, got {z.shape[0]}")
-        key = ("decode",) + tuple(sorted(decode_kwargs.items()))
-        fn = self._compiled(key, lambda z, s: self.backbone.decode(z, seed=s, **decode_kwargs),
-                            [tf.TensorSpec([None, self.latent_dim], tf.float32), tf.TensorSpec([2], tf.int32)])
-        return fn(tf.cast(z, tf.float32), as_seed(seed))
+        return tf.cast(z, tf.float32)
 
     def reconstruct_ids(self, tokens, **decode_kwargs):
         return self.decode_ids(self.encode_ids(tokens), **decode_kwargs)
@@ -354,7 +372,6 @@ class TextAutoencoder(keras.Model):
 
 
 MAX_ROWS = 100_000  # the most sentences, samples or interpolation points one text-API call decodes
-DECODE_METHODS = ("greedy", "sample", "beam")
 
 
 def _is_int(v):

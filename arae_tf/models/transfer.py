@@ -24,7 +24,7 @@ from keras import ops
 
 from arae_tf.layers.mlp import critic_mlp
 from arae_tf.models.arae import ARAE
-from arae_tf.models.base import apply_gradients, num_replicas
+from arae_tf.models.base import apply_gradients, as_seed, check_decode_options, num_replicas
 
 ADVERSARIES = ("wrong", "uniform")
 
@@ -166,18 +166,20 @@ class ARAETransfer(ARAE):
             raise ValueError(f"target classes must be in [0, {self.num_classes}), got {to!r}")
         return np.broadcast_to(arr, (n,))
 
-    def decode_by_class(self, z, classes, **decode_kwargs):
-        """Token ids decoding each code z[i] with the decoder of class classes[i] (int or [N] ints)."""
-        z = tf.cast(z, tf.float32)
-        classes = self._check_classes(classes, int(z.shape[0]))
-        used = sorted(set(classes.tolist())) or [0]  # no rows: decode none, through decoder 0
-        outs = {c: self.decode_ids(z, decoder=c, **decode_kwargs).numpy() for c in used}
-        width = max(o.shape[1] for o in outs.values())
-        out = np.zeros((len(classes), width), np.int32)
-        for c, o in outs.items():
-            rows = classes == c
-            out[rows, : o.shape[1]] = o[rows]
-        return out
+    def decode_by_class(self, z, classes, seed=0, **decode_kwargs):
+        """Token ids decoding each code z[i] with the decoder of class classes[i] (int or [N] ints):
+        `SentenceAutoencoderBackbone.decode_by_class`, the one the SavedModel's signatures run.
+        Options as `decode_ids`, except `decoder` (the class chooses it)."""
+        if "decoder" in decode_kwargs:
+            raise TypeError("decode_by_class takes no `decoder` option: each row's class chooses its decoder")
+        check_decode_options(decode_kwargs, self.backbone.num_decoders)
+        z = self._code_batch(z)
+        classes = self._check_classes(classes, int(z.shape[0])).astype(np.int32)
+        key = ("decode_by_class",) + tuple(sorted(decode_kwargs.items()))
+        fn = self._compiled(key, lambda z, y, s: self.backbone.decode_by_class(z, y, seed=s, **decode_kwargs),
+                            [tf.TensorSpec([None, self.latent_dim], tf.float32), tf.TensorSpec([None], tf.int32),
+                             tf.TensorSpec([2], tf.int32)])
+        return fn(z, tf.constant(classes), as_seed(seed)).numpy()
 
     def reconstruct_ids(self, tokens, labels=None, **decode_kwargs):
         """Reconstructions; with `labels`, each sentence through the decoder of its own class."""

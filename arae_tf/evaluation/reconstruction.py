@@ -1,0 +1,85 @@
+"""Reconstruction: the one greedy decoding of held-out sentences and its BLEU, and the loss metrics.
+
+`greedy_reconstructions` serves both in-training validation (`train_lib.evaluate`: the first
+`eval.bleu_sentences` validation sentences) and `reconstruction_report` (every test sentence).
+"""
+
+import dataclasses
+
+import numpy as np
+
+from arae_tf.data import pipeline
+from arae_tf.evaluation.transfer import next_classes
+from arae_tf.metrics.bleu import corpus_bleu
+
+
+def loss_metrics(model, dataset):
+    """{name: value} of the model's reconstruction metrics (rec_loss, token_acc, z_norm) on `dataset`."""
+    results = model.evaluate(dataset, verbose=0, return_dict=True)
+    names = {m.name for m in model.reconstruction_metrics}
+    return {k: float(v) for k, v in results.items() if k in names}
+
+
+@dataclasses.dataclass
+class Decoded:
+    """What `greedy_reconstructions` decoded, one entry per sentence of the batches it read."""
+    references: list    # the target sentences as the vocabulary reads them back
+    hypotheses: list    # greedy reconstructions (encoder-decoder data: replies decoded from the context's code)
+    codes: np.ndarray   # [N, latent_dim] codes the hypotheses were decoded from
+    labels: list
+    transfers: list     # with `transfer`: each code decoded by the next class's decoder; else None
+    bleu: dict          # sacrebleu corpus BLEU ("score", "signature") of the first `scored` hypotheses
+    scored: int
+
+
+def greedy_reconstructions(model, vocab, dataset, max_len, limit=0, transfer=False):
+    """Greedy reconstructions of `dataset`'s sentences and their corpus BLEU.
+
+    Whole batches are decoded until `limit` sentences are (0: all of them); BLEU scores the first
+    `limit`. Encoder-decoder (dialog) batches are decoded from the code of their "source" (a reply
+    to the context). Models with one decoder per class (`model.decoder_classes > 1`) decode each
+    sentence with its own class's decoder; with `transfer`, also with the next class's
+    (`transfer.next_classes`)."""
+    refs, hyps, codes, labels, moved, n = [], [], [], [], [], 0
+    classes = model.decoder_classes
+    if transfer and classes < 2:
+        raise ValueError("transfer needs a model with one decoder per class (decoder_classes > 1)")
+    for batch in dataset:
+        toks, y = batch["tokens"].numpy(), batch["label"].numpy()
+        z = model.encode_ids(batch.get("source", toks)).numpy()
+        if classes > 1:
+            out = model.decode_by_class(z, y, max_len=max_len)
+        else:
+            out = model.decode_ids(z, max_len=max_len).numpy()
+        if transfer:
+            moved += [vocab.decode(r) for r in model.decode_by_class(z, next_classes(y, classes), max_len=max_len)]
+        codes.append(z)
+        refs += [vocab.decode(r) for r in toks]
+        hyps += [vocab.decode(r) for r in out]
+        labels += y.tolist()
+        n += len(toks)
+        if limit and n >= limit:
+            break
+    k = limit or len(refs)
+    codes = np.concatenate(codes) if codes else np.zeros((0, model.latent_dim), np.float32)
+    return Decoded(refs, hyps, codes, labels, moved if transfer else None,
+                   corpus_bleu(hyps[:k], refs[:k]), min(k, len(refs)))
+
+
+def heldout_dataset(examples, vocab, config):
+    """The evaluation suite's batches of held-out `examples`: file order, long sentences truncated."""
+    return pipeline.make_dataset(examples, vocab, 256, config.data.max_len, shuffle=False, bucket=False,
+                                 length_policy="truncate")
+
+
+def reconstruction_report(model, vocab, examples, config, max_len):
+    """Token accuracy, NLL per token and greedy-reconstruction BLEU on `examples`.
+
+    Returns (metrics, the first 10 (reference, reconstruction) pairs, every reconstruction). On
+    encoder-decoder data a reconstruction is the greedy reply decoded from the context's code."""
+    ds = heldout_dataset(examples, vocab, config)
+    losses = loss_metrics(model, ds)
+    d = greedy_reconstructions(model, vocab, ds, max_len)
+    return {"token_acc": losses["token_acc"], "nll_per_token": losses["rec_loss"], "bleu": d.bleu["score"],
+            "bleu_signature": d.bleu["signature"], "sentences": len(d.references)}, \
+        list(zip(d.references[:10], d.hypotheses[:10])), d.hypotheses

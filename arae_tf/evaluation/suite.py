@@ -1,0 +1,137 @@
+"""`evaluate_model` / `evaluate_workdir`: every evaluator on a trained model's test split, as a report."""
+
+import dataclasses
+import json
+import os
+import sys
+import time
+
+from arae_tf import train_lib
+from arae_tf.data import pipeline
+from arae_tf.evaluation import dialog, latent, reconstruction, report, samples, transfer
+from arae_tf.metrics import classifier as classifier_lib
+from arae_tf.metrics import lm as lm_lib
+from arae_tf.workdir import config_from_dict, load_trained
+
+
+@dataclasses.dataclass
+class EvalSettings:
+    """What `evaluate_workdir` measures and with how much data."""
+    num_samples: int = 10000      # prior samples for the distribution metrics and forward PPL
+    reverse_samples: int = 0      # samples the reverse-PPL LM trains on (0: num_samples; < 0: no reverse PPL)
+    unikl_sentences: int = 5000   # UniKL of this many samples and of as many real test sentences (capped at either)
+    decode_max_len: int = 20
+    diagnostic_sentences: int = 1000
+    swap_max_k: int = 4
+    seed: int = 0
+    lm: lm_lib.LMSettings = dataclasses.field(default_factory=lm_lib.LMSettings)
+    fasttext: classifier_lib.FastTextSettings = dataclasses.field(default_factory=classifier_lib.FastTextSettings)
+    cache_dir: str = ""           # "" : <workdir>/eval/cache
+    test_files: tuple = ()        # overrides config.data.test_files (the caller's config is not changed)
+
+
+def _log(msg):
+    print(f"[evaluate] {msg}", flush=True)
+
+
+def eval_dir(workdir, checkpoint=0):
+    """Where `evaluate_workdir` reports: `<workdir>/eval`, or `<workdir>/eval-<step>` for a checkpoint."""
+    return os.path.join(workdir, f"eval-{checkpoint}" if checkpoint else "eval")
+
+
+def evaluate_workdir(workdir, settings=EvalSettings(), checkpoint=0):
+    """Evaluates the model trained in `workdir` (`checkpoint` > 0: that step's checkpoint, reported in
+    `eval-<step>/`); returns the metrics dict (also written to disk)."""
+    model, vocab, config = load_trained(workdir, checkpoint)
+    return evaluate_model(model, vocab, config, eval_dir(workdir, checkpoint), settings,
+                          source=os.path.abspath(workdir) + (f" checkpoint {checkpoint}" if checkpoint else ""),
+                          training_log=os.path.join(workdir, "metrics.jsonl"))
+
+
+def preset_config(model, data_dir=""):
+    """The training config recorded in a zoo preset's metadata, data paths checked.
+
+    `data_dir` replaces the directory of every data file (their names are kept), for a preset
+    trained on another machine. A missing file raises FileNotFoundError naming it."""
+    saved = (getattr(model, "preset", None) or {}).get("training", {}).get("config")
+    if not isinstance(saved, dict):
+        raise ValueError("the preset's metadata.json has no training.config: it cannot say what data it was trained on")
+    config = config_from_dict(saved)
+    d = config.data
+    if d.source == "files":
+        for key in ("train_files", "valid_files", "test_files"):
+            files = tuple(d.get(key) or ())
+            if data_dir:
+                files = tuple(os.path.join(data_dir, os.path.basename(f)) for f in files)
+            for f in files:
+                if not os.path.exists(f):
+                    raise FileNotFoundError(f"data file {f} (config data.{key}) not found: pass --data_dir=<directory "
+                                            f"holding {os.path.basename(f)}>")
+            setattr(d, key, files)
+    return config
+
+
+def _timed(what, fn, show=lambda r: r):
+    t = time.time()
+    result = fn()
+    _log(f"{what}: {show(result)} ({time.time() - t:.0f}s)")
+    return result
+
+
+def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source="", training_log=""):
+    """Evaluates `model` on `config`'s data; writes metrics.json, report.md, samples and plots to `out`.
+
+    `config` is read, never changed (`settings.test_files` apply to a copy)."""
+    t_all = time.time()
+    os.makedirs(out, exist_ok=True)
+    cache = settings.cache_dir or os.path.join(out, "cache")
+    if settings.test_files:
+        config = config.copy_and_resolve_references()
+        config.data.test_files = tuple(settings.test_files)
+    train = train_lib.load_examples(config.data, "train")
+    test = train_lib.load_examples(config.data, "test")
+    train_text, test_text = [t for t, _ in train], [t for t, _ in test]
+    test_split = "test" if (config.data.get("test_files") or config.data.source != "files") else "valid"
+    _log(f"{source or out}: {config.model}, {len(train)} train / {len(test)} {test_split} sentences")
+    m = {"workdir": source, "model": config.model, "test_split": test_split,
+         "settings": dataclasses.asdict(settings), "command": sys.argv}
+
+    max_len = settings.decode_max_len
+    m["reconstruction"], recon_examples, recon_texts = _timed(
+        "reconstruction", lambda: reconstruction.reconstruction_report(model, vocab, test, config, max_len),
+        show=lambda r: r[0])
+    if pipeline.has_sources(test):
+        m["dialog"] = _timed("dialog", lambda: dialog.dialog_report(
+            model, vocab, test, config, max_len, settings.seed, greedy_replies=recon_texts),
+            show=lambda d: f"BLEU-2 {d['bleu2']:.2f} BLEU-4 {d['bleu4']:.2f} Dist-1 {d['dist1']:.3f}")
+
+    if model.fits_codes:  # the same fit as training's validation (the stream's first code_fit_batches batches)
+        samples.fit_codes(model, samples.code_fit_dataset(train, vocab, config), config)
+    texts = samples.decode_samples(model, vocab, settings.num_samples, settings.seed, max_len, log=_log)
+    with open(os.path.join(out, "samples.txt"), "w") as f:
+        f.writelines(s + "\n" for s in texts)
+    t = time.time()
+    real_lm = lm_lib.cached_lm(os.path.join(cache, "lm_real"), train_text, vocab, settings.lm)
+    m["samples"] = samples.samples_report(texts, train_text, test_text, vocab, settings, real_lm)
+    m["lm"] = {"settings": dataclasses.asdict(settings.lm), "test_ppl_real": lm_lib.perplexity(
+        real_lm, test_text, vocab, max_len=settings.lm.max_len)}
+    _log(f"samples: {m['samples']} ({time.time() - t:.0f}s)")
+
+    clf = None
+    if config.data.num_classes >= 2:
+        clf, m["classifier"] = samples.classifier_report(train, test, texts, settings, cache)
+        _log(f"classifier: {m['classifier']}")
+    if model.decoder_classes > 1:  # one decoder per class: transfer
+        m["transfer"] = _timed("transfer", lambda: transfer.transfer_report(
+            model, vocab, train, test, settings, real_lm, clf, m.get("classifier", {}).get("test_accuracy")))
+
+    m["latent"], arrays = _timed("latent diagnostics", lambda: latent.latent_report(
+        model, vocab, test_text[: settings.diagnostic_sentences], settings), show=lambda r: "done")
+
+    m["seconds"] = time.time() - t_all
+    with open(os.path.join(out, "metrics.json"), "w") as f:
+        json.dump(m, f, indent=2)
+    figures = report.plots(training_log, out, m, arrays["z"], arrays["z_prior"], arrays["sigma"])
+    report.write_report(out, m, recon_examples, texts, arrays["interpolations"], figures)
+    _log(f"wrote {out}/metrics.json and report.md in {m['seconds']:.0f}s")
+    return m

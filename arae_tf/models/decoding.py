@@ -1,0 +1,203 @@
+"""Decoding codes into token ids: sampler objects (in the style of KerasHub's samplers), decoding by
+class, interpolation paths and stateless seeds.
+
+A sampler turns codes z [B, d] into token ids [B, max_len] with one of a backbone's decoders,
+in the graph and batched:
+
+    sampler = get_sampler("sample", top_p=0.9)       # or GreedySampler(), RandomSampler(...), BeamSampler(...)
+    ids = sampler(backbone, z, max_len=20, seed=7, decoder=0)
+
+It drives the backbone through four hooks of `SentenceAutoencoderBackbone`: `_z_projection` (z's
+share of every step's LSTM input), `_initial_state`, `_decoding_projection` (the output layer with
+`<pad>`/`<bos>` banned) and `_step_logits` (one LSTM step to float32 logits). Decoding stops at
+`<eos>` (kept in the output) or `max_len`; after `<eos>` a row is `<pad>`.
+
+`SentenceAutoencoderBackbone.decode(method=...)` is `get_sampler(method, ...)(self, ...)`, and
+`decode_by_class` here is the one decode-by-class of the text API and the SavedModel.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from arae_tf.data.vocab import BOS_ID, EOS_ID, PAD_ID
+
+NEG_INF = -1e9
+METHODS = ("greedy", "sample", "beam")
+
+
+class _ShrinkingBatchSampler:
+    """Token-by-token decoding in which finished rows leave the batch, so each step costs only the
+    rows still decoding and the loop ends as soon as every row has finished. Subclasses choose the
+    next token of each row (`next_tokens`)."""
+
+    def next_tokens(self, logits, seed, t):
+        raise NotImplementedError
+
+    def __call__(self, backbone, z, max_len=20, seed=None, decoder=0):
+        z = tf.convert_to_tensor(z)
+        batch = tf.shape(z)[0]
+        z_proj = backbone._z_projection(backbone.decoder_lstms[decoder], z)
+        h, c = backbone._initial_state(z, decoder)
+        seed = as_seed(seed)
+        projection = backbone._decoding_projection()
+        rows = tf.range(batch)  # the output row of each row still decoding
+        token = tf.fill([batch], BOS_ID)
+        out = tf.TensorArray(tf.int32, size=max_len)
+
+        def cond(t, rows, token, z_proj, h, c, out):
+            return (t < max_len) & (tf.size(rows) > 0)
+
+        def body(t, rows, token, z_proj, h, c, out):
+            logits, h, c = backbone._step_logits(decoder, token, z_proj, h, c, projection)
+            nxt = self.next_tokens(logits, seed, t)
+            out = out.write(t, tf.scatter_nd(rows[:, None], nxt, [batch]))  # finished rows: <pad> (0)
+            going = tf.not_equal(nxt, EOS_ID)
+            return (t + 1,) + tuple(tf.boolean_mask(x, going) for x in (rows, nxt, z_proj, h, c)) + (out,)
+
+        shrinking = (rows, token, z_proj, h, c)  # their first dimension shrinks as rows finish
+        invariants = tuple(tf.TensorShape([None]).concatenate(v.shape[1:]) for v in shrinking)
+        t, _, _, _, _, _, out = tf.while_loop(cond, body, (tf.constant(0),) + shrinking + (out,),
+                                              shape_invariants=(tf.TensorShape([]),) + invariants + (tf.TensorShape(None),))
+        # No step taken (an empty batch, max_len 0): nothing was written, and stacking would fail.
+        ids = tf.cond(t > 0, lambda: tf.transpose(out.stack()[:t]), lambda: tf.zeros([batch, 0], tf.int32))
+        return tf.pad(ids, [[0, 0], [0, max_len - t]])
+
+
+class GreedySampler(_ShrinkingBatchSampler):
+    """The most probable next token (the seed is not used)."""
+
+    def next_tokens(self, logits, seed, t):
+        return tf.cast(tf.argmax(logits, -1), tf.int32)
+
+
+class RandomSampler(_ShrinkingBatchSampler):
+    """A draw from the softmax at `temperature`, optionally restricted to the `top_k` most probable
+    tokens (0: all) and to the smallest set whose mass reaches `top_p`. Stateless: step t draws with
+    the seed folded with t, for the rows still decoding, in order."""
+
+    def __init__(self, temperature=1.0, top_k=0, top_p=1.0):
+        self.temperature, self.top_k, self.top_p = temperature, top_k, top_p
+
+    def next_tokens(self, logits, seed, t):
+        return sample_logits(logits, tf.random.experimental.stateless_fold_in(seed, t), self.temperature,
+                             self.top_k, self.top_p)
+
+
+class BeamSampler:
+    """Beam search with `beam_size` beams; final scores are divided by length**`length_penalty`."""
+
+    def __init__(self, beam_size=4, length_penalty=0.0):
+        self.beam_size, self.length_penalty = beam_size, length_penalty
+
+    def __call__(self, backbone, z, max_len=20, seed=None, decoder=0):
+        z = tf.convert_to_tensor(z)
+        batch = tf.shape(z)[0]
+        K, V = self.beam_size, backbone.vocab_size
+        zk = tf.repeat(z, K, axis=0)  # [B*K, d], beam-major within example
+        z_proj = backbone._z_projection(backbone.decoder_lstms[decoder], zk)
+        h, c = backbone._initial_state(zk, decoder)
+        scores = tf.tile(tf.concat([[0.0], tf.fill([K - 1], NEG_INF)], 0)[None], [batch, 1])  # only beam 0 alive
+        token = tf.fill([batch * K], BOS_ID)
+        done = tf.zeros([batch, K], tf.bool)
+        lengths = tf.zeros([batch, K], tf.float32)
+        seqs = tf.zeros([batch, K, 0], tf.int32)
+        pad_only = tf.one_hot(PAD_ID, V, on_value=0.0, off_value=NEG_INF)
+        projection = backbone._decoding_projection()
+
+        def cond(t, token, h, c, scores, done, lengths, seqs):
+            return (t < max_len) & ~tf.reduce_all(done)
+
+        def body(t, token, h, c, scores, done, lengths, seqs):
+            logits, h, c = backbone._step_logits(decoder, token, z_proj, h, c, projection)
+            logp = tf.reshape(tf.nn.log_softmax(logits), [batch, K, V])
+            logp = tf.where(done[:, :, None], pad_only[None, None], logp)  # finished beams only extend with pad
+            total = tf.reshape(scores[:, :, None] + logp, [batch, K * V])
+            scores, idx = tf.math.top_k(total, k=K)
+            beam, tok = idx // V, tf.cast(idx % V, tf.int32)
+            flat = tf.reshape(beam + tf.range(batch)[:, None] * K, [-1])
+            h, c = tf.gather(h, flat), tf.gather(c, flat)
+            prev_done = tf.gather(done, beam, batch_dims=1)
+            lengths = tf.gather(lengths, beam, batch_dims=1) + tf.cast(~prev_done, tf.float32)
+            seqs = tf.concat([tf.gather(seqs, beam, batch_dims=1), tok[:, :, None]], axis=2)
+            done = prev_done | tf.equal(tok, EOS_ID)
+            return t + 1, tf.reshape(tok, [-1]), h, c, scores, done, lengths, seqs
+
+        t, _, _, _, scores, done, lengths, seqs = tf.while_loop(
+            cond, body, (tf.constant(0), token, h, c, scores, done, lengths, seqs),
+            shape_invariants=(tf.TensorShape([]), token.shape, h.shape, c.shape, scores.shape, done.shape,
+                              lengths.shape, tf.TensorShape([None, K, None])))
+        norm = scores / tf.pow(tf.maximum(lengths, 1.0), self.length_penalty)
+        best = tf.argmax(norm, axis=1, output_type=tf.int32)
+        ids = tf.gather(seqs, best, batch_dims=1)
+        return tf.pad(ids, [[0, 0], [0, max_len - t]])
+
+
+def get_sampler(method, temperature=1.0, top_k=0, top_p=1.0, beam_size=4, length_penalty=0.0):
+    """The sampler named by `method` ("greedy", "sample" or "beam") with its options."""
+    if method == "greedy":
+        return GreedySampler()
+    if method == "sample":
+        return RandomSampler(temperature, top_k, top_p)
+    if method == "beam":
+        return BeamSampler(beam_size, length_penalty)
+    raise ValueError(f"unknown decoding method {method!r}; use 'greedy', 'sample' or 'beam'")
+
+
+def decode_by_class(backbone, z, classes, max_len=20, **decode_kwargs):
+    """Token ids [N, max_len]: code z[i] decoded by the backbone's decoder classes[i] ([N] int32 in
+    0..num_decoders-1, not checked here). Each decoder runs on its own rows only, so the cost is that
+    of one `decode` of N rows. The text API (`ARAETransfer.decode_by_class`) and the SavedModel's
+    signatures both decode by class through this. Options as `SentenceAutoencoderBackbone.decode`."""
+    if backbone.num_decoders == 1:
+        return backbone.decode(z, max_len=max_len, **decode_kwargs)
+    z = tf.convert_to_tensor(z)
+    classes = tf.convert_to_tensor(classes, tf.int32)
+    out = tf.zeros([tf.shape(z)[0], max_len], tf.int32)
+    for c in range(backbone.num_decoders):
+        rows = tf.where(tf.equal(classes, c))[:, 0]
+        ids = backbone.decode(tf.gather(z, rows), max_len=max_len, decoder=c, **decode_kwargs)
+        out = tf.tensor_scatter_nd_update(out, rows[:, None], ids)
+    return out
+
+
+def sample_logits(logits, seed, temperature=1.0, top_k=0, top_p=1.0):
+    """Draws one token per row from logits [B, V] with temperature, top-k and nucleus (top-p) filtering."""
+    logits = logits / temperature
+    if top_k:
+        kth = tf.math.top_k(logits, k=top_k).values[:, -1:]
+        logits = tf.where(logits < kth, NEG_INF, logits)
+    if top_p < 1.0:
+        sorted_logits = tf.sort(logits, direction="DESCENDING", axis=-1)
+        cum = tf.cumsum(tf.nn.softmax(sorted_logits), axis=-1, exclusive=True)
+        # Keep the smallest prefix whose mass reaches top_p (the first token always stays).
+        cutoff = tf.reduce_min(tf.where(cum < top_p, sorted_logits, -NEG_INF), axis=-1, keepdims=True)
+        logits = tf.where(logits < cutoff, NEG_INF, logits)
+    return tf.cast(tf.random.stateless_categorical(logits, 1, seed)[:, 0], tf.int32)
+
+
+def interpolation_path(z_a, z_b, steps, normalize):
+    """`steps` codes [steps, d] on the line from z_a to z_b (both ends included; one step is z_a),
+    back on the unit sphere when `normalize` (float32 TF ops: the text API and the SavedModel agree)."""
+    t = tf.linspace(0.0, 1.0, steps)[:, None]
+    path = (1.0 - t) * z_a[None] + t * z_b[None]
+    return path / tf.maximum(tf.norm(path, axis=1, keepdims=True), 1e-12) if normalize else path
+
+
+def as_seed(seed):
+    """An int, a pair, or a tensor to a stateless-RNG seed of shape [2] int32 (None: 0).
+
+    A Python int must be in [0, 2**63): its low and high 32 bits make the pair, so every such seed is
+    its own stream, and a seed below 2**31 is the pair [seed, 0] (what the SavedModel's int32 `seed`
+    gives). Anything else is refused (`ValueError`)."""
+    if seed is None:
+        seed = 0
+    if isinstance(seed, (bool, np.bool_, float, str, bytes)):
+        raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+    if isinstance(seed, (int, np.integer)):
+        seed = int(seed)
+        if not 0 <= seed < 2 ** 63:
+            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed}")
+        lo, hi = seed & 0xFFFFFFFF, seed >> 32
+        return tf.constant([lo - 2 ** 32 if lo >= 2 ** 31 else lo, hi], tf.int32)
+    seed = tf.reshape(tf.cast(seed, tf.int32), [-1])
+    return tf.concat([seed, tf.zeros([2], tf.int32)], 0)[:2]
