@@ -35,7 +35,7 @@ def zoo_demo(name):
     t = time.time()
     model = zoo.load(name, compile=False)
     print(f"Loaded {name!r} in {time.time() - t:.1f}s: {model.preset.get('description', '')}")
-    transfer = hasattr(model, "transfer")
+    transfer = model.decoder_classes > 1
     if transfer:
         print("\nNegative -> positive:")
         for a, b in zip(NEGATIVE, model.transfer(NEGATIVE, to=1)):

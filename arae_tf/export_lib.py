@@ -35,7 +35,6 @@ import tensorflow as tf
 
 from arae_tf.data.vocab import BOS_ID, EOS_ID, valid_utf8_graph
 from arae_tf.models.decoding import interpolation_path
-from arae_tf.models.transfer import ARAETransfer
 
 SIGNATURES = ("encode", "reconstruct", "sample", "interpolate", "transfer")
 
@@ -69,8 +68,8 @@ def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, max_batc
     lookup = vocab.lookup_layer()
     lookup.build((None,))
     backbone = model.backbone
-    transfer = isinstance(model, ARAETransfer)
-    C = model.num_classes if transfer else 1
+    C = model.decoder_classes  # one decoder per class: a transfer model
+    transfer = C > 1
     ids = lambda s: _framed_ids(vocab, lookup, s, max_input_words)
     text = vocab.detokenize_graph
 

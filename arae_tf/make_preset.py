@@ -58,7 +58,7 @@ USAGE = {
 def model_kind(model, test_examples):
     """"transfer" (one decoder per class), "dialog" (its data are context -> reply pairs) or "sentences"."""
     from arae_tf.data import pipeline
-    if hasattr(model, "num_classes"):
+    if model.decoder_classes > 1:
         return "transfer"
     return "dialog" if pipeline.has_sources(test_examples) else "sentences"
 
@@ -195,7 +195,7 @@ def main(argv):
 
     from arae_tf import evaluation, tables, zoo
 
-    from arae_tf.train_lib import load_examples
+    from arae_tf.data.sources import load_examples
 
     model, vocab, config = evaluation.load_trained(FLAGS.workdir, FLAGS.checkpoint)
     test_examples = load_examples(config.data, "test")

@@ -51,7 +51,7 @@ def rebuild_with_new_critic(model, config, critic_batchnorm=False, gp_weight=Non
 
 def training_codes(model, config, batch=2000):
     """The encoder's codes [N, latent] of the config's training sentences."""
-    from arae_tf.train_lib import load_examples
+    from arae_tf.data.sources import load_examples
     texts = [t for t, _ in load_examples(config.data, "train")]
     return np.concatenate([model.encode(texts[i: i + batch]) for i in range(0, len(texts), batch)])
 

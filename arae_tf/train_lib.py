@@ -27,58 +27,20 @@ import tempfile
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from arae_tf.data import pipeline, synthetic
+from arae_tf.callbacks import DivergenceGuard, Progress, learning_rates, lr_decay_callback, restore_learning_rates
+from arae_tf.data import pipeline
+from arae_tf.data.sources import load_examples, validation_order
 from arae_tf.evaluation import latent as latent_lib
 from arae_tf.evaluation import reconstruction
 from arae_tf.evaluation import samples as samples_lib
 from arae_tf.evaluation import transfer as transfer_lib
-from arae_tf.models import AE, build_model
-from arae_tf.workdir import (CheckpointError, Checkpointer, TrainingDiverged, atomic_json,  # noqa: F401 (re-exported)
-                             checkpoint_at, diverged_message, file_sha256, latest_checkpoint, non_finite_weights,
-                             prepare_vocabulary, record_run, restore_seed_states, resume, save_final, seed_states)
-
-
-# -- data ---------------------------------------------------------------------
-def load_examples(data, split):
-    """(text, label) examples of `split` ("train", "valid" or "test") for a `config.data`.
-
-    "test" falls back to the validation data where a config names no test data."""
-    if split not in ("train", "valid", "test"):
-        raise ValueError(f"split must be 'train', 'valid' or 'test', got {split!r}")
-    if data.source == "files":
-        files = {"train": data.train_files, "valid": data.valid_files,
-                 "test": data.get("test_files") or data.valid_files}[split]
-        if not files:
-            raise ValueError(f"config field data.{split}_files is empty")
-        lc = data.label_column if data.label_column >= 0 else None
-        tc = data.text_column if data.text_column >= 0 else None
-        sc = data.get("source_column", -1)
-        return pipeline.read_files(list(files), num_classes=data.num_classes, label_column=lc, text_column=tc,
-                                   source_column=sc if sc >= 0 else None)
-    if data.source == "tfds":
-        s = {"train": data.tfds_train_split, "valid": data.tfds_valid_split,
-             "test": data.get("tfds_test_split", "test")}[split]
-        return pipeline.tfds_examples(data.tfds_name, s, data_dir=data.tfds_data_dir or None)
-    if data.source == "builtin":
-        n = data.builtin_train_size if split == "train" else data.builtin_valid_size
-        seed = {"train": 0, "valid": 1, "test": 2}[split]
-        task = data.get("builtin_task", "sentences")
-        if task == "dialog":
-            return synthetic.generate_dialog(n, seed=seed)
-        if task != "sentences":
-            raise ValueError(f"config field data.builtin_task must be 'sentences' or 'dialog', got {task!r}")
-        return synthetic.generate(n, num_classes=data.num_classes, seed=seed)
-    raise ValueError(f"config field data.source must be 'files', 'tfds' or 'builtin', got {data.source!r}")
-
-
-def validation_order(examples, seed):
-    """The validation examples in a fixed shuffled order, so that the first `eval.bleu_sentences` of
-    them (the subset validation decodes) mix the classes of files read one after another."""
-    order = np.random.default_rng(seed).permutation(len(examples))
-    return [examples[i] for i in order]
+from arae_tf.distribute import make_strategy
+from arae_tf.models import build_model
+# Re-exported: the workdir's layout and checkpoints, as callers knew them here.
+from arae_tf.workdir import (CheckpointError, Checkpointer, TrainingDiverged, checkpoint_at,  # noqa: F401
+                             latest_checkpoint, prepare_vocabulary, record_run, resume, save_final)
 
 
 def precision_policy(config):
@@ -86,146 +48,6 @@ def precision_policy(config):
     compute in it (variables stay float32). The previous policy is restored on the way out."""
     from arae_tf.models.base import dtype_policy
     return dtype_policy(config.train.get("mixed_precision", "float32"), "config field train.mixed_precision")
-
-
-def make_strategy(name):
-    """The `tf.distribute` strategy named by `config.train.strategy`."""
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    if name == "tpu":
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
-        tf.config.experimental_connect_to_cluster(resolver)
-        tf.tpu.experimental.initialize_tpu_system(resolver)
-        return tf.distribute.TPUStrategy(resolver)
-    raise ValueError(f"config field train.strategy must be default/mirrored/multiworker/tpu, got {name!r}")
-
-
-class DivergenceGuard(keras.callbacks.Callback):
-    """Stops training at the first logging interval whose logged losses are not finite.
-
-    The logged values are running means over the current chunk, so a NaN or inf anywhere in the
-    chunk shows at the next interval. Raises `TrainingDiverged` naming the step, the losses and the
-    newest checkpoint (which stays, as does every earlier one): the fit loop ends before the chunk's
-    checkpoint or evaluation, so nothing non-finite is written."""
-
-    def __init__(self, every, workdir):
-        super().__init__()
-        self.every, self.workdir = every, workdir
-
-    def on_train_batch_end(self, batch, logs=None):
-        if (batch + 1) % self.every:
-            return
-        bad = {k: float(v) for k, v in (logs or {}).items() if not math.isfinite(float(v))}
-        if bad:
-            raise TrainingDiverged(diverged_message(self.workdir, int(self.model.train_iterations.numpy()),
-                                                     f"non-finite training losses {bad}"))
-
-
-class Progress(keras.callbacks.Callback):
-    """One line every `every` iterations: step/total, sentences/s, ETA, training metrics."""
-
-    def __init__(self, every, total, batch_size, start_step):
-        super().__init__()
-        self.every, self.total, self.batch_size = every, total, batch_size
-        self.start_step = start_step
-
-    def on_train_begin(self, logs=None):
-        self.t0 = time.time()
-        self.train_seconds = 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        # Evaluation runs between chunks: restart the clock so sentences/s is training only.
-        self.t_last = time.time()
-        self.s_last = int(self.model.train_iterations.numpy())
-
-    def on_train_batch_end(self, batch, logs=None):
-        it = int(self.model.train_iterations.numpy()) if (batch + 1) % self.every == 0 else None
-        if it is None:
-            return
-        now = time.time()
-        self.train_seconds += now - self.t_last
-        rate = (it - self.s_last) * self.batch_size / max(now - self.t_last, 1e-9)
-        eta = (self.total - it) * (now - self.t0) / max(it - self.start_step, 1)
-        shown = " ".join(f"{k}={float(v):.4g}" for k, v in sorted((logs or {}).items()))
-        print(f"[train] step {it}/{self.total} {100.0 * it / self.total:.1f}% | {rate:.0f} sent/s | "
-              f"eta {eta / 60:.1f} min | {shown}", flush=True)
-        self.t_last, self.s_last = now, it
-
-
-OPTIMIZER_ATTRIBUTES = ("optimizer", "critic_optimizer", "generator_optimizer", "encoder_optimizer",
-                        "classifier_optimizer")
-
-
-def learning_rates(model):
-    """{attribute: learning rate} of the model's optimizers (constant rates only)."""
-    out = {}
-    for name in OPTIMIZER_ATTRIBUTES:
-        opt = getattr(model, name, None)
-        if opt is not None and hasattr(opt.learning_rate, "assign"):
-            out[name] = float(opt.learning_rate.numpy())
-    return out
-
-
-def restore_learning_rates(model, configured):
-    """Keras stores each optimizer's learning rate with its state, so a checkpoint would bring back the
-    rate it was written with; the config is the record of this run, so its rates apply (printed
-    where they differ from the checkpoint's)."""
-    for name, lr in configured.items():
-        opt = getattr(model, name)
-        old = float(opt.learning_rate.numpy())
-        if old != lr:
-            opt.learning_rate.assign(lr)
-            print(f"[resume] {name} learning rate {old:g} (checkpoint) -> {lr:g} (config)", flush=True)
-
-
-class LearningRateDecay(keras.callbacks.Callback):
-    """The autoencoder optimizer's rate as a step function of the iteration (`optim.lr_decay*`):
-    `max(base * decay ** (iteration // every), lr_min)`, set before each iteration.
-
-    A function of the iteration alone, so a resumed run continues the schedule exactly (the rate
-    stored in the checkpoint is overwritten at the next iteration). Only `model.optimizer` (the
-    autoencoder's, the one of AE/WAE/VAE) decays; ARAE's GAN and classifier optimizers keep theirs.
-    Each change is printed."""
-
-    def __init__(self, base, decay, every, lr_min):
-        super().__init__()
-        if every < 1:
-            raise ValueError(f"optim.lr_decay_every must be >= 1 here, got {every}")
-        self.base, self.decay, self.every, self.lr_min = float(base), float(decay), int(every), float(lr_min)
-        self.it = None
-
-    def rate(self, iteration):
-        return max(self.base * self.decay ** (iteration // self.every), self.lr_min)
-
-    def on_train_begin(self, logs=None):
-        self.it = int(self.model.train_iterations.numpy())
-        self._set(self.it)
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if self.it % self.every == 0:
-            self._set(self.it)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.it += 1
-
-    def _set(self, iteration):
-        lr, opt = self.rate(iteration), self.model.optimizer
-        if not math.isclose(float(opt.learning_rate.numpy()), lr, rel_tol=1e-6):  # a float32 variable
-            opt.learning_rate.assign(lr)
-            print(f"[lr] step {iteration}: optimizer learning rate {lr:.4g}", flush=True)
-
-
-def lr_decay_callback(config, batches_per_pass):
-    """The `LearningRateDecay` the config asks for, or None (`optim.lr_decay` 1 or absent)."""
-    o = config.optim
-    if o.get("lr_decay", 1.0) == 1.0:
-        return None
-    every = o.lr_decay_every if o.lr_decay_every > 0 else batches_per_pass
-    return LearningRateDecay(o.ae_lr, o.lr_decay, every, o.lr_min)
 
 
 # -- evaluation ---------------------------------------------------------------
@@ -340,13 +162,12 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
     valid_ex = validation_order(load_examples(config.data, "valid"), config.seed)
     vocab = prepare_vocabulary(config, train_ex, workdir, write_dir)
     total = resolve_steps(config, len(train_ex))
-    if "vae" in config and config.vae.word_dropout_epoch_steps < 0:  # "one epoch" made concrete
-        config.vae.word_dropout_epoch_steps = int(math.ceil(len(train_ex) / config.data.batch_size))
+    steps_per_pass = int(math.ceil(len(train_ex) / config.data.batch_size))  # what "-1: one pass" means
     print(f"[data] {len(train_ex)} train / {len(valid_ex)} valid sentences, vocabulary {len(vocab)}, "
           f"{total} iterations of batch {config.data.batch_size} ({time.time() - t0:.1f}s)", flush=True)
 
     with strategy.scope():
-        model = build_model(config, len(vocab))
+        model = build_model(config, len(vocab), steps_per_pass=steps_per_pass)
     configured = learning_rates(model)
     step, ckpt = resume(model, workdir, vocab)
     if ckpt:
@@ -360,30 +181,27 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
     train_ds = pipeline.make_dataset(train_ex, vocab, d.batch_size, d.max_len, shuffle=True,
                                      seed=config.seed, bucket=d.bucket, repeat=True, start_step=step,
                                      length_policy=d.length_policy, static_shapes=d.get("static_shapes", False))
-    # The AE's code Gaussian is fitted on the first batches of the stream, whatever the resumed step.
-    code_fit_ds = (pipeline.make_dataset(train_ex, vocab, d.batch_size, d.max_len, shuffle=True, seed=config.seed,
-                                         bucket=d.bucket, length_policy=d.length_policy)
-                   if isinstance(model, AE) else None)
+    code_fit_ds = samples_lib.code_fit_dataset(train_ex, vocab, config) if model.fits_codes else None
     valid_ds = pipeline.make_dataset(valid_ex, vocab, d.batch_size, d.max_len, shuffle=False, bucket=False,
                                      length_policy=d.length_policy)
     chunk = min(config.train.eval_every, total)
     epochs = int(math.ceil(total / chunk))
     total = epochs * chunk  # whole chunks: every run ends on an evaluation and a checkpoint
     classifier = None
-    if config.model == "arae_transfer" and config.eval.get("transfer_classifier", True):
+    if model.decoder_classes > 1 and config.eval.get("transfer_classifier", True):
         from arae_tf.metrics import classifier as classifier_lib
         classifier = classifier_lib.cached_classifier(os.path.join(write_dir, "classifier"), train_ex)
     evaluator = Evaluator(vocab, config, valid_ds, code_fit_ds, write_dir, classifier)
     progress = Progress(min(config.train.log_every, chunk), total, d.batch_size, step)
     guard = DivergenceGuard(min(config.train.log_every, chunk), write_dir)
     callbacks = [progress, guard, evaluator, Checkpointer(write_dir, config.train.keep_checkpoints, vocab.digest())]
-    decay = lr_decay_callback(config, int(math.ceil(len(train_ex) / d.batch_size)))
+    decay = lr_decay_callback(config, steps_per_pass)
     if decay is not None:
         callbacks.insert(0, decay)
     if step < total:
         t = time.time()
         model.fit(train_ds, steps_per_epoch=chunk, epochs=epochs, initial_epoch=step // chunk,
-                  callbacks=callbacks, verbose=0)
+                  callbacks=callbacks, verbose=0, shuffle=False)  # the stream is shuffled by pass
         done = int(model.train_iterations.numpy()) - step
         wall = time.time() - t
         print(f"[train] {done} iterations in {wall:.1f}s wall; training-only throughput "

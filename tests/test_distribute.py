@@ -16,7 +16,7 @@ def test_mirrored_two_devices_match_one_device_for_every_model():
     replicas with the same global batch and weights: the weights must agree to float precision.
 
     This catches every loss term scaled by the local instead of the global batch, gradient clipping
-    taken per replica (Keras's own `global_clipnorm` is; see `models.base.apply_gradients`),
+    taken per replica (Keras's own `global_clipnorm` is; see `arae_tf.distribute.apply_gradients`),
     batch-nonlinear terms computed per replica (MMD, BatchNorm statistics)."""
     env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
     r = subprocess.run([sys.executable, os.path.join(REPO, "tests", "distributed_check.py")], capture_output=True,

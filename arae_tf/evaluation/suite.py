@@ -6,8 +6,8 @@ import os
 import sys
 import time
 
-from arae_tf import train_lib
 from arae_tf.data import pipeline
+from arae_tf.data.sources import load_examples
 from arae_tf.evaluation import dialog, latent, reconstruction, report, samples, transfer
 from arae_tf.metrics import classifier as classifier_lib
 from arae_tf.metrics import lm as lm_lib
@@ -88,8 +88,8 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
     if settings.test_files:
         config = config.copy_and_resolve_references()
         config.data.test_files = tuple(settings.test_files)
-    train = train_lib.load_examples(config.data, "train")
-    test = train_lib.load_examples(config.data, "test")
+    train = load_examples(config.data, "train")
+    test = load_examples(config.data, "test")
     train_text, test_text = [t for t, _ in train], [t for t, _ in test]
     test_split = "test" if (config.data.get("test_files") or config.data.source != "files") else "valid"
     _log(f"{source or out}: {config.model}, {len(train)} train / {len(test)} {test_split} sentences")

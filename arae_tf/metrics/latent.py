@@ -125,7 +125,7 @@ def edit_cosine(model, vocab, sentences, max_k=3, seed=0):
 
 def sigma_values(model, vocab, sentences, batch_size=256):
     """All posterior standard deviations sigma_i of a Gaussian encoder, flattened; None without one."""
-    if not hasattr(model, "encode_distribution"):
+    if not model.backbone.stochastic:
         return None
     out = []
     for b in _batches([_framed(w) for w in _word_ids(vocab, sentences, 1)], batch_size):

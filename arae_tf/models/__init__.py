@@ -15,7 +15,10 @@ _BUILDERS = {}
 
 
 def register_model(name):
-    """Decorator registering `fn(config, vocab_size) -> compiled model` under `name`."""
+    """Decorator registering `fn(config, vocab_size, **context) -> compiled model` under `name`.
+
+    `context` holds what the data decides and the config cannot: `steps_per_pass` (iterations in one
+    pass over the training data; 0 where unknown, e.g. when loading a trained model)."""
     def wrap(fn):
         if name in _BUILDERS:
             raise KeyError(f"model {name!r} is already registered")
@@ -28,12 +31,14 @@ def registered_models():
     return sorted(_BUILDERS)
 
 
-def build_model(config, vocab_size):
-    """Builds and compiles the model named by `config.model`."""
+def build_model(config, vocab_size, steps_per_pass=0):
+    """Builds and compiles the model named by `config.model`. `steps_per_pass`: iterations in one pass
+    over the training data, for schedules a config counts in passes (`vae.word_dropout_epoch_steps`
+    -1); the config itself is never changed."""
     if config.model not in _BUILDERS:
         raise KeyError(f"unknown model {config.model!r} (config field 'model'); registered: {registered_models()}. "
                        "Models register themselves when arae_tf.models is imported.")
-    return _BUILDERS[config.model](config, vocab_size)
+    return _BUILDERS[config.model](config, vocab_size, steps_per_pass=steps_per_pass)
 
 
 def _backbone(config, vocab_size, num_decoders=1, stochastic=False):
@@ -65,7 +70,7 @@ def _noise_kwargs(config):
 
 
 @register_model("ae")
-def _build_ae(config, vocab_size):
+def _build_ae(config, vocab_size, **context):
     return _compile_single(AE(_backbone(config, vocab_size), prior=config.ae.prior, **_noise_kwargs(config)), config)
 
 
@@ -90,14 +95,14 @@ def _arae_optimizers(o):
 
 
 @register_model("arae")
-def _build_arae(config, vocab_size):
+def _build_arae(config, vocab_size, **context):
     model = ARAE(_backbone(config, vocab_size), **_arae_kwargs(config))
     model.compile(**_arae_optimizers(config.optim), jit_compile=config.train.jit_compile)
     return model
 
 
 @register_model("arae_transfer")
-def _build_arae_transfer(config, vocab_size):
+def _build_arae_transfer(config, vocab_size, **context):
     t, o, c = config.transfer, config.optim, config.data.num_classes
     if c < 2:
         raise ValueError(f"model 'arae_transfer' needs labelled data: config field data.num_classes is {c}, must be >= 2")
@@ -109,26 +114,28 @@ def _build_arae_transfer(config, vocab_size):
     return model
 
 
-def _word_dropout_kwargs(config):
+def _word_dropout_kwargs(config, steps_per_pass=0):
     v = config.vae
-    return dict(word_dropout=v.word_dropout, word_dropout_step=v.word_dropout_step,
-                word_dropout_every=max(0, v.word_dropout_epoch_steps), seed=config.seed)  # -1: set by train_lib
+    every = v.word_dropout_epoch_steps if v.word_dropout_epoch_steps >= 0 else steps_per_pass  # -1: one pass
+    return dict(word_dropout=v.word_dropout, word_dropout_step=v.word_dropout_step, word_dropout_every=every,
+                seed=config.seed)
 
 
 @register_model("wae")
-def _build_wae(config, vocab_size):
+def _build_wae(config, vocab_size, steps_per_pass=0, **context):
     w = config.wae
     model = WAE(_backbone(config, vocab_size, stochastic=w.stochastic), mmd_weight=w.mmd_weight,
-                kl_weight=w.kl_weight, kernel=w.kernel, prior_var=w.prior_var, **_word_dropout_kwargs(config))
+                kl_weight=w.kl_weight, kernel=w.kernel, prior_var=w.prior_var,
+                **_word_dropout_kwargs(config, steps_per_pass))
     return _compile_single(model, config)
 
 
 @register_model("vae")
-def _build_vae(config, vocab_size):
+def _build_vae(config, vocab_size, steps_per_pass=0, **context):
     v = config.vae
     model = VAE(_backbone(config, vocab_size, stochastic=True), kl_weight=v.kl_weight, annealing=v.annealing,
                 anneal_rate=v.anneal_rate, anneal_midpoint=v.anneal_midpoint,
-                anneal_check_every=v.anneal_check_every, **_word_dropout_kwargs(config))
+                anneal_check_every=v.anneal_check_every, **_word_dropout_kwargs(config, steps_per_pass))
     return _compile_single(model, config)
 
 

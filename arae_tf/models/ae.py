@@ -5,7 +5,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from arae_tf.models.base import TextAutoencoder, as_seed
+from arae_tf.models.base import TextAutoencoder
+from arae_tf.models.decoding import as_seed
 
 
 @keras.saving.register_keras_serializable(package="arae_tf")

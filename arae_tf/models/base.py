@@ -13,9 +13,9 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from arae_tf.data.pipeline import padded_batch
-from arae_tf.models.backbone import SentenceAutoencoderBackbone  # noqa: F401 (re-exported)
-from arae_tf.models.decoding import METHODS as DECODE_METHODS, as_seed, interpolation_path  # noqa: F401 (re-exported)
+from arae_tf.distribute import apply_gradients, global_sum
+from arae_tf.models.decoding import as_seed
+from arae_tf.models.text_api import MAX_ROWS, TextAPI, check_decode_options
 
 # Compute dtype policies a model can be built in. float16 would need loss scaling in every custom
 # train step, so it is not offered.
@@ -37,54 +37,6 @@ def dtype_policy(name, field="dtype policy"):
         keras.mixed_precision.set_global_policy(previous)
 
 
-def num_replicas():
-    return tf.distribute.get_strategy().num_replicas_in_sync
-
-
-def global_sum(x):
-    """Sum of a per-replica scalar over all replicas (identity without a strategy)."""
-    ctx = tf.distribute.get_replica_context()
-    if ctx is None or ctx.num_replicas_in_sync == 1:
-        return x
-    return ctx.all_reduce(tf.distribute.ReduceOp.SUM, x)
-
-
-def gather_replicas(x):
-    """`x` [B_local, ...] of every replica concatenated on axis 0, the same on all replicas (identity
-    without a strategy). Gradients flow back to each replica's own rows: a loss computed on the
-    gathered tensor and divided by the replica count gives, summed over replicas, exactly the
-    single-device gradient of that loss on the global batch (batch-nonlinear terms such as MMD)."""
-    ctx = tf.distribute.get_replica_context()
-    if ctx is None or ctx.num_replicas_in_sync == 1:
-        return x
-    return ctx.all_gather(x, axis=0)
-
-
-def apply_gradients(optimizer, grads, variables):
-    """`optimizer.apply(grads, variables)` with `global_clipnorm` taken on the *global*, dense gradient.
-
-    Keras clips each replica's gradient before summing them over replicas, which under a strategy
-    clips the wrong vector (two replicas can step up to twice as far as one device), and it takes
-    the norm of embedding gradients as IndexedSlices, where a word seen twice in the batch counts
-    as two rows. Here the gradients are made dense, summed over replicas (one extra all-reduce,
-    only with several replicas), the clip factor comes from that sum's norm, and the optimizer gets
-    the scaled local gradients with its own clipping off: their sum over replicas is exactly the
-    single-device clipped gradient."""
-    clip = getattr(optimizer, "global_clipnorm", None)
-    if not clip:
-        optimizer.apply(grads, variables)
-        return
-    grads = [tf.convert_to_tensor(g) for g in grads]
-    ctx = tf.distribute.get_replica_context()
-    total = grads if ctx is None or ctx.num_replicas_in_sync == 1 else ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)
-    scale = ops.minimum(1.0, clip / ops.maximum(tf.linalg.global_norm(total), 1e-12))
-    optimizer.global_clipnorm = None  # read while tracing: this apply does not clip again
-    try:
-        optimizer.apply([g * scale for g in grads], variables)
-    finally:
-        optimizer.global_clipnorm = clip
-
-
 def token_mean(stats):
     """Replica-correct mean NLL per token: local NLL sum / global token count.
 
@@ -101,7 +53,7 @@ class _FunctionCache:
         self.functions = {}
 
 
-class TextAutoencoder(keras.Model):
+class TextAutoencoder(TextAPI, keras.Model):
     """Base class: backbone + reconstruction. Not used directly.
 
     Args:
@@ -110,8 +62,6 @@ class TextAutoencoder(keras.Model):
         noise_anneal: r is multiplied by this every `noise_anneal_every` iterations.
         seed: seed of the model's noise streams.
     """
-
-    max_input_words = 30  # text methods truncate longer inputs (training used shorter sentences)
 
     # -- capabilities (what evaluation reads) ---------------------------------
     @property
@@ -300,140 +250,8 @@ class TextAutoencoder(keras.Model):
         """Decodes `n` codes drawn from the model's prior; token ids [n, max_len]."""
         return self.decode_ids(self.sample_codes(n, seed=seed), seed=seed, **decode_kwargs)
 
-    # -- inference on text (needs `model.vocabulary`, set by zoo.load / load_trained) -------
-    @property
-    def vocabulary(self):
-        """The `Vocabulary` the text methods use (None until attached)."""
-        return getattr(self, "_vocabulary", None)
-
-    @vocabulary.setter
-    def vocabulary(self, vocab):
-        if vocab is not None:
-            vocab.check_size(self.backbone.vocab_size, where="this model")
-        object.__setattr__(self, "_vocabulary", vocab)  # plain attribute: not tracked by Keras
-
-    def _vocab(self):
-        if self.vocabulary is None:
-            raise ValueError("this model has no vocabulary attached: use arae_tf.zoo.load(...) or "
-                             "arae_tf.evaluation.load_trained(workdir), or set model.vocabulary = Vocabulary.load(path)")
-        return self.vocabulary
-
-    def _texts_to_ids(self, texts, name="texts"):
-        """Token ids [N, T] of a list of sentences (str, or bytes holding UTF-8); [0, 2] for no sentence."""
-        texts = as_text_list(texts, name)
-        if not texts:
-            return np.zeros((0, 2), np.int32)
-        return padded_batch(texts, self._vocab(), max_len=self.max_input_words)
-
-    def _ids_to_texts(self, ids):
-        vocab = self._vocab()
-        return [vocab.decode(r) for r in np.asarray(ids)]
-
-    def encode(self, texts):
-        """Codes [N, latent_dim] (numpy) of a list of sentences (str, or bytes holding UTF-8)."""
-        return self.encode_ids(self._texts_to_ids(texts)).numpy()
-
-    def decode(self, z, max_len=20, **decode_kwargs):
-        """Sentences decoded (greedy by default) from codes [N, latent_dim]."""
-        return self._ids_to_texts(self.decode_ids(z, max_len=max_len, **decode_kwargs))
-
-    def reconstruct(self, texts, max_len=20, **decode_kwargs):
-        """Each sentence encoded and decoded again."""
-        return self.decode(self.encode(texts), max_len=max_len, **decode_kwargs)
-
-    def respond(self, contexts, max_len=20, sample=False, seed=0, **decode_kwargs):
-        """Encoder-decoder models (dialog, trained on `source` batches): a reply to each context.
-
-        `sample=True` draws the code from a Gaussian encoder's q(z|context) instead of taking
-        its mean (how VED / WED-S generate in the WAE papers)."""
-        return self._ids_to_texts(self.respond_ids(self._texts_to_ids(contexts), sample=sample, seed=seed,
-                                                   max_len=max_len, **decode_kwargs))
-
-    def sample(self, n, seed=0, max_len=20, **decode_kwargs):
-        """`n` sentences (0 <= n <= MAX_ROWS) decoded from codes drawn from the model's prior; `seed`
-        an int in [0, 2**63) (the same seed, the same sentences)."""
-        check_count(n, "n")
-        return self._ids_to_texts(self.generate_ids(n, seed=seed, max_len=max_len, **decode_kwargs))
-
-    def interpolate(self, a, b, steps=5, max_len=20, **decode_kwargs):
-        """Sentences decoded along the line from the code of sentence `a` to that of `b` (`steps` points,
-        0 <= steps <= MAX_ROWS, both ends included; one point is `a`), re-normalised to the unit sphere
-        when the model normalises codes. The same float32 ops as the SavedModel's `interpolate`."""
-        check_count(steps, "steps")
-        z = self.encode_ids(self._texts_to_ids([a, b], "a/b"))
-        return self.decode(interpolation_path(z[0], z[1], steps, self.backbone.normalize_code), max_len=max_len,
-                           **decode_kwargs)
-
     def _compiled(self, key, fn, signature):
         fns = self._decode_fns.functions
         if key not in fns:
             fns[key] = tf.function(fn, input_signature=signature)
         return fns[key]
-
-
-MAX_ROWS = 100_000  # the most sentences, samples or interpolation points one text-API call decodes
-
-
-def _is_int(v):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-
-
-def check_count(n, name, limit=MAX_ROWS):
-    """`n` must be an int in [0, limit] (`TypeError`/`ValueError` naming `name`)."""
-    if not _is_int(n):
-        raise TypeError(f"{name} must be an int, got {n!r}")
-    if not 0 <= n <= limit:
-        raise ValueError(f"{name} must be in [0, {limit}], got {n}")
-    return int(n)
-
-
-def check_decode_options(options, num_decoders):
-    """Checks the keyword options of `SentenceAutoencoderBackbone.decode` before any work."""
-    known = {"max_len", "method", "temperature", "top_k", "top_p", "beam_size", "length_penalty", "decoder"}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise TypeError(f"unknown decoding option(s) {unknown}; known: {sorted(known)}")
-    o = options
-    if "max_len" in o and (not _is_int(o["max_len"]) or not 1 <= o["max_len"] <= 1000):
-        raise ValueError(f"max_len must be an int in [1, 1000], got {o['max_len']!r}")
-    if "method" in o and o["method"] not in DECODE_METHODS:
-        raise ValueError(f"method must be one of {DECODE_METHODS}, got {o['method']!r}")
-    if "decoder" in o and (not _is_int(o["decoder"]) or not 0 <= o["decoder"] < num_decoders):
-        raise ValueError(f"decoder must be an int in [0, {num_decoders}), got {o['decoder']!r}")
-    if "temperature" in o and not (isinstance(o["temperature"], (int, float)) and 0 < o["temperature"] < float("inf")):
-        raise ValueError(f"temperature must be a finite number > 0, got {o['temperature']!r}")
-    if "top_k" in o and (not _is_int(o["top_k"]) or o["top_k"] < 0):
-        raise ValueError(f"top_k must be an int >= 0 (0: off), got {o['top_k']!r}")
-    if "top_p" in o and not (isinstance(o["top_p"], (int, float)) and 0 < o["top_p"] <= 1):
-        raise ValueError(f"top_p must be a number in (0, 1], got {o['top_p']!r}")
-    if "beam_size" in o and (not _is_int(o["beam_size"]) or not 1 <= o["beam_size"] <= 64):
-        raise ValueError(f"beam_size must be an int in [1, 64], got {o['beam_size']!r}")
-    if "length_penalty" in o and not (isinstance(o["length_penalty"], (int, float))
-                                      and abs(o["length_penalty"]) < float("inf")):
-        raise ValueError(f"length_penalty must be a finite number, got {o['length_penalty']!r}")
-
-
-def as_text_list(texts, name="texts", limit=MAX_ROWS):
-    """A list of str from a list/tuple/array of sentences, each a str or bytes holding UTF-8 (decoded);
-    anything else is refused, naming the argument and the position."""
-    if isinstance(texts, (str, bytes)):
-        raise TypeError(f"{name}: pass a list of sentences, not a single string")
-    try:
-        items = list(texts)
-    except TypeError:
-        raise TypeError(f"{name} must be a list of sentences, got {type(texts).__name__}") from None
-    if len(items) > limit:
-        raise ValueError(f"{name}: at most {limit} sentences per call, got {len(items)}")
-    out = []
-    for i, t in enumerate(items):
-        if isinstance(t, (bytes, np.bytes_)):
-            try:
-                t = bytes(t).decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise ValueError(f"{name}[{i}] is not valid UTF-8 ({e.reason} at byte {e.start})") from None
-        elif isinstance(t, np.str_):
-            t = str(t)
-        elif not isinstance(t, str):
-            raise TypeError(f"{name}[{i}] must be a str (or UTF-8 bytes), got {type(t).__name__}")
-        out.append(t)
-    return out

@@ -22,9 +22,11 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from arae_tf.distribute import apply_gradients, num_replicas
 from arae_tf.layers.mlp import critic_mlp
 from arae_tf.models.arae import ARAE
-from arae_tf.models.base import apply_gradients, as_seed, check_decode_options, num_replicas
+from arae_tf.models.decoding import as_seed
+from arae_tf.models.text_api import check_decode_options
 
 ADVERSARIES = ("wrong", "uniform")
 

@@ -27,7 +27,9 @@ from keras import ops
 
 from arae_tf.data.vocab import BOS_ID, PAD_ID, UNK_ID
 from arae_tf.models import regularizers
-from arae_tf.models.base import TextAutoencoder, apply_gradients, as_seed, gather_replicas, global_sum, num_replicas
+from arae_tf.distribute import apply_gradients, gather_replicas, global_sum, num_replicas
+from arae_tf.models.base import TextAutoencoder
+from arae_tf.models.decoding import as_seed
 
 
 class GaussianPriorAutoencoder(TextAutoencoder):

@@ -1,0 +1,45 @@
+"""Examples by config source: `load_examples(config.data, split)` reads the files, the TFDS dataset or
+the built-in synthetic corpus a config names; `validation_order` fixes the validation order."""
+
+import numpy as np
+
+from arae_tf.data import pipeline, synthetic
+
+
+def load_examples(data, split):
+    """(text, label) examples of `split` ("train", "valid" or "test") for a `config.data`.
+
+    "test" falls back to the validation data where a config names no test data."""
+    if split not in ("train", "valid", "test"):
+        raise ValueError(f"split must be 'train', 'valid' or 'test', got {split!r}")
+    if data.source == "files":
+        files = {"train": data.train_files, "valid": data.valid_files,
+                 "test": data.get("test_files") or data.valid_files}[split]
+        if not files:
+            raise ValueError(f"config field data.{split}_files is empty")
+        lc = data.label_column if data.label_column >= 0 else None
+        tc = data.text_column if data.text_column >= 0 else None
+        sc = data.get("source_column", -1)
+        return pipeline.read_files(list(files), num_classes=data.num_classes, label_column=lc, text_column=tc,
+                                   source_column=sc if sc >= 0 else None)
+    if data.source == "tfds":
+        s = {"train": data.tfds_train_split, "valid": data.tfds_valid_split,
+             "test": data.get("tfds_test_split", "test")}[split]
+        return pipeline.tfds_examples(data.tfds_name, s, data_dir=data.tfds_data_dir or None)
+    if data.source == "builtin":
+        n = data.builtin_train_size if split == "train" else data.builtin_valid_size
+        seed = {"train": 0, "valid": 1, "test": 2}[split]
+        task = data.get("builtin_task", "sentences")
+        if task == "dialog":
+            return synthetic.generate_dialog(n, seed=seed)
+        if task != "sentences":
+            raise ValueError(f"config field data.builtin_task must be 'sentences' or 'dialog', got {task!r}")
+        return synthetic.generate(n, num_classes=data.num_classes, seed=seed)
+    raise ValueError(f"config field data.source must be 'files', 'tfds' or 'builtin', got {data.source!r}")
+
+
+def validation_order(examples, seed):
+    """The validation examples in a fixed shuffled order, so that the first `eval.bleu_sentences` of
+    them (the subset validation decodes) mix the classes of files read one after another."""
+    order = np.random.default_rng(seed).permutation(len(examples))
+    return [examples[i] for i in order]

@@ -1,0 +1,151 @@
+"""The string-level API of every model (`encode`, `decode`, `reconstruct`, `respond`, `sample`,
+`interpolate`; `transfer` in `ARAETransfer`) and the checks it applies to its arguments.
+
+`TextAPI` is a mixin of `TextAutoencoder`: it turns sentences into token ids with the attached
+`model.vocabulary` (set by `zoo.load` / `load_trained`) and calls the id-level methods
+(`encode_ids`, `decode_ids`, `respond_ids`, `generate_ids`). Every argument is checked before any
+work (`TypeError`/`ValueError` naming it); one call decodes at most `MAX_ROWS` rows.
+"""
+
+import numpy as np
+
+from arae_tf.data.pipeline import padded_batch
+from arae_tf.models.decoding import METHODS as DECODE_METHODS
+from arae_tf.models.decoding import interpolation_path
+
+
+class TextAPI:
+    """Sentences in, sentences out (see the module docstring)."""
+
+    max_input_words = 30  # text methods truncate longer inputs (training used shorter sentences)
+
+    @property
+    def vocabulary(self):
+        """The `Vocabulary` the text methods use (None until attached)."""
+        return getattr(self, "_vocabulary", None)
+
+    @vocabulary.setter
+    def vocabulary(self, vocab):
+        if vocab is not None:
+            vocab.check_size(self.backbone.vocab_size, where="this model")
+        object.__setattr__(self, "_vocabulary", vocab)  # plain attribute: not tracked by Keras
+
+    def _vocab(self):
+        if self.vocabulary is None:
+            raise ValueError("this model has no vocabulary attached: use arae_tf.zoo.load(...) or "
+                             "arae_tf.evaluation.load_trained(workdir), or set model.vocabulary = Vocabulary.load(path)")
+        return self.vocabulary
+
+    def _texts_to_ids(self, texts, name="texts"):
+        """Token ids [N, T] of a list of sentences (str, or bytes holding UTF-8); [0, 2] for no sentence."""
+        texts = as_text_list(texts, name)
+        if not texts:
+            return np.zeros((0, 2), np.int32)
+        return padded_batch(texts, self._vocab(), max_len=self.max_input_words)
+
+    def _ids_to_texts(self, ids):
+        vocab = self._vocab()
+        return [vocab.decode(r) for r in np.asarray(ids)]
+
+    def encode(self, texts):
+        """Codes [N, latent_dim] (numpy) of a list of sentences (str, or bytes holding UTF-8)."""
+        return self.encode_ids(self._texts_to_ids(texts)).numpy()
+
+    def decode(self, z, max_len=20, **decode_kwargs):
+        """Sentences decoded (greedy by default) from codes [N, latent_dim]."""
+        return self._ids_to_texts(self.decode_ids(z, max_len=max_len, **decode_kwargs))
+
+    def reconstruct(self, texts, max_len=20, **decode_kwargs):
+        """Each sentence encoded and decoded again."""
+        return self.decode(self.encode(texts), max_len=max_len, **decode_kwargs)
+
+    def respond(self, contexts, max_len=20, sample=False, seed=0, **decode_kwargs):
+        """Encoder-decoder models (dialog, trained on `source` batches): a reply to each context.
+
+        `sample=True` draws the code from a Gaussian encoder's q(z|context) instead of taking
+        its mean (how VED / WED-S generate in the WAE papers)."""
+        return self._ids_to_texts(self.respond_ids(self._texts_to_ids(contexts), sample=sample, seed=seed,
+                                                   max_len=max_len, **decode_kwargs))
+
+    def sample(self, n, seed=0, max_len=20, **decode_kwargs):
+        """`n` sentences (0 <= n <= MAX_ROWS) decoded from codes drawn from the model's prior; `seed`
+        an int in [0, 2**63) (the same seed, the same sentences)."""
+        check_count(n, "n")
+        return self._ids_to_texts(self.generate_ids(n, seed=seed, max_len=max_len, **decode_kwargs))
+
+    def interpolate(self, a, b, steps=5, max_len=20, **decode_kwargs):
+        """Sentences decoded along the line from the code of sentence `a` to that of `b` (`steps` points,
+        0 <= steps <= MAX_ROWS, both ends included; one point is `a`), re-normalised to the unit sphere
+        when the model normalises codes. The same float32 ops as the SavedModel's `interpolate`."""
+        check_count(steps, "steps")
+        z = self.encode_ids(self._texts_to_ids([a, b], "a/b"))
+        return self.decode(interpolation_path(z[0], z[1], steps, self.backbone.normalize_code), max_len=max_len,
+                           **decode_kwargs)
+
+
+MAX_ROWS = 100_000  # the most sentences, samples or interpolation points one text-API call decodes
+
+
+def _is_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def check_count(n, name, limit=MAX_ROWS):
+    """`n` must be an int in [0, limit] (`TypeError`/`ValueError` naming `name`)."""
+    if not _is_int(n):
+        raise TypeError(f"{name} must be an int, got {n!r}")
+    if not 0 <= n <= limit:
+        raise ValueError(f"{name} must be in [0, {limit}], got {n}")
+    return int(n)
+
+
+def check_decode_options(options, num_decoders):
+    """Checks the keyword options of `SentenceAutoencoderBackbone.decode` before any work."""
+    known = {"max_len", "method", "temperature", "top_k", "top_p", "beam_size", "length_penalty", "decoder"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"unknown decoding option(s) {unknown}; known: {sorted(known)}")
+    o = options
+    if "max_len" in o and (not _is_int(o["max_len"]) or not 1 <= o["max_len"] <= 1000):
+        raise ValueError(f"max_len must be an int in [1, 1000], got {o['max_len']!r}")
+    if "method" in o and o["method"] not in DECODE_METHODS:
+        raise ValueError(f"method must be one of {DECODE_METHODS}, got {o['method']!r}")
+    if "decoder" in o and (not _is_int(o["decoder"]) or not 0 <= o["decoder"] < num_decoders):
+        raise ValueError(f"decoder must be an int in [0, {num_decoders}), got {o['decoder']!r}")
+    if "temperature" in o and not (isinstance(o["temperature"], (int, float)) and 0 < o["temperature"] < float("inf")):
+        raise ValueError(f"temperature must be a finite number > 0, got {o['temperature']!r}")
+    if "top_k" in o and (not _is_int(o["top_k"]) or o["top_k"] < 0):
+        raise ValueError(f"top_k must be an int >= 0 (0: off), got {o['top_k']!r}")
+    if "top_p" in o and not (isinstance(o["top_p"], (int, float)) and 0 < o["top_p"] <= 1):
+        raise ValueError(f"top_p must be a number in (0, 1], got {o['top_p']!r}")
+    if "beam_size" in o and (not _is_int(o["beam_size"]) or not 1 <= o["beam_size"] <= 64):
+        raise ValueError(f"beam_size must be an int in [1, 64], got {o['beam_size']!r}")
+    if "length_penalty" in o and not (isinstance(o["length_penalty"], (int, float))
+                                      and abs(o["length_penalty"]) < float("inf")):
+        raise ValueError(f"length_penalty must be a finite number, got {o['length_penalty']!r}")
+
+
+def as_text_list(texts, name="texts", limit=MAX_ROWS):
+    """A list of str from a list/tuple/array of sentences, each a str or bytes holding UTF-8 (decoded);
+    anything else is refused, naming the argument and the position."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(f"{name}: pass a list of sentences, not a single string")
+    try:
+        items = list(texts)
+    except TypeError:
+        raise TypeError(f"{name} must be a list of sentences, got {type(texts).__name__}") from None
+    if len(items) > limit:
+        raise ValueError(f"{name}: at most {limit} sentences per call, got {len(items)}")
+    out = []
+    for i, t in enumerate(items):
+        if isinstance(t, (bytes, np.bytes_)):
+            try:
+                t = bytes(t).decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise ValueError(f"{name}[{i}] is not valid UTF-8 ({e.reason} at byte {e.start})") from None
+        elif isinstance(t, np.str_):
+            t = str(t)
+        elif not isinstance(t, str):
+            raise TypeError(f"{name}[{i}] must be a str (or UTF-8 bytes), got {type(t).__name__}")
+        out.append(t)
+    return out
