@@ -1,0 +1,160 @@
+"""`validate(config)`: every field training reads, checked before anything is written; a
+`ConfigError` names each bad field, its value and what it must be (all of them at once)."""
+
+import math
+import os
+
+class ConfigError(ValueError):
+    """A config field holds a value training cannot use; the message names the field."""
+
+
+def _positive_int(v):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
+def _nonnegative_int(v):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _rate(v):
+    return _number(v) and v > 0
+
+
+def _nonnegative(v):
+    return _number(v) and v >= 0
+
+
+def _one_of(*options):
+    check = lambda v: v in options  # noqa: E731
+    check.__doc__ = "one of " + ", ".join(repr(o) for o in options)
+    return check
+
+
+_CHECKS = [
+    # (field, check, what it must be)
+    ("seed", lambda v: _nonnegative_int(v) and v < 2 ** 31, "an integer in [0, 2^31)"),
+    ("data.source", _one_of("files", "tfds", "builtin"), None),
+    ("data.batch_size", _positive_int, "an integer >= 1"),
+    ("data.max_len", _positive_int, "an integer >= 1"),
+    ("data.vocab_size", lambda v: isinstance(v, int) and v >= 5, "an integer >= 5 (the 4 specials and a word)"),
+    ("data.min_count", _positive_int, "an integer >= 1"),
+    ("data.num_classes", _positive_int, "an integer >= 1"),
+    ("data.length_policy", _one_of("filter", "truncate"), None),
+    ("data.builtin_train_size", _positive_int, "an integer >= 1"),
+    ("data.builtin_valid_size", _positive_int, "an integer >= 1"),
+    ("data.builtin_task", _one_of("sentences", "dialog"), None),
+    ("backbone.embed_dim", _positive_int, "an integer >= 1"),
+    ("backbone.hidden_dim", _positive_int, "an integer >= 1"),
+    ("backbone.latent_dim", _positive_int, "an integer >= 1"),
+    ("backbone.init_range", _nonnegative, "a number >= 0"),
+    ("backbone.sampled_softmax", _nonnegative_int, "an integer >= 0 (0: exact softmax)"),
+    ("noise.code_noise", _nonnegative, "a number >= 0"),
+    ("noise.anneal", lambda v: _number(v) and 0 < v <= 1, "a number in (0, 1]"),
+    ("noise.anneal_every", _positive_int, "an integer >= 1"),
+    ("arae.prior", _one_of("learned", "gaussian", "sphere"), None),
+    ("arae.noise_dim", _positive_int, "an integer >= 1"),
+    ("arae.generator_hidden", lambda v: all(_positive_int(h) for h in v), "layer sizes >= 1"),
+    ("arae.critic_hidden", lambda v: all(_positive_int(h) for h in v), "layer sizes >= 1"),
+    ("arae.critic_steps", _positive_int, "an integer >= 1"),
+    ("arae.lipschitz", _one_of("gp", "clip"), None),
+    ("arae.gp_weight", _nonnegative, "a number >= 0"),
+    ("arae.clip_value", _rate, "a number > 0"),
+    ("arae.adv_weight", _nonnegative, "a number >= 0"),
+    ("transfer.classifier_hidden", lambda v: all(_positive_int(h) for h in v), "layer sizes >= 1"),
+    ("transfer.class_weight", _nonnegative, "a number >= 0"),
+    ("transfer.adversary", _one_of("wrong", "uniform"), None),
+    ("ae.prior", _one_of("fitted", "normal"), None),
+    ("wae.mmd_weight", _nonnegative, "a number >= 0"),
+    ("wae.kl_weight", _nonnegative, "a number >= 0"),
+    ("wae.kernel", _one_of("imq", "rbf"), None),
+    ("wae.prior_var", _rate, "a number > 0"),
+    ("vae.kl_weight", _nonnegative, "a number >= 0"),
+    ("vae.annealing", _one_of("sigmoid", "constant"), None),
+    ("vae.anneal_rate", _nonnegative, "a number >= 0"),
+    ("vae.anneal_midpoint", _nonnegative, "a number >= 0"),
+    ("vae.anneal_check_every", _positive_int, "an integer >= 1"),
+    ("vae.word_dropout", lambda v: _number(v) and 0 <= v < 1, "a rate in [0, 1)"),
+    ("vae.word_dropout_step", _nonnegative, "a number >= 0"),
+    ("vae.word_dropout_epoch_steps", lambda v: isinstance(v, int) and v >= -1, "an integer >= -1"),
+    ("optim.ae_optimizer", _one_of("sgd", "adam"), None),
+    ("optim.ae_lr", _rate, "a finite number > 0"),
+    ("optim.ae_clipnorm", _nonnegative, "a number >= 0 (0: no clipping)"),
+    ("optim.encoder_adv_optimizer", _one_of("ae", "sgd"), None),
+    ("optim.encoder_adv_lr", _rate, "a finite number > 0"),
+    ("optim.gan_lr", _rate, "a finite number > 0"),
+    ("optim.gan_beta1", lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    ("optim.classifier_lr", _rate, "a finite number > 0"),
+    ("optim.lr_decay", lambda v: _number(v) and 0 < v <= 1, "a number in (0, 1] (1: no decay)"),
+    ("optim.lr_decay_every", lambda v: isinstance(v, int) and (v >= 1 or v == -1),
+     "an integer >= 1, or -1 for one pass over the training data"),
+    ("optim.lr_min", _nonnegative, "a number >= 0"),
+    ("train.steps", _nonnegative_int, "an integer >= 0 (0: derived from train.epochs)"),
+    ("train.epochs", _rate, "a number > 0"),
+    ("train.log_every", _positive_int, "an integer >= 1"),
+    ("train.eval_every", _positive_int, "an integer >= 1"),
+    ("train.keep_checkpoints", _positive_int, "an integer >= 1"),
+    ("train.mixed_precision", _one_of("float32", "mixed_bfloat16"), None),
+    ("train.strategy", _one_of("default", "mirrored", "multiworker", "tpu"), None),
+    ("eval.max_batches", _nonnegative_int, "an integer >= 0 (0: all)"),
+    ("eval.bleu_sentences", _positive_int, "an integer >= 1"),
+    ("eval.num_samples", _nonnegative_int, "an integer >= 0"),
+    ("eval.decode_max_len", _positive_int, "an integer >= 1"),
+    ("eval.code_fit_batches", _positive_int, "an integer >= 1"),
+]
+
+
+def _field(c, dotted):
+    for part in dotted.split("."):
+        if part not in c:
+            return _MISSING
+        c = c[part]
+    return c
+
+
+_MISSING = object()
+
+
+def validate(config):
+    """Checks every field training reads; raises `ConfigError` naming each bad field, its value and
+    what it must be (all of them at once). Writes nothing, builds nothing: `train_and_evaluate` calls
+    it before it touches the workdir. Fields a config does not have (older configs) are skipped."""
+    from arae_tf.models import registered_models
+    problems = []
+    if config.get("model") not in registered_models():
+        problems.append(f"model = {config.get('model')!r}: must be a registered model, one of {registered_models()}")
+    for name, check, must in _CHECKS:
+        value = _field(config, name)
+        if value is _MISSING:
+            continue
+        try:
+            ok = check(value)
+        except TypeError:
+            ok = False
+        if not ok:
+            problems.append(f"{name} = {value!r}: must be {must or check.__doc__}")
+    d = config.data
+    if d.source == "files":
+        for split in ("train", "valid"):
+            files = d.get(f"{split}_files") or ()
+            if not files:
+                problems.append(f"data.{split}_files is empty: data.source 'files' needs at least one file")
+        for split in ("train", "valid", "test"):
+            for path in d.get(f"{split}_files") or ():
+                if not os.path.isfile(path):
+                    problems.append(f"data.{split}_files: {path} is not a file")
+        if d.label_column < 0 and d.train_files and len(d.train_files) != d.num_classes:
+            problems.append(f"data.num_classes = {d.num_classes}: data.train_files has {len(d.train_files)} "
+                            f"files, one per class (or set data.label_column)")
+    if d.source == "tfds" and not d.get("tfds_name"):
+        problems.append("data.tfds_name is empty: data.source 'tfds' needs a dataset name")
+    b = config.backbone
+    if _nonnegative_int(b.sampled_softmax) and isinstance(d.vocab_size, int) and b.sampled_softmax >= d.vocab_size:
+        problems.append(f"backbone.sampled_softmax = {b.sampled_softmax}: must be below data.vocab_size "
+                        f"({d.vocab_size})")
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+    return config
