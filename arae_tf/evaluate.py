@@ -11,8 +11,6 @@ every model is scored by the same reference LM and classifier; `--compare_out`
 writes their headline numbers side by side.
 """
 
-import os
-
 from absl import app, flags
 
 from arae_tf import cli
@@ -39,36 +37,24 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    import dataclasses
-
-    from arae_tf import evaluation
-    from arae_tf.metrics.lm import LMSettings
-
-    settings = evaluation.EvalSettings(
-        num_samples=FLAGS.num_samples, reverse_samples=FLAGS.reverse_samples,
-        diagnostic_sentences=FLAGS.diagnostic_sentences, seed=FLAGS.seed, cache_dir=FLAGS.cache_dir,
-        test_files=tuple(FLAGS.test_files), lm=dataclasses.replace(LMSettings(), epochs=FLAGS.lm_epochs, steps=FLAGS.lm_steps,
-                                                                   seed=FLAGS.seed))
     if bool(FLAGS.workdir) == bool(FLAGS.model):
         raise app.UsageError("pass exactly one of --workdir=DIR (training workdirs) and --model=NAME (zoo presets)")
     if FLAGS.checkpoint and not FLAGS.workdir:
         raise app.UsageError("--checkpoint selects a checkpoint of a --workdir")
+    import dataclasses
+
+    from arae_tf import evaluation
+    from arae_tf.metrics.lm import LMSettings
+    lm = dataclasses.replace(LMSettings(), epochs=FLAGS.lm_epochs, steps=FLAGS.lm_steps, seed=FLAGS.seed)
+    settings = evaluation.EvalSettings(
+        num_samples=FLAGS.num_samples, reverse_samples=FLAGS.reverse_samples, lm=lm, seed=FLAGS.seed,
+        diagnostic_sentences=FLAGS.diagnostic_sentences, cache_dir=FLAGS.cache_dir, test_files=tuple(FLAGS.test_files))
     if FLAGS.workdir:
         results = [evaluation.evaluate_workdir(w, settings, FLAGS.checkpoint) for w in FLAGS.workdir]
-        names = [os.path.basename(os.path.normpath(w)) for w in FLAGS.workdir]
     else:
-        from arae_tf import zoo
-        results, names = [], [os.path.basename(os.path.normpath(n)) for n in FLAGS.model]
-        for name, short in zip(FLAGS.model, names):
-            model = zoo.load(name)
-            config = evaluation.preset_config(model, FLAGS.data_dir)
-            out = os.path.join(FLAGS.out or "eval", short) if len(FLAGS.model) > 1 else (FLAGS.out or "eval_" + short)
-            results.append(evaluation.evaluate_model(model, model.vocabulary, config, out, settings,
-                                                     source="zoo:" + name))
+        results = evaluation.evaluate_presets(FLAGS.model, settings, FLAGS.out, FLAGS.data_dir)
     if FLAGS.compare_out:
-        with open(FLAGS.compare_out, "w") as f:
-            f.write(evaluation.comparison_table(results, names) + "\n")
-        print(f"[evaluate] wrote {FLAGS.compare_out}")
+        evaluation.write_comparison(FLAGS.compare_out, results, FLAGS.workdir or FLAGS.model)
 
 
 if __name__ == "__main__":

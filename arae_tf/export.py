@@ -35,7 +35,7 @@ def main(argv):
         names = zoo.export(FLAGS.model, FLAGS.out, max_len=FLAGS.max_len, max_batch=FLAGS.max_batch)
     else:
         from arae_tf.evaluation import load_trained
-        from arae_tf.make_preset import portable_path
+        from arae_tf.preset_lib import portable_path
         model, vocab, _ = load_trained(FLAGS.workdir)
         names = export_lib.export_model(model, vocab, FLAGS.out, max_len=FLAGS.max_len, max_batch=FLAGS.max_batch,
                                         metadata={"workdir": portable_path(os.path.abspath(FLAGS.workdir))})

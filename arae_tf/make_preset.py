@@ -9,8 +9,6 @@ training command and config (from the workdir), the evaluation numbers found in
 a side-by-side table against another evaluated workdir.
 """
 
-import os
-
 from absl import app, flags
 
 from arae_tf import cli
@@ -30,215 +28,18 @@ flags.mark_flags_as_required(["workdir", "name"])
 FLAGS = flags.FLAGS
 
 
-DATA_NOTES = {
-    "yelp": "../shared/data/yelp (Yelp review sentences of Shen et al. 2017, 0 negative / 1 positive; the training "
-            "split is built from that release's dev+test files). For research use under Yelp's dataset terms.",
-    "snli": "../shared/data/snli (an SNLI-style corpus: SNLI premises and hypotheses, counterfactually revised NLI "
-            "pairs and the Flickr30k captions SNLI's premises came from; lower-cased; training keeps sentences of at "
-            "most 20 words, as the stochastic-WAE paper's Table 1). SNLI is CC BY-SA 4.0; the Flickr30k captions are "
-            "for non-commercial research: use this model for research only.",
-    "dailydialog": "../shared/data/dailydialog (DailyDialog context → reply pairs from `train.pairs.tsv`, the "
-                   "stochastic-WAE paper's Table 2 data; test pairs whose context occurs in training removed). "
-                   "DailyDialog is CC BY-NC-SA 4.0: use this model for non-commercial research only.",
-}
-
-USAGE = {
-    "transfer": ["m.transfer([\"the food was cold and the staff was rude .\"], to=1)  # 0 negative, 1 positive",
-                 "m.sample(5, seed=0, decoder=1); m.interpolate(a, b, steps=5); m.reconstruct(texts)"],
-    "sentences": ["m.reconstruct([\"a man is playing a guitar .\"])",
-                  "m.sample(5, seed=0)  # from the prior N(0, I)",
-                  "m.interpolate(\"a man is sleeping .\", \"two dogs run on the beach .\", steps=5)",
-                  "z = m.encode(texts); m.decode(z)"],
-    "dialog": ["m.respond([\"how much is this shirt ?\"])  # greedy reply from the context's code",
-               "m.respond(contexts, sample=True, seed=0)  # Gaussian encoders: a draw from q(z|context)",
-               "m.sample(5, seed=0)  # replies from the prior N(0, I)"],
-}
-
-
-def model_kind(model, test_examples):
-    """"transfer" (one decoder per class), "dialog" (its data are context -> reply pairs) or "sentences"."""
-    from arae_tf.data import pipeline
-    if model.decoder_classes > 1:
-        return "transfer"
-    return "dialog" if pipeline.has_sources(test_examples) else "sentences"
-
-
-def dataset_name(config):
-    """The ../shared/data folder a config trains on ("builtin" for the built-in corpus)."""
-    if config.data.source != "files" or not config.data.train_files:
-        return config.data.source
-    return os.path.basename(os.path.dirname(os.path.abspath(config.data.train_files[0])))
-
-
-def portable_path(path, repo=None):
-    """An absolute path of the machine that made a model, as a path that works from a checkout: inside
-    the repository, relative to it; inside the `shared` folder beside it, `../shared/...`; anything
-    else (a workdir on that machine) `workdirs/<its last folder>`."""
-    repo = repo or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    path = os.path.normpath(path)
-    shared = os.path.normpath(os.path.join(repo, "..", "shared"))
-    if path == repo or path.startswith(repo + os.sep):
-        return os.path.relpath(path, repo)
-    if path.startswith(shared + os.sep):
-        return "../shared/" + os.path.relpath(path, shared)
-    return "workdirs/" + os.path.basename(path)
-
-
-def portable(obj, repo=None):
-    """A recorded config or command (nested dicts, lists, strings) with every absolute path made
-    portable: `--flag=/path` values and plain paths through `portable_path`, a script of the package
-    (`.../arae_tf/train.py`) as `arae_tf/train.py`."""
-    if isinstance(obj, dict):
-        return {k: portable(v, repo) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [portable(v, repo) for v in obj]
-    if not isinstance(obj, str):
-        return obj
-    if obj.startswith("--") and "=" in obj and obj.split("=", 1)[1].startswith("/"):
-        flag, value = obj.split("=", 1)
-        return f"{flag}={portable_path(value, repo)}"
-    if obj.startswith("/") and obj.endswith(".py") and os.path.basename(os.path.dirname(obj)) == "arae_tf":
-        return "arae_tf/" + os.path.basename(obj)
-    return portable_path(obj, repo) if obj.startswith("/") else obj
-
-
-def command_line(argv, repo=None):
-    """A recorded argv as the module command a user types from a checkout (`python -m arae_tf.train ...`),
-    absolute paths in `--flag=/path` arguments made portable (`portable_path`)."""
-    if not argv:
-        return ""
-    head = argv[0]
-    if head.endswith(".py") and os.path.basename(os.path.dirname(head)) == "arae_tf":
-        head = "python -m arae_tf." + os.path.basename(head)[:-3]
-    return " ".join([head] + portable(list(argv[1:]), repo))
-
-
-def _evaluation_section(kind, metrics, paper_row):
-    from arae_tf import tables
-    if kind == "transfer":
-        tr, r = metrics.get("transfer", {}), metrics["reconstruction"]
-        nan = float("nan")
-        return ["| transfer acc | self-BLEU | forward PPL | reverse PPL | rec. BLEU | fastText test acc |",
-                "|---|---|---|---|---|---|",
-                f"| {tr.get('accuracy', nan):.3f} | {tr.get('self_bleu', nan):.2f} | "
-                f"{tr.get('forward_ppl', nan):.1f} | {tr.get('reverse_ppl', nan):.1f} | "
-                f"{r['bleu']:.2f} | {tr.get('classifier_test_accuracy', nan):.3f} |", "",
-                "ARAE paper, Table 3 (its own Yelp split, 25 epochs on GPU): AE 59.3% / 37.28 / 31.9 / 68.9; "
-                "ARAE λ₁=1 73.4% / 31.15 / 29.7 / 70.1; ARAE λ₁=10 81.8% / 20.18 / 27.7 / 77.0.", ""] + (
-            ["Transfers (test sentences, greedy):", ""] + [f"- {a}  →  {b}" for a, b in tr["examples"][:8]] + [""]
-            if tr.get("examples") else [])
-    if kind == "dialog":
-        d = metrics["dialog"]
-        if paper_row:
-            lines = [f"Beside the stochastic-WAE paper's Table 2 row `{paper_row}` (its DailyDialog setup, full "
-                     "budget on GPU):", "", tables.dialog_table([(paper_row, metrics)])]
-        else:
-            lines = ["| BLEU-2 | BLEU-4 | entropy | Dist-1 | Dist-2 |", "|---|---|---|---|---|",
-                     f"| {d['bleu2']:.2f} | {d['bleu4']:.2f} | {d['entropy']:.2f} | {d['dist1']:.3f} | "
-                     f"{d['dist2']:.3f} |"]
-        return lines + ["", f"Replies: greedy decodings of the {d['code']} of each test context.", "",
-                        "Replies (test context → reference | model):", ""] + [
-            f"- {c}  →  {r}  |  {h}" for c, r, h in d["examples"][:8]] + [""]
-    r, s = metrics["reconstruction"], metrics["samples"]
-    if paper_row:
-        return [f"Beside the stochastic-WAE paper's Table 1 row `{paper_row}` (SNLI, 20 passes on GPU; forward PPL "
-                "under each side's own reference LM, so compare PPL between rows of one side only):", "",
-                tables.wae_table([(paper_row, metrics)]), ""]
-    return ["| rec. BLEU | token acc | sample forward PPL | UniKL | entropy | avg len |", "|---|---|---|---|---|---|",
-            f"| {r['bleu']:.2f} | {r['token_acc']:.3f} | {s['forward_ppl']:.1f} | {s['unigram_kl']:.3f} | "
-            f"{s['entropy']:.2f} | {s['avg_len']:.1f} |", ""]
-
-
-def _card(name, description, kind, dataset, experiment, metrics, compare_table, notes, fp16_check, paper_row):
-    lines = [f"# {name}", "", description, "",
-             "## Use", "", "```python", "from arae_tf import zoo", f"m = zoo.load({name!r})"] + USAGE[kind] + [
-             "```", "", "## Training", "", f"Command: `{command_line(experiment.get('command', []))}`", ""]
-    if experiment.get("checkpoint"):
-        lines += [f"Published checkpoint: iteration {experiment['checkpoint']} (picked on validation).", ""]
-    lines += [f"Data: {DATA_NOTES.get(dataset, dataset)}", "", f"Weights stored as {FLAGS.dtype}; {fp16_check}", ""]
-    if metrics:
-        lines += [f"## Evaluation (`python -m arae_tf.evaluate`, {dataset} test split)", "",
-                  f"Command: `{command_line(metrics.get('command', []))}`", ""]
-        lines += _evaluation_section(kind, metrics, paper_row)
-    if compare_table:
-        lines += ["## Side by side", "", compare_table, ""]
-    if notes:
-        lines += [notes, ""]
-    return "\n".join(lines)
-
-
-def storage_check(model, loaded, test_examples, kind, n=1000):
-    """How close float16 storage is: the share of greedy outputs on the first `n` test examples that
-    the stored preset reproduces exactly (replies to contexts for dialog models, reconstructions
-    otherwise)."""
-    import numpy as np
-
-    from arae_tf.data import pipeline
-    examples = test_examples[:n]
-    if kind == "dialog":
-        inputs = [pipeline.source_of(e) for e in examples]
-        a, b = model.respond(inputs), loaded.respond(inputs)
-    else:
-        kw = {"decoder": 1} if kind == "transfer" else {}
-        inputs = [t for t, _ in examples]
-        a, b = model.reconstruct(inputs, **kw), loaded.reconstruct(inputs, **kw)
-    same = float(np.mean([x == y for x, y in zip(a, b)]))
-    what = "replies" if kind == "dialog" else "decodings"
-    return f"{100 * same:.1f}% of {len(inputs):,} greedy test {what} are identical to the float32 model's."
-
-
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    import json
-    import shutil
-
-    from arae_tf import evaluation, tables, zoo
-
-    from arae_tf.data.sources import load_examples
-
-    model, vocab, config = evaluation.load_trained(FLAGS.workdir, FLAGS.checkpoint)
-    test_examples = load_examples(config.data, "test")
-    kind = model_kind(model, test_examples)
-    rows = {"sentences": list(tables.WAE_SNLI), "dialog": list(tables.WAE_DIALOG)}.get(kind, [])
+    from arae_tf import preset_lib
+    source = preset_lib.load_source(FLAGS.workdir, FLAGS.checkpoint)
+    rows = preset_lib.paper_rows(source.kind)
     if FLAGS.paper_row and FLAGS.paper_row not in rows:
-        raise app.UsageError(f"--paper_row={FLAGS.paper_row!r} is not a row of the WAE paper tables for a {kind} "
-                             f"model; its table's rows: {rows}")
-    with open(os.path.join(FLAGS.workdir, "config.json")) as f:
-        experiment = json.load(f)
-    if FLAGS.checkpoint:
-        experiment["checkpoint"] = FLAGS.checkpoint
-    metrics_path = os.path.join(evaluation.eval_dir(FLAGS.workdir, FLAGS.checkpoint), "metrics.json")
-    metrics = json.load(open(metrics_path)) if os.path.exists(metrics_path) else None
-    compare_table = ""
-    if FLAGS.compare:
-        compare_table = evaluation.comparison_table([metrics] + [tables.load_eval(w) for w in FLAGS.compare],
-                                                    [FLAGS.name] + [os.path.basename(os.path.normpath(w))
-                                                                    for w in FLAGS.compare])
-    zoo_dir = FLAGS.zoo_dir or zoo.presets_dir()
-    path = os.path.join(zoo_dir, FLAGS.name)
-    partial = path + ".partial"  # written in full, then renamed: a failure leaves no half-written preset
-    shutil.rmtree(partial, ignore_errors=True)
-    # Recorded paths of the machine that trained it, made to work from a checkout.
-    meta = portable({"name": FLAGS.name, "description": FLAGS.description, "training": experiment,
-                     "metrics": {k: v for k, v in (metrics or {}).items() if k not in ("transfer",)},
-                     "transfer_metrics": {k: v for k, v in (metrics or {}).get("transfer", {}).items()
-                                          if k != "examples"}})
-    try:
-        zoo.save_preset(model, vocab, partial, meta, dtype=FLAGS.dtype)
-        check = storage_check(model, zoo.load(partial, compile=False), test_examples, kind)
-        notes = open(FLAGS.notes).read() if FLAGS.notes else ""
-        with open(os.path.join(partial, "MODEL_CARD.md"), "w") as f:
-            f.write(_card(FLAGS.name, FLAGS.description, kind, dataset_name(config), experiment, metrics,
-                          compare_table, notes, check, FLAGS.paper_row))
-        zoo.write_manifest(partial)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    shutil.rmtree(path, ignore_errors=True)
-    os.rename(partial, path)
-    size = sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path)) / 2 ** 20
-    print(f"[preset] wrote {path} ({size:.1f} MB); {check}")
+        raise app.UsageError(f"--paper_row={FLAGS.paper_row!r} is not a row of the WAE paper tables for a "
+                             f"{source.kind} model; its table's rows: {rows}")
+    preset_lib.write_preset(source, FLAGS.name, description=FLAGS.description, zoo_dir=FLAGS.zoo_dir,
+                            dtype=FLAGS.dtype, compare=FLAGS.compare, notes_file=FLAGS.notes,
+                            paper_row=FLAGS.paper_row)
 
 
 if __name__ == "__main__":

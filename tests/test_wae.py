@@ -247,7 +247,7 @@ def test_wae_s_reconstruction_pushes_sigma_down_and_only_the_kl_term_holds_it(wa
 
 
 def test_paper_table_puts_the_papers_numbers_beside_ours():
-    from arae_tf import tables
+    from arae_tf.evaluation import paper_tables as tables
     m = {"reconstruction": {"bleu": 50.0}, "samples": {"forward_ppl": 80.0, "unigram_kl": 0.1, "entropy": 5.0,
                                                         "avg_len": 9.0, "corpus_entropy": 5.5, "corpus_avg_len": 10.0}}
     text = tables.wae_table([("DAE", m), ("WAE-S λ_KL=0.01", m)])
@@ -263,7 +263,7 @@ def test_paper_table_puts_the_papers_numbers_beside_ours():
 
 def test_table_rows_read_a_workdirs_report_or_a_checkpoints_report(tmp_path):
     import json
-    from arae_tf import tables
+    from arae_tf.evaluation import paper_tables as tables
     for d, bleu in (("eval", 1.0), ("eval-4000", 2.0)):
         os.makedirs(tmp_path / d)
         (tmp_path / d / "metrics.json").write_text(json.dumps({"reconstruction": {"bleu": bleu}}))
@@ -332,7 +332,7 @@ def test_wed_learns_to_reply_on_the_builtin_dialog_task(dialog_run):
         {k: d[k] for k in ("bleu2", "bleu4", "dist1", "entropy")}
     with pytest.raises(ValueError, match="greedy_replies has 3 replies for 1000 pairs"):
         evaluation.dialog_report(model, vocab, test, config, 10, greedy_replies=["a", "b", "c"])
-    from arae_tf import tables
+    from arae_tf.evaluation import paper_tables as tables
     text = tables.dialog_table([("WED-D", m)])
     assert text.count("\n") == 3 and "| WED-D | " in text and "| test replies | – | – |" in text
     with pytest.raises(KeyError, match="not rows of the paper's table"):

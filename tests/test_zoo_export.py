@@ -353,7 +353,7 @@ def test_shipped_wae_presets_load_in_a_fresh_process(name, calls):
 def test_model_card_commands_run_from_a_checkout():
     """Commands recorded on the machine that trained a model are shown with paths that work from a
     checkout: repository paths relative, ../shared/... for the data, workdirs/<name> for the rest."""
-    from arae_tf.make_preset import command_line
+    from arae_tf.preset_lib import command_line
     argv = ["/work/snap4/arae_tf/train.py", "--config=/repo/configs/wae_snli.py:wae_s,0.01",
             "--workdir=/work/runs/wae_snli_fast", "--config.data.train_files=/shared/data/snli/train.txt",
             "--config.train.steps=0", "--name=x"]

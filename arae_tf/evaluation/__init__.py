@@ -22,17 +22,19 @@ pass one shared `cache_dir` to compare models with the very same LM.
 One module per evaluator, each used by `evaluate_model` and, where training validates the same
 thing, by `train_lib.evaluate`: `reconstruction` (the greedy decoding and BLEU of held-out
 sentences), `samples` (the AE's code Gaussian, prior samples, distribution metrics), `transfer`,
-`dialog`, `latent`; `report` writes the Markdown and the plots; `suite` runs them all. What a model
+`dialog`, `latent`; `report` writes the Markdown and the plots; `suite` runs them all; `paper_tables` puts
+reports beside the stochastic-WAE paper's tables (`python -m arae_tf.tables`). What a model
 can do is read from the model (`decoder_classes`, `fits_codes`, `backbone.stochastic`).
 """
 
 from arae_tf.evaluation.dialog import dialog_report
 from arae_tf.evaluation.reconstruction import greedy_reconstructions, reconstruction_report
 from arae_tf.evaluation.report import comparison_table
-from arae_tf.evaluation.suite import EvalSettings, eval_dir, evaluate_model, evaluate_workdir, preset_config
+from arae_tf.evaluation.suite import (EvalSettings, eval_dir, evaluate_model, evaluate_presets, evaluate_workdir,
+                                     preset_config, write_comparison)
 from arae_tf.evaluation.transfer import transfer_report
 from arae_tf.workdir import config_from_dict, load_trained
 
 __all__ = ["EvalSettings", "comparison_table", "config_from_dict", "dialog_report", "eval_dir", "evaluate_model",
-           "evaluate_workdir", "greedy_reconstructions", "load_trained", "preset_config", "reconstruction_report",
-           "transfer_report"]
+           "evaluate_presets", "evaluate_workdir", "greedy_reconstructions", "load_trained", "preset_config",
+           "reconstruction_report", "transfer_report", "write_comparison"]

@@ -1,4 +1,5 @@
-"""`evaluate_model` / `evaluate_workdir`: every evaluator on a trained model's test split, as a report."""
+"""`evaluate_model` / `evaluate_workdir` / `evaluate_presets`: every evaluator on a trained model's test split,
+as a report; `write_comparison`: several reports side by side."""
 
 import dataclasses
 import json
@@ -46,6 +47,30 @@ def evaluate_workdir(workdir, settings=EvalSettings(), checkpoint=0):
     return evaluate_model(model, vocab, config, eval_dir(workdir, checkpoint), settings,
                           source=os.path.abspath(workdir) + (f" checkpoint {checkpoint}" if checkpoint else ""),
                           training_log=os.path.join(workdir, "metrics.jsonl"))
+
+
+def evaluate_presets(names, settings=EvalSettings(), out="", data_dir=""):
+    """Evaluates zoo presets (names or preset directories) on the data recorded in their metadata (its
+    files looked up in `data_dir` when given: `preset_config`). One preset reports in `out` (default
+    `eval_<name>`), several in `<out or eval>/<name>`. Returns the metrics dicts."""
+    from arae_tf import zoo
+    results = []
+    for name in names:
+        short = os.path.basename(os.path.normpath(name))
+        model = zoo.load(name)
+        config = preset_config(model, data_dir)
+        where = os.path.join(out or "eval", short) if len(names) > 1 else (out or "eval_" + short)
+        results.append(evaluate_model(model, model.vocabulary, config, where, settings, source="zoo:" + name))
+    return results
+
+
+def write_comparison(path, results, sources):
+    """Writes the headline numbers of the reports `results` side by side (`report.comparison_table`) to
+    `path`, each column named after the last folder of its workdir or preset in `sources`."""
+    names = [os.path.basename(os.path.normpath(s)) for s in sources]
+    with open(path, "w") as f:
+        f.write(report.comparison_table(results, names) + "\n")
+    print(f"[evaluate] wrote {path}")
 
 
 def preset_config(model, data_dir=""):

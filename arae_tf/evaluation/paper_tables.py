@@ -1,0 +1,139 @@
+"""The papers' tables re-measured: our evaluations beside the stochastic-WAE paper's numbers (SPEC 4).
+
+`wae_table` (Table 1, SNLI) and `dialog_table` (Table 2, DailyDialog) put the reports that
+`evaluate_workdir` wrote (`load_eval`) beside the paper's rows; `write_table` is what
+`python -m arae_tf.tables` writes; `sigma_histogram` plots the posterior sigmas of
+Gaussian-encoder models.
+"""
+
+import json
+import os
+
+# Stochastic WAE Table 1 (SNLI): BLEU, PPL, UniKL, entropy, average length.
+WAE_SNLI = {
+    "DAE": (86.35, 146.2, 0.178, 6.23, 11.0),
+    "VAE (KL-annealed)": (43.18, 79.4, 0.081, 5.04, 8.8),
+    "WAE-D λ=3": (86.03, 113.8, 0.071, 5.59, 10.0),
+    "WAE-D λ=10": (84.29, 104.9, 0.073, 5.57, 9.9),
+    "WAE-S λ_KL=0": (75.66, 115.2, 0.069, 5.61, 9.9),
+    "WAE-S λ_KL=0.01": (82.01, 84.9, 0.058, 5.26, 9.4),
+    "WAE-S λ_KL=0.1": (47.63, 62.5, 0.150, 4.65, 8.7),
+}
+WAE_SNLI_CORPUS = (None, None, 0.0, 5.65, 9.6)
+
+# Stochastic WAE Table 2 (DailyDialog): BLEU-2, BLEU-4, entropy, Dist-1, Dist-2.
+WAE_DIALOG = {
+    "DED": (3.96, 0.85, 5.55, 0.044, 0.275),
+    "VED": (3.26, 0.59, 5.45, 0.053, 0.204),
+    "WED-D": (4.05, 0.98, 5.53, 0.042, 0.272),
+    "WED-S": (3.72, 0.69, 5.59, 0.066, 0.309),
+}
+WAE_DIALOG_CORPUS = (None, None, 6.15, 0.077, 0.414)
+
+TABLES = {"wae_snli": (WAE_SNLI, WAE_SNLI_CORPUS), "wae_dialog": (WAE_DIALOG, WAE_DIALOG_CORPUS)}
+
+
+def _fmt(x, digits):
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def load_eval(workdir):
+    """The evaluation report of a workdir (`<workdir>/eval/metrics.json`), or of an evaluation directory
+    given directly (`<workdir>/eval-<step>`, written by `evaluate --checkpoint=<step>`)."""
+    path = os.path.join(workdir, "metrics.json")
+    if not os.path.exists(path):
+        path = os.path.join(workdir, "eval", "metrics.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} not found: run `python -m arae_tf.evaluate --workdir={workdir}` first")
+    with open(path) as f:
+        return json.load(f)
+
+
+def _check_rows(rows, paper):
+    unknown = [n for n, _ in rows if n not in paper]
+    if unknown:
+        raise KeyError(f"rows {unknown} are not rows of the paper's table; known: {list(paper)}")
+
+
+def wae_table(rows, paper=WAE_SNLI, corpus=WAE_SNLI_CORPUS):
+    """Markdown for [(row name, metrics dict)]: ours and the paper's BLEU, PPL, UniKL, entropy, length."""
+    _check_rows(rows, paper)
+    head = ("| model | BLEU | forward PPL | UniKL | entropy | avg len | paper BLEU | paper PPL | paper UniKL "
+            "| paper entropy | paper avg len |")
+    lines = [head, "|---" * 11 + "|"]
+    for name, m in rows:
+        r, s = m["reconstruction"], m["samples"]
+        ours = (r["bleu"], s["forward_ppl"], s["unigram_kl"], s["entropy"], s["avg_len"])
+        lines.append(f"| {name} | " + " | ".join(_fmt(v, d) for v, d in zip(ours + paper[name], (2, 1, 3, 2, 1) * 2))
+                     + " |")
+    s = rows[0][1]["samples"]
+    # Real test sentences' UniKL at the rows' sample count (evaluations since session 10; earlier ones: "-").
+    ours = (None, None, s.get("unigram_kl_real"), s["corpus_entropy"], s["corpus_avg_len"])
+    lines.append("| corpus (test) | " + " | ".join(_fmt(v, d) for v, d in zip(ours + corpus, (2, 1, 3, 2, 1) * 2))
+                 + " |")
+    return "\n".join(lines)
+
+
+def dialog_table(rows, paper=WAE_DIALOG, corpus=WAE_DIALOG_CORPUS):
+    """Markdown for [(row name, metrics dict with "dialog")]: ours and the paper's Table 2 columns."""
+    _check_rows(rows, paper)
+    missing = [n for n, m in rows if "dialog" not in m]
+    if missing:
+        raise KeyError(f"rows {missing} have no dialog metrics: were they trained on context/reply pairs?")
+    cols = ("BLEU-2", "BLEU-4", "entropy", "Dist-1", "Dist-2")
+    lines = ["| model | " + " | ".join(cols) + " | " + " | ".join("paper " + c for c in cols) + " |",
+             "|---" * 11 + "|"]
+    digits = (2, 2, 2, 3, 3) * 2
+    for name, m in rows:
+        d = m["dialog"]
+        ours = (d["bleu2"], d["bleu4"], d["entropy"], d["dist1"], d["dist2"])
+        lines.append(f"| {name} | " + " | ".join(_fmt(v, k) for v, k in zip(ours + paper[name], digits)) + " |")
+    ref = rows[0][1]["dialog"]["reference"]
+    ours = (None, None, ref["entropy"], ref["dist1"], ref["dist2"])
+    lines.append("| test replies | " + " | ".join(_fmt(v, k) for v, k in zip(ours + corpus, digits)) + " |")
+    return "\n".join(lines)
+
+
+def sigma_histogram(rows, out_png, num_sentences=1000):
+    """One PNG overlaying the posterior-sigma histograms of Gaussian-encoder models [(name, workdir)],
+    each on the first `num_sentences` sentences of its test split. Returns {name: median sigma}."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from arae_tf import train_lib
+    from arae_tf.evaluation import load_trained
+    from arae_tf.metrics import latent
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    medians = {}
+    for name, workdir in rows:
+        model, vocab, config = load_trained(workdir)
+        sentences = [t for t, _ in train_lib.load_examples(config.data, "test")][:num_sentences]
+        sigma = latent.sigma_values(model, vocab, sentences)
+        if sigma is None:
+            raise ValueError(f"{workdir}: the model has no Gaussian encoder, so no sigma to plot")
+        medians[name] = float(np.median(sigma))
+        ax.hist(np.log10(np.maximum(sigma, 1e-6)), bins=60, alpha=0.6, label=f"{name} (median σ {medians[name]:.3g})")
+    ax.set_xlabel("log10 σ (all latent dimensions, test sentences)")
+    ax.set_ylabel("count")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=90)
+    plt.close(fig)
+    return medians
+
+
+def write_table(table, named_workdirs, out="", args=()):
+    """The Markdown of paper table `table` (a key of `TABLES`) for [(paper row name, workdir or
+    `workdir/eval-<step>`)], ending with the command (`args`: its arguments) that made it; also
+    written to `out` when given. Returns the text."""
+    rows = [(name, load_eval(workdir)) for name, workdir in named_workdirs]
+    paper, corpus = TABLES[table]
+    text = (dialog_table if table == "wae_dialog" else wae_table)(rows, paper, corpus)
+    text += "\n\nGenerated by: `python -m arae_tf.tables " + " ".join(f"'{a}'" for a in args) + "`\n"
+    if out:
+        with open(out, "w") as f:
+            f.write(text)
+    return text
