@@ -30,6 +30,8 @@ flags.DEFINE_integer("diagnostic_sentences", 1000, "Test sentences for the laten
 flags.DEFINE_integer("seed", 0, "Seed of sampling, perturbations and the LMs.")
 flags.DEFINE_string("cache_dir", "", "Where the reference LM and classifier are cached (default <workdir>/eval/cache).")
 flags.DEFINE_list("test_files", [], "Held-out text files (one per class) overriding the config's test split.")
+flags.DEFINE_enum("prior", "model", ["model", "gaussian_fit"], "Where prior samples come from: the model's prior, "
+                  "or a Gaussian fitted to its training codes (ARAE Table 1's AE baseline; report in eval-gaussian_fit/).")
 flags.DEFINE_string("compare_out", "", "With several workdirs: write a side-by-side Markdown table here.")
 FLAGS = flags.FLAGS
 
@@ -48,7 +50,8 @@ def main(argv):
     lm = dataclasses.replace(LMSettings(), epochs=FLAGS.lm_epochs, steps=FLAGS.lm_steps, seed=FLAGS.seed)
     settings = evaluation.EvalSettings(
         num_samples=FLAGS.num_samples, reverse_samples=FLAGS.reverse_samples, lm=lm, seed=FLAGS.seed,
-        diagnostic_sentences=FLAGS.diagnostic_sentences, cache_dir=FLAGS.cache_dir, test_files=tuple(FLAGS.test_files))
+        diagnostic_sentences=FLAGS.diagnostic_sentences, cache_dir=FLAGS.cache_dir, test_files=tuple(FLAGS.test_files),
+        prior=FLAGS.prior)
     if FLAGS.workdir:
         results = [evaluation.evaluate_workdir(w, settings, FLAGS.checkpoint) for w in FLAGS.workdir]
     else:

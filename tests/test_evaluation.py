@@ -167,3 +167,37 @@ def test_evaluate_binary_errors_on_missing_workdir(tmp_path):
     r = subprocess.run([sys.executable, "-m", "arae_tf.evaluate", "--model=no_such_preset"],
                        capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
     assert r.returncode != 0 and "unknown preset 'no_such_preset'; known presets: arae_yelp" in r.stderr
+
+
+def test_the_gaussian_fit_prior_draws_from_the_codes_mean_and_covariance():
+    """evaluate --prior=gaussian_fit: ARAE Table 1's AE baseline samples from N(mean, cov) of the codes."""
+    from arae_tf.evaluation import samples as samples_lib
+    rng = np.random.default_rng(0)
+    mix = np.array([[1.0, 0.0, 0.0], [0.8, 0.6, 0.0], [0.0, 0.5, 2.0]])
+    codes = rng.normal(size=(5000, 3)) @ mix.T + np.array([1.0, -2.0, 0.5])
+    draw = samples_lib.gaussian_code_sampler(codes)
+    z = draw(20000, 3).numpy()
+    assert np.allclose(z.mean(0), codes.mean(0), atol=0.05)
+    assert np.allclose(np.cov(z, rowvar=False), np.cov(codes, rowvar=False), atol=0.1)
+    assert np.array_equal(draw(10, 3).numpy(), draw(10, 3).numpy())
+    assert not np.array_equal(draw(10, 3).numpy(), draw(10, 4).numpy())
+
+
+def test_a_gaussian_fit_report_has_its_own_folder():
+    assert evaluation.eval_dir("w", 0, "gaussian_fit") == os.path.join("w", "eval-gaussian_fit")
+    assert evaluation.eval_dir("w", 500) == os.path.join("w", "eval-500")
+
+
+@pytest.mark.slow
+def test_evaluate_with_the_gaussian_fit_prior(builtin_run):
+    """evaluate --prior=gaussian_fit on the built-in ARAE: its own report folder, samples that a
+    Gaussian of unit-norm codes gives (well-formed sentences of both classes, recorded as such)."""
+    workdir, _, _ = builtin_run
+    settings = evaluation.EvalSettings(num_samples=500, reverse_samples=-1, diagnostic_sentences=100,
+                                       decode_max_len=12, prior="gaussian_fit",
+                                       lm=LMSettings(embed_dim=32, hidden_dim=64, epochs=1))
+    m = evaluation.evaluate_workdir(workdir, settings)
+    out = os.path.join(workdir, "eval-gaussian_fit")
+    assert json.load(open(os.path.join(out, "metrics.json")))["samples"]["prior"] == "gaussian_fit"
+    assert m["samples"]["n"] == 500 and min(m["classifier"]["sample_class_shares"]) > 0.1
+    assert m["samples"]["forward_ppl"] < 5 * m["lm"]["test_ppl_real"]

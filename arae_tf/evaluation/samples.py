@@ -8,10 +8,14 @@ import dataclasses
 import os
 import time
 
+import numpy as np
+import tensorflow as tf
+
 from arae_tf.data import pipeline
 from arae_tf.metrics import classifier as classifier_lib
 from arae_tf.metrics import distribution
 from arae_tf.metrics import lm as lm_lib
+from arae_tf.models.decoding import as_seed
 
 
 def code_fit_dataset(examples, vocab, config):
@@ -30,14 +34,34 @@ def fit_codes(model, dataset, config):
     return model.fit_code_distribution(dataset, max_batches=config.eval.code_fit_batches)
 
 
-def decode_samples(model, vocab, n, seed, max_len, batch=500, log=None):
+def gaussian_code_sampler(codes):
+    """A sampler `fn(n, seed) -> codes [n, d]` drawing from the Gaussian N(mean, cov) fitted to `codes`
+    [N, d] (ARAE Table 1's baseline prior for an AE: its training codes' Gaussian). Stateless: the
+    same seed gives the same codes."""
+    codes = np.asarray(codes, np.float64)
+    mean, cov = codes.mean(0), np.cov(codes, rowvar=False)
+    tril = np.linalg.cholesky(cov + 1e-6 * np.eye(len(mean)))
+    mean_t, tril_t = tf.constant(mean, tf.float32), tf.constant(tril, tf.float32)
+
+    def sample(n, seed):
+        eps = tf.random.stateless_normal([n, len(mean)], as_seed(seed))
+        return mean_t[None] + tf.matmul(eps, tril_t, transpose_b=True)
+    return sample
+
+
+def decode_samples(model, vocab, n, seed, max_len, batch=500, log=None, codes=None):
     """`n` greedy prior samples as text, `batch` at a time (batch i drawn with seed `seed + i * batch`).
-    Models with one decoder per class alternate their class decoders batch by batch."""
+    Models with one decoder per class alternate their class decoders batch by batch. `codes`: a
+    sampler `fn(n, seed)` used instead of the model's own prior (e.g. `gaussian_code_sampler`)."""
     out, t = [], time.time()
     classes = model.decoder_classes
     for i in range(0, n, batch):
         kw = {"decoder": (i // batch) % classes} if classes > 1 else {}
-        ids = model.generate_ids(min(batch, n - i), seed=seed + i, max_len=max_len, **kw).numpy()
+        m = min(batch, n - i)
+        if codes is None:
+            ids = model.generate_ids(m, seed=seed + i, max_len=max_len, **kw).numpy()
+        else:
+            ids = model.decode_ids(codes(m, seed + i), seed=seed + i, max_len=max_len, **kw).numpy()
         out += [vocab.decode(r) for r in ids]
         if log:
             log(f"prior samples: {len(out)}/{n} ({time.time() - t:.0f}s)")

@@ -29,22 +29,29 @@ class EvalSettings:
     fasttext: classifier_lib.FastTextSettings = dataclasses.field(default_factory=classifier_lib.FastTextSettings)
     cache_dir: str = ""           # "" : <workdir>/eval/cache
     test_files: tuple = ()        # overrides config.data.test_files (the caller's config is not changed)
+    prior: str = "model"          # "model": the model's own prior; "gaussian_fit": a Gaussian fitted to the codes
+    #                               of every training sentence (ARAE Table 1's baseline for an AE's samples)
+
+
+PRIORS = ("model", "gaussian_fit")
 
 
 def _log(msg):
     print(f"[evaluate] {msg}", flush=True)
 
 
-def eval_dir(workdir, checkpoint=0):
-    """Where `evaluate_workdir` reports: `<workdir>/eval`, or `<workdir>/eval-<step>` for a checkpoint."""
-    return os.path.join(workdir, f"eval-{checkpoint}" if checkpoint else "eval")
+def eval_dir(workdir, checkpoint=0, prior="model"):
+    """Where `evaluate_workdir` reports: `<workdir>/eval`, or `<workdir>/eval-<step>` for a checkpoint;
+    `-gaussian_fit` appended for samples from the training codes' Gaussian."""
+    name = f"eval-{checkpoint}" if checkpoint else "eval"
+    return os.path.join(workdir, name if prior == "model" else f"{name}-{prior}")
 
 
 def evaluate_workdir(workdir, settings=EvalSettings(), checkpoint=0):
     """Evaluates the model trained in `workdir` (`checkpoint` > 0: that step's checkpoint, reported in
     `eval-<step>/`); returns the metrics dict (also written to disk)."""
     model, vocab, config = load_trained(workdir, checkpoint)
-    return evaluate_model(model, vocab, config, eval_dir(workdir, checkpoint), settings,
+    return evaluate_model(model, vocab, config, eval_dir(workdir, checkpoint, settings.prior), settings,
                           source=os.path.abspath(workdir) + (f" checkpoint {checkpoint}" if checkpoint else ""),
                           training_log=os.path.join(workdir, "metrics.jsonl"))
 
@@ -130,14 +137,22 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
             model, vocab, test, config, max_len, settings.seed, greedy_replies=recon_texts),
             show=lambda d: f"BLEU-2 {d['bleu2']:.2f} BLEU-4 {d['bleu4']:.2f} Dist-1 {d['dist1']:.3f}")
 
-    if model.fits_codes:  # the same fit as training's validation (the stream's first code_fit_batches batches)
+    if settings.prior not in PRIORS:
+        raise ValueError(f"EvalSettings.prior must be one of {PRIORS}, got {settings.prior!r}")
+    codes = None
+    if settings.prior == "gaussian_fit":
+        from arae_tf.prior_lib import training_codes
+        codes = samples.gaussian_code_sampler(_timed("training codes for the Gaussian fit", lambda: training_codes(
+            model, config), show=lambda c: f"{len(c)} codes"))
+    elif model.fits_codes:  # the same fit as training's validation (the stream's first code_fit_batches batches)
         samples.fit_codes(model, samples.code_fit_dataset(train, vocab, config), config)
-    texts = samples.decode_samples(model, vocab, settings.num_samples, settings.seed, max_len, log=_log)
+    texts = samples.decode_samples(model, vocab, settings.num_samples, settings.seed, max_len, log=_log, codes=codes)
     with open(os.path.join(out, "samples.txt"), "w") as f:
         f.writelines(s + "\n" for s in texts)
     t = time.time()
     real_lm = lm_lib.cached_lm(os.path.join(cache, "lm_real"), train_text, vocab, settings.lm)
     m["samples"] = samples.samples_report(texts, train_text, test_text, vocab, settings, real_lm)
+    m["samples"]["prior"] = settings.prior
     m["lm"] = {"settings": dataclasses.asdict(settings.lm), "test_ppl_real": lm_lib.perplexity(
         real_lm, test_text, vocab, max_len=settings.lm.max_len)}
     _log(f"samples: {m['samples']} ({time.time() - t:.0f}s)")
