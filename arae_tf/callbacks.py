@@ -5,6 +5,8 @@ rates a resumed run takes from its config."""
 import math
 import time
 
+from absl import logging
+
 import keras
 
 from arae_tf.workdir import TrainingDiverged, diverged_message
@@ -57,8 +59,8 @@ class Progress(keras.callbacks.Callback):
         rate = (it - self.s_last) * self.batch_size / max(now - self.t_last, 1e-9)
         eta = (self.total - it) * (now - self.t0) / max(it - self.start_step, 1)
         shown = " ".join(f"{k}={float(v):.4g}" for k, v in sorted((logs or {}).items()))
-        print(f"[train] step {it}/{self.total} {100.0 * it / self.total:.1f}% | {rate:.0f} sent/s | "
-              f"eta {eta / 60:.1f} min | {shown}", flush=True)
+        logging.info(f"[train] step {it}/{self.total} {100.0 * it / self.total:.1f}% | {rate:.0f} sent/s | "
+              f"eta {eta / 60:.1f} min | {shown}")
         self.t_last, self.s_last = now, it
 
 
@@ -85,7 +87,7 @@ def restore_learning_rates(model, configured):
         old = float(opt.learning_rate.numpy())
         if old != lr:
             opt.learning_rate.assign(lr)
-            print(f"[resume] {name} learning rate {old:g} (checkpoint) -> {lr:g} (config)", flush=True)
+            logging.info(f"[resume] {name} learning rate {old:g} (checkpoint) -> {lr:g} (config)")
 
 
 class LearningRateDecay(keras.callbacks.Callback):
@@ -122,7 +124,7 @@ class LearningRateDecay(keras.callbacks.Callback):
         lr, opt = self.rate(iteration), self.model.optimizer
         if not math.isclose(float(opt.learning_rate.numpy()), lr, rel_tol=1e-6):  # a float32 variable
             opt.learning_rate.assign(lr)
-            print(f"[lr] step {iteration}: optimizer learning rate {lr:.4g}", flush=True)
+            logging.info(f"[lr] step {iteration}: optimizer learning rate {lr:.4g}")
 
 
 def lr_decay_callback(config, batches_per_pass):

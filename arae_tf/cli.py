@@ -88,6 +88,14 @@ def _drain(pid, wait_s=2.0):
         pass
 
 
+def show_progress():
+    """Shows the library's progress lines (absl logging at INFO) outside the binaries, e.g. in a
+    notebook before `train_lib.train_and_evaluate`: the binaries show them already."""
+    from absl import logging
+    logging.set_verbosity(logging.INFO)
+    logging.use_absl_handler()
+
+
 def resolve_config_args(argv):
     """`--config=configs/<file>.py[:variant]` names the repository's config file; where no such file
     exists (an installed package, another working directory), the copy installed as

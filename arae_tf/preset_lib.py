@@ -13,6 +13,8 @@ import json
 import os
 import shutil
 
+from absl import logging
+
 import numpy as np
 
 from arae_tf import evaluation, zoo
@@ -230,5 +232,5 @@ def write_preset(source, name, description="", zoo_dir=None, dtype="float16", co
     shutil.rmtree(path, ignore_errors=True)
     os.rename(partial, path)
     size = sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path)) / 2 ** 20
-    print(f"[preset] wrote {path} ({size:.1f} MB); {check}")
+    logging.info(f"[preset] wrote {path} ({size:.1f} MB); {check}")
     return path

@@ -4,11 +4,13 @@ import os
 import sys
 import time
 
+from absl import logging
+
 import numpy as np
 
 
 def _log(msg):
-    print(f"[fit_prior] {msg}", flush=True)
+    logging.info(f"[fit_prior] {msg}")
 
 
 def load_source(preset=None, source=None):

@@ -26,6 +26,8 @@ import sys
 import tempfile
 import time
 
+from absl import logging
+
 import keras
 import tensorflow as tf
 
@@ -111,20 +113,20 @@ class Evaluator(keras.callbacks.Callback):
             tf.summary.text("samples", tf.constant(extra["samples"]))
         with open(os.path.join(self.workdir, "metrics.jsonl"), "a") as f:
             f.write(json.dumps({**metrics, **{"train_" + k: float(v) for k, v in (logs or {}).items()}}) + "\n")
-        print(f"[eval] step {step}: token_acc={metrics.get('val_token_acc', float('nan')):.4f} "
+        logging.info(f"[eval] step {step}: token_acc={metrics.get('val_token_acc', float('nan')):.4f} "
               f"rec_loss={metrics.get('val_rec_loss', float('nan')):.4f} bleu={metrics['val_bleu']:.2f} "
               f"|z~|={metrics['prior_code_norm']:.3f} tr(cov z)={metrics['val_code_cov_trace']:.3f} "
               f"tr(cov z~)={metrics['prior_code_cov_trace']:.3f} "
-              f"({metrics['eval_seconds']:.1f}s)", flush=True)
+              f"({metrics['eval_seconds']:.1f}s)")
         for ref, hyp in extra["reconstructions"][:3]:
-            print(f"  [rec] {ref}  ->  {hyp}")
+            logging.info(f"  [rec] {ref}  ->  {hyp}")
         if "val_transfer_self_bleu" in metrics:
-            print(f"  transfer: accuracy={metrics.get('val_transfer_acc', float('nan')):.4f} "
+            logging.info(f"  transfer: accuracy={metrics.get('val_transfer_acc', float('nan')):.4f} "
                   f"self-BLEU={metrics['val_transfer_self_bleu']:.2f}")
             for src, out in extra["transfers"][:3]:
-                print(f"  [transfer] {src}  ->  {out}")
+                logging.info(f"  [transfer] {src}  ->  {out}")
         for s in extra["samples"][:5]:
-            print(f"  [sample] {s}")
+            logging.info(f"  [sample] {s}")
         self.last = (metrics, extra)
 
 
@@ -163,8 +165,8 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
     vocab = prepare_vocabulary(config, train_ex, workdir, write_dir)
     total = resolve_steps(config, len(train_ex))
     steps_per_pass = int(math.ceil(len(train_ex) / config.data.batch_size))  # what "-1: one pass" means
-    print(f"[data] {len(train_ex)} train / {len(valid_ex)} valid sentences, vocabulary {len(vocab)}, "
-          f"{total} iterations of batch {config.data.batch_size} ({time.time() - t0:.1f}s)", flush=True)
+    logging.info(f"[data] {len(train_ex)} train / {len(valid_ex)} valid sentences, vocabulary {len(vocab)}, "
+          f"{total} iterations of batch {config.data.batch_size} ({time.time() - t0:.1f}s)")
 
     with strategy.scope():
         model = build_model(config, len(vocab), steps_per_pass=steps_per_pass)
@@ -172,7 +174,7 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
     step, ckpt = resume(model, workdir, vocab)
     if ckpt:
         step = int(model.train_iterations.numpy())
-        print(f"[resume] from {ckpt} at step {step}", flush=True)
+        logging.info(f"[resume] from {ckpt} at step {step}")
         restore_learning_rates(model, configured)
     record_run(write_dir, {"config": config.to_dict(), "command": sys.argv,
                            "started": time.strftime("%Y-%m-%d %H:%M:%S")})
@@ -204,9 +206,9 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
                   callbacks=callbacks, verbose=0, shuffle=False)  # the stream is shuffled by pass
         done = int(model.train_iterations.numpy()) - step
         wall = time.time() - t
-        print(f"[train] {done} iterations in {wall:.1f}s wall; training-only throughput "
+        logging.info(f"[train] {done} iterations in {wall:.1f}s wall; training-only throughput "
               f"{done * d.batch_size / max(progress.train_seconds, 1e-9):.0f} sentences/s "
-              f"(logged intervals), {done * d.batch_size / wall:.0f} sentences/s including evaluation", flush=True)
+              f"(logged intervals), {done * d.batch_size / wall:.0f} sentences/s including evaluation")
     if evaluator.last is None or evaluator.last[0]["step"] != int(model.train_iterations.numpy()):
         evaluator.set_model(model)
         evaluator.on_epoch_end(epochs)

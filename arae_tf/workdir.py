@@ -20,6 +20,8 @@ import re
 import sys
 import time
 
+from absl import logging
+
 import keras
 import numpy as np
 
@@ -175,7 +177,7 @@ def resume(model, workdir, vocab):
         if "seed_states" in saved:
             restore_seed_states(model, saved["seed_states"], marker)
         for d in damaged:
-            print(f"[resume] skipping damaged checkpoint {d}", flush=True)
+            logging.info(f"[resume] skipping damaged checkpoint {d}")
         return step, weights
     if damaged:
         raise CheckpointError(f"no intact checkpoint in {os.path.join(workdir, 'checkpoints')}:\n  "

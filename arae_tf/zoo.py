@@ -33,6 +33,8 @@ import tempfile
 import time
 import urllib.request
 
+from absl import logging
+
 import keras
 import numpy as np
 
@@ -142,7 +144,7 @@ def _download(name, remote):
     os.makedirs(os.path.dirname(target), exist_ok=True)
     with tempfile.TemporaryDirectory(dir=os.path.dirname(target)) as tmp:
         archive = os.path.join(tmp, "preset.tar.gz")
-        print(f"[zoo] downloading {name} from {remote['url']}", flush=True)
+        logging.info(f"[zoo] downloading {name} from {remote['url']}")
         with urllib.request.urlopen(remote["url"]) as r, open(archive, "wb") as f:
             shutil.copyfileobj(r, f)
         got = file_sha256(archive)

@@ -64,7 +64,7 @@ def test_multiworker_two_processes_train_checkpoint_from_the_chief_and_resume(tm
     in sync), only the chief writes the workdir, and a second run resumes both from its checkpoint."""
     workdir = str(tmp_path / "run")
     chief, worker = _run_two_workers(workdir, 40)
-    evals = [[l for l in log.splitlines() if l.startswith("[eval] step")] for log in (chief, worker)]
+    evals = [[l.split("] ", 1)[1] for l in log.splitlines() if "] [eval] step" in l] for log in (chief, worker)]
     assert len(evals[0]) == 2 and [l.split(" (")[0] for l in evals[0]] == [l.split(" (")[0] for l in evals[1]]
     assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == [
         "ckpt-20.json", "ckpt-20.weights.h5", "ckpt-40.json", "ckpt-40.weights.h5"]

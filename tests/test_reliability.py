@@ -4,6 +4,7 @@ is exact: a run interrupted in training, in evaluation or while writing a checkp
 ends with the same weights, bit for bit, as a run that was never interrupted."""
 
 import json
+import logging
 import os
 import unittest.mock
 
@@ -121,7 +122,8 @@ def test_wae_resumes_exactly(tmp_path, uninterrupted):
     _same(_weights(train_lib.checkpoint_at(str(tmp_path), 6)), uninterrupted["wae"])
 
 
-def test_a_damaged_newest_checkpoint_is_named_and_the_newest_intact_one_used(tmp_path, uninterrupted, capsys):
+def test_a_damaged_newest_checkpoint_is_named_and_the_newest_intact_one_used(tmp_path, uninterrupted, caplog):
+    caplog.set_level(logging.INFO, logger="absl")
     config = _config("arae", backbone__sampled_softmax=8)
     workdir = str(tmp_path)
     train_lib.train_and_evaluate(config, workdir)
@@ -131,7 +133,7 @@ def test_a_damaged_newest_checkpoint_is_named_and_the_newest_intact_one_used(tmp
     import shutil
     shutil.rmtree(os.path.join(workdir, "final"))
     train_lib.train_and_evaluate(config, workdir)
-    out = capsys.readouterr().out
+    out = caplog.text
     assert f"skipping damaged checkpoint {newest}: its sha256 is not the one ckpt-6.json records" in out
     assert "[resume] from " + train_lib.checkpoint_at(workdir, 4) in out
     _same(_weights(train_lib.checkpoint_at(workdir, 6)), uninterrupted["arae"])  # redone, identically
@@ -193,13 +195,14 @@ def test_a_refused_run_leaves_the_earlier_record_and_a_changed_run_keeps_it(tmp_
     assert not os.path.exists(os.path.join(workdir, "config.2.json"))
 
 
-def test_the_learning_rate_decays_by_period_down_to_its_floor(tmp_path, capsys):
-    """optim.lr_decay: the rate is a step function of the iteration, printed at each change."""
+def test_the_learning_rate_decays_by_period_down_to_its_floor(tmp_path, caplog):
+    """optim.lr_decay: the rate is a step function of the iteration, logged at each change."""
+    caplog.set_level(logging.INFO, logger="absl")
     config = _config("wae", optim__lr_decay=0.5, optim__lr_decay_every=2)
     base = config.optim.ae_lr
     config.optim.lr_min = 0.3 * base
     train_lib.train_and_evaluate(config, str(tmp_path))
-    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("[lr]")]
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[lr]")]
     assert lines == [f"[lr] step 2: optimizer learning rate {0.5 * base:.4g}",
                      f"[lr] step 4: optimizer learning rate {0.3 * base:.4g}"]
 

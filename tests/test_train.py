@@ -1,6 +1,7 @@
 """The training binary and library: smoke run, resume after interruption, learning on the built-in corpus."""
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -167,8 +168,9 @@ def test_divergence_stops_training_keeps_the_last_finite_checkpoint_and_fails_th
     assert "Traceback" not in r.stderr
 
 
-def test_a_resumed_run_trains_with_the_configs_learning_rates(tmp_path, capsys):
+def test_a_resumed_run_trains_with_the_configs_learning_rates(tmp_path, caplog):
     """Keras saves each optimizer's learning rate with its state; on resume the config's rates win."""
+    caplog.set_level(logging.INFO, logger="absl")
     from arae_tf.configs import arae_builtin
     config = arae_builtin.get_config("smoke")
     config.train.steps, config.train.eval_every = 2, 2
@@ -186,7 +188,7 @@ def test_a_resumed_run_trains_with_the_configs_learning_rates(tmp_path, capsys):
         train_lib.train_and_evaluate(config, workdir)
     assert seen["optimizer"] == pytest.approx(5e-4) and seen["generator_optimizer"] == pytest.approx(2e-5)
     assert seen["critic_optimizer"] == pytest.approx(2e-5)
-    assert "optimizer learning rate 0.003 (checkpoint) -> 0.0005 (config)" in capsys.readouterr().out
+    assert "optimizer learning rate 0.003 (checkpoint) -> 0.0005 (config)" in caplog.text
 
 
 def test_a_reordered_vocabulary_is_refused_on_resume(tmp_path):

@@ -7,6 +7,8 @@ import os
 import sys
 import time
 
+from absl import logging
+
 from arae_tf.data import pipeline
 from arae_tf.data.sources import load_examples
 from arae_tf.evaluation import dialog, latent, reconstruction, report, samples, transfer
@@ -37,7 +39,7 @@ PRIORS = ("model", "gaussian_fit")
 
 
 def _log(msg):
-    print(f"[evaluate] {msg}", flush=True)
+    logging.info(f"[evaluate] {msg}")
 
 
 def eval_dir(workdir, checkpoint=0, prior="model"):
@@ -77,7 +79,7 @@ def write_comparison(path, results, sources):
     names = [os.path.basename(os.path.normpath(s)) for s in sources]
     with open(path, "w") as f:
         f.write(report.comparison_table(results, names) + "\n")
-    print(f"[evaluate] wrote {path}")
+    logging.info(f"[evaluate] wrote {path}")
 
 
 def preset_config(model, data_dir=""):

@@ -21,6 +21,8 @@ import random
 import tempfile
 import time
 
+from absl import logging
+
 _LABEL = "__label__"
 
 
@@ -86,7 +88,7 @@ class SentimentClassifier:
                 dim=settings.dim, minCount=settings.min_count, seed=settings.seed,
                 thread=settings.threads, verbose=0)
         if verbose:
-            print(f"[fasttext] trained on {len(examples)} sentences in {time.time() - t:.1f}s", flush=True)
+            logging.info(f"[fasttext] trained on {len(examples)} sentences in {time.time() - t:.1f}s")
         return cls(model, num_classes, settings)
 
     def probabilities(self, texts):

@@ -18,6 +18,8 @@ import math
 import os
 import time
 
+from absl import logging
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -95,8 +97,7 @@ def train_lm(sentences, vocab, settings=LMSettings(), verbose=True):
 
     def report(where, logs):
         if verbose:
-            print(f"[lm] {where}: train nll {logs['nll']:.3f} ({time.time() - t:.0f}s, {len(sentences)} sentences)",
-                  flush=True)
+            logging.info(f"[lm] {where}: train nll {logs['nll']:.3f} ({time.time() - t:.0f}s, {len(sentences)} sentences)")
 
     progress = keras.callbacks.LambdaCallback(
         on_train_batch_end=lambda b, logs: settings.steps and (b + 1) % 500 == 0 and report(
