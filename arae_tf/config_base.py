@@ -19,9 +19,10 @@ def shared_data_dir(config_file, dataset):
                                          dataset))
 
 
-def base_config():
+def base_config(model="arae"):
+    """The defaults of every field, with the sections of `model` (`set_model`)."""
     c = ml_collections.ConfigDict()
-    c.model = "arae"  # a registered model name: arae_tf.models.registered_models()
+    c.model = model  # a registered model name: arae_tf.models.registered_models()
     c.seed = 0
 
     c.data = d = ml_collections.ConfigDict()
@@ -61,51 +62,6 @@ def base_config():
     b.sampled_softmax = 0     # > 0: training reconstruction loss over the target + this many sampled words
     #                           (evaluation and decoding stay exact; docs/benchmarks.md, time to quality)
 
-    c.noise = n = ml_collections.ConfigDict()
-    n.code_noise = 0.1        # std of noise on z in reconstruction steps
-    n.anneal = 0.9995
-    n.anneal_every = 100
-
-    c.arae = a = ml_collections.ConfigDict()
-    a.prior = "learned"       # "learned" | "gaussian" | "sphere"
-    a.noise_dim = 32
-    a.generator_hidden = (128, 128)
-    a.critic_hidden = (128, 128)
-    a.generator_tanh = False
-    a.critic_batchnorm = False  # True: the reference code's BatchNorm critic, which collapses the learned prior
-    #                             (each of the real and fake batches normalised by its own statistics; docs/arae_prior.md)
-    a.generator_normalize = False  # True: the generator's output on the unit sphere (not in the paper)
-    a.critic_steps = 5
-    a.lipschitz = "gp"        # "gp" | "clip"
-    a.gp_weight = 0.1
-    a.clip_value = 0.01
-    a.adv_weight = 0.01       # lambda_1
-
-    c.transfer = tr = ml_collections.ConfigDict()  # model "arae_transfer" (Algorithm 2)
-    tr.classifier_hidden = (128, 128)
-    tr.class_weight = 1.0     # lambda_2
-    tr.adversary = "wrong"    # "wrong": -log(1 - p(y|z)) (= flipped-label CE for 2 classes) | "uniform"
-
-    c.ae = ml_collections.ConfigDict()  # model "ae"
-    c.ae.prior = "fitted"     # sampling: "fitted" Gaussian of training codes (ARAE) | "normal" N(0, I) (WAE papers)
-
-    c.wae = w = ml_collections.ConfigDict()  # model "wae" (SPEC 2.4)
-    w.stochastic = False      # False: WAE-D; True: WAE-S (Gaussian encoder)
-    w.mmd_weight = 3.0        # lambda_WAE
-    w.kl_weight = 0.0         # lambda_KL of WAE-S's KL(N(mu, sigma^2) || N(mu, I))
-    w.kernel = "imq"          # "imq" | "rbf"
-    w.prior_var = 1.0
-
-    c.vae = v = ml_collections.ConfigDict()  # model "vae"; the word-dropout fields also apply to "wae"
-    v.kl_weight = 1.0
-    v.annealing = "sigmoid"   # "sigmoid" (frozen at the peak of lambda*KL) | "constant"
-    v.anneal_rate = 0.0025
-    v.anneal_midpoint = 2500
-    v.anneal_check_every = 500
-    v.word_dropout = 0.0      # final rate of decoder inputs replaced by <unk>
-    v.word_dropout_step = 0.05  # rate added every word_dropout_epoch_steps iterations
-    v.word_dropout_epoch_steps = 0  # 0: constant rate word_dropout; -1: one epoch of the training data
-
     c.optim = o = ml_collections.ConfigDict()
     o.ae_optimizer = "sgd"
     o.ae_lr = 1.0
@@ -138,6 +94,99 @@ def base_config():
     e.decode_max_len = 20
     e.code_fit_batches = 100  # AE: training batches used to fit the code Gaussian
     e.transfer_classifier = True  # arae_transfer: fastText transfer accuracy at each evaluation
+    return set_model(c, model)
+
+
+# -- per-model sections ---------------------------------------------------------
+# A config holds the sections of its model only (`set_model`): `config.model` names the model, and
+# `config.<section>` exists only where that model reads it.
+def _noise_section():
+    n = ml_collections.ConfigDict()
+    n.code_noise = 0.1        # std of noise on z in reconstruction steps
+    n.anneal = 0.9995
+    n.anneal_every = 100
+    return n
+
+
+def _arae_section():
+    a = ml_collections.ConfigDict()
+    a.prior = "learned"       # "learned" | "gaussian" | "sphere"
+    a.noise_dim = 32
+    a.generator_hidden = (128, 128)
+    a.critic_hidden = (128, 128)
+    a.generator_tanh = False
+    a.critic_batchnorm = False  # True: the reference code's BatchNorm critic, which collapses the learned prior
+    #                             (each of the real and fake batches normalised by its own statistics; docs/arae_prior.md)
+    a.generator_normalize = False  # True: the generator's output on the unit sphere (not in the paper)
+    a.critic_steps = 5
+    a.lipschitz = "gp"        # "gp" | "clip"
+    a.gp_weight = 0.1
+    a.clip_value = 0.01
+    a.adv_weight = 0.01       # lambda_1
+    return a
+
+
+def _transfer_section():
+    """Model "arae_transfer" (Algorithm 2)."""
+    tr = ml_collections.ConfigDict()
+    tr.classifier_hidden = (128, 128)
+    tr.class_weight = 1.0     # lambda_2
+    tr.adversary = "wrong"    # "wrong": -log(1 - p(y|z)) (= flipped-label CE for 2 classes) | "uniform"
+    return tr
+
+
+def _ae_section():
+    """Model "ae"."""
+    s = ml_collections.ConfigDict()
+    s.prior = "fitted"     # sampling: "fitted" Gaussian of training codes (ARAE) | "normal" N(0, I) (WAE papers)
+    return s
+
+
+def _wae_section():
+    """Model "wae" (SPEC 2.4)."""
+    w = ml_collections.ConfigDict()
+    w.stochastic = False      # False: WAE-D; True: WAE-S (Gaussian encoder)
+    w.mmd_weight = 3.0        # lambda_WAE
+    w.kl_weight = 0.0         # lambda_KL of WAE-S's KL(N(mu, sigma^2) || N(mu, I))
+    w.kernel = "imq"          # "imq" | "rbf"
+    w.prior_var = 1.0
+    return w
+
+
+def _vae_section():
+    """Model "vae"; the word-dropout fields also apply to "wae"."""
+    v = ml_collections.ConfigDict()
+    v.kl_weight = 1.0
+    v.annealing = "sigmoid"   # "sigmoid" (frozen at the peak of lambda*KL) | "constant"
+    v.anneal_rate = 0.0025
+    v.anneal_midpoint = 2500
+    v.anneal_check_every = 500
+    v.word_dropout = 0.0      # final rate of decoder inputs replaced by <unk>
+    v.word_dropout_step = 0.05  # rate added every word_dropout_epoch_steps iterations
+    v.word_dropout_epoch_steps = 0  # 0: constant rate word_dropout; -1: one epoch of the training data
+    return v
+
+
+SECTIONS = {"noise": _noise_section, "arae": _arae_section, "transfer": _transfer_section, "ae": _ae_section,
+            "wae": _wae_section, "vae": _vae_section}
+# The sections each built-in model reads (the word-dropout fields of `vae` apply to "wae" too).
+MODEL_SECTIONS = {"ae": ("noise", "ae"), "arae": ("noise", "arae"), "arae_transfer": ("noise", "arae", "transfer"),
+                  "wae": ("wae", "vae"), "vae": ("vae",)}
+
+
+def set_model(c, name):
+    """Makes `c` a config of model `name`: `c.model = name`, the sections the model reads added with
+    their defaults where missing (kept where present), every other model's section removed. A model
+    outside `MODEL_SECTIONS` (registered elsewhere) keeps the sections `c` has. Returns `c`."""
+    c.model = name
+    if name not in MODEL_SECTIONS:
+        return c
+    wanted = MODEL_SECTIONS[name]
+    for section in SECTIONS:
+        if section in wanted and section not in c:
+            setattr(c, section, SECTIONS[section]())
+        elif section not in wanted and section in c:
+            delattr(c, section)
     return c
 
 
@@ -177,8 +226,9 @@ def apply_variant(c, arg):
     if arg == "smoke":
         # Seconds: tiny model, a few steps, a small evaluation.
         c.backbone.embed_dim = c.backbone.hidden_dim = c.backbone.latent_dim = 16
-        c.arae.generator_hidden = c.arae.critic_hidden = (16,)
-        c.arae.noise_dim = 8
+        if "arae" in c:
+            c.arae.generator_hidden = c.arae.critic_hidden = (16,)
+            c.arae.noise_dim = 8
         c.data.batch_size = 8
         c.train.steps = 4
         c.train.log_every = 2
@@ -196,14 +246,13 @@ def use_wae_paper_settings(c, embed_dim, hidden_dim, latent_dim, min_count, anne
     """The WAE papers' shared recipe (SPEC 2.4) on `c`: WAE-S (lambda_WAE 3, lambda_KL 0.01) with an
     unnormalised, noise-free code, Adam 1e-3, batch 128, sentences of <= 20 words, a 10k vocabulary,
     the VAE's sigmoid annealing checked every 100 iterations; sizes and schedule as given."""
-    c.model = "wae"
+    set_model(c, "wae")
     c.data.max_len = 20
     c.data.vocab_size = 10000
     c.data.min_count = min_count
     c.data.batch_size = 128
     c.backbone.embed_dim, c.backbone.hidden_dim, c.backbone.latent_dim = embed_dim, hidden_dim, latent_dim
     c.backbone.normalize_code = False
-    c.noise.code_noise = 0.0
     c.optim.ae_optimizer = "adam"
     c.optim.ae_lr = 1e-3
     c.wae.stochastic = True
@@ -232,20 +281,23 @@ def wae_family_variant(c, arg, word_dropout_epoch_steps=-1):
         if len(parts) > 2:
             raise ValueError(f"config variant {arg!r}: expected name[,value][,smoke]")
         if name == "wae_d":
-            c.model, c.wae.stochastic, c.wae.kl_weight = "wae", False, 0.0  # no σ, so no KL term
+            set_model(c, "wae")
+            c.wae.stochastic, c.wae.kl_weight = False, 0.0  # no σ, so no KL term
             c.wae.mmd_weight = 3.0 if value is None else value
         elif name == "wae_s":
-            c.model, c.wae.stochastic, c.wae.mmd_weight = "wae", True, 3.0
+            set_model(c, "wae")
+            c.wae.stochastic, c.wae.mmd_weight = True, 3.0
             c.wae.kl_weight = 0.0 if value is None else value
         elif name == "vae":
-            c.model, c.vae.annealing = "vae", "sigmoid"
+            set_model(c, "vae").vae.annealing = "sigmoid"
             c.vae.word_dropout, c.vae.word_dropout_step = 0.5, 0.05
             c.vae.word_dropout_epoch_steps = word_dropout_epoch_steps
         elif name == "vae_const":
-            c.model, c.vae.annealing = "vae", "constant"
+            set_model(c, "vae").vae.annealing = "constant"
             c.vae.kl_weight = 1.0 if value is None else value
         elif name == "dae":
-            c.model, c.ae.prior = "ae", "normal"
+            set_model(c, "ae").ae.prior = "normal"
+            c.noise.code_noise = 0.0  # the WAE papers' DAE: no code noise
         else:
             raise ValueError(f"unknown config variant {name!r}; known: wae_d, wae_s, vae, vae_const, dae (and smoke)")
     return apply_variant(c, rest)

@@ -118,6 +118,23 @@ def _field(c, dotted):
 _MISSING = object()
 
 
+def _section_problems(config):
+    """A built-in model's config holds exactly the sections that model reads (`config_base.set_model`)."""
+    from arae_tf.config_base import MODEL_SECTIONS, SECTIONS
+    model = config.get("model")
+    wanted = MODEL_SECTIONS.get(model)
+    if wanted is None:
+        return []
+    out = []
+    for s in SECTIONS:
+        if s in config and s not in wanted:
+            out.append(f"section {s}: model {model!r} does not read it (a config holds its model's sections only; "
+                       f"config_base.set_model(c, {model!r}) makes it so)")
+        elif s in wanted and s not in config:
+            out.append(f"section {s}: missing, and model {model!r} reads it (config_base.set_model adds it)")
+    return out
+
+
 def validate(config):
     """Checks every field training reads; raises `ConfigError` naming each bad field, its value and
     what it must be (all of them at once). Writes nothing, builds nothing: `train_and_evaluate` calls
@@ -126,6 +143,7 @@ def validate(config):
     problems = []
     if config.get("model") not in registered_models():
         problems.append(f"model = {config.get('model')!r}: must be a registered model, one of {registered_models()}")
+    problems += _section_problems(config)
     for name, check, must in _CHECKS:
         value = _field(config, name)
         if value is _MISSING:

@@ -233,8 +233,13 @@ def save_final(model, vocab, config, workdir, metrics, samples):
 
 
 def config_from_dict(saved):
-    """A full config (every field of `config_base.base_config`) updated with a saved `config.to_dict()`."""
-    config = config_base.base_config()
+    """A full config (every field of `config_base.base_config(model)`) updated with a saved
+    `config.to_dict()`. Records written before configs held their model's sections only carry every
+    model's sections: the sections the model does not read are dropped."""
+    config = config_base.base_config(saved.get("model", "arae"))
+    wanted = config_base.MODEL_SECTIONS.get(config.model)
+    if wanted is not None:
+        saved = {k: v for k, v in saved.items() if k not in config_base.SECTIONS or k in wanted}
     config.update_from_flattened_dict(_flatten(saved))
     return config
 

@@ -25,8 +25,7 @@ def peer_config(model="arae_transfer", batch_size=128):
     state: latent 128), vocabulary 9,085, maxlen 25, two classes, GAN 32 -> 128 -> 128, 5 critic
     steps with WGAN-GP. `batch_size` 128 = the original's 2 x 64 new sentences per iteration."""
     from arae_tf.config_base import base_config, use_files
-    c = base_config()
-    c.model = model
+    c = base_config(model)
     use_files(c, YELP, ["train.0.txt", "train.1.txt"], ["valid.0.txt", "valid.1.txt"], num_classes=2)
     c.data.max_len = 25
     c.data.vocab_size = PEER_VOCAB

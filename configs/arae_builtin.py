@@ -6,12 +6,12 @@ reconstructs the template sentences and samples grammatical ones.
     python -m arae_tf.train --config=configs/arae_builtin.py --workdir=/tmp/arae_builtin
 """
 
-from arae_tf.config_base import apply_variant, base_config
+from arae_tf.config_base import apply_variant, base_config, set_model
 
 
 def get_config(arg=None):
     c = base_config()
-    c.model = "arae"
+    set_model(c, "arae")
     c.data.source = "builtin"
     c.data.num_classes = 2
     c.data.builtin_train_size = 20000

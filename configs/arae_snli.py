@@ -5,12 +5,12 @@ generator and 300-300 critic (the paper's SNLI MLP sizes), lambda_1 0.01 with WG
     python -m arae_tf.train --config=configs/arae_snli.py --workdir=/tmp/arae_snli
 """
 
-from arae_tf.config_base import apply_variant, base_config, shared_data_dir, use_files
+from arae_tf.config_base import apply_variant, base_config, set_model, shared_data_dir, use_files
 
 
 def get_config(arg=None):
     c = base_config()
-    c.model = "arae"
+    set_model(c, "arae")
     use_files(c, shared_data_dir(__file__, "snli"), ["train.txt"], ["valid.txt"], num_classes=1)
     c.data.max_len = 15
     c.data.vocab_size = 10000

@@ -7,13 +7,13 @@ transfer accuracy is measured without a trained classifier. The small model of
     python -m arae_tf.train --config=configs/arae_transfer_builtin.py --workdir=/tmp/transfer_builtin
 """
 
-from arae_tf.config_base import apply_variant
+from arae_tf.config_base import apply_variant, set_model
 from arae_tf.configs import arae_builtin
 
 
 def get_config(arg=None):
     c = arae_builtin.get_config()
-    c.model = "arae_transfer"
+    set_model(c, "arae_transfer")
     c.data.num_classes = 3
     c.data.builtin_train_size = 30000
     c.transfer.classifier_hidden = (64, 64)

@@ -9,11 +9,11 @@ Adam 1e-3 (clip 1) instead of the paper's SGD lr 1 (see below). One pass over th
     python -m arae_tf.train --config=configs/arae_yelp.py:smoke --workdir=/tmp/smoke
 """
 
-from arae_tf.config_base import apply_variant, base_config, use_yelp
+from arae_tf.config_base import apply_variant, base_config, set_model, use_yelp
 
 
 def get_config(arg=None):
     c = base_config()
-    c.model = "arae"
+    set_model(c, "arae")
     use_yelp(c, __file__)
     return apply_variant(c, arg)

@@ -14,12 +14,12 @@ Variant `ae`: the AE baseline of ARAE Table 3 (same model and budget, lambda_1 =
 two decoders, no adversarial regularization).
 """
 
-from arae_tf.config_base import apply_variant, base_config, use_yelp
+from arae_tf.config_base import apply_variant, base_config, set_model, use_yelp
 
 
 def get_config(arg=None):
     c = base_config()
-    c.model = "arae_transfer"
+    set_model(c, "arae_transfer")
     use_yelp(c, __file__)
     c.noise.code_noise = 0.05
     c.noise.anneal = 0.995

@@ -10,12 +10,12 @@ The ARAE built-in model's size (embed 32, hidden 64, latent 16 here), Adam 3e-3,
 Variants (`:name[,value]`): `wae_d[,lambda]`, `wae_s[,lambda_KL]`, `vae`, `vae_const[,lambda]`, `dae`.
 """
 
-from arae_tf.config_base import base_config, wae_family_variant
+from arae_tf.config_base import base_config, set_model, wae_family_variant
 
 
 def get_config(arg=None):
     c = base_config()
-    c.model = "wae"
+    set_model(c, "wae")
     c.data.source = "builtin"
     c.data.num_classes = 1
     c.data.builtin_train_size = 20000
@@ -24,7 +24,6 @@ def get_config(arg=None):
     c.backbone.hidden_dim = 64
     c.backbone.latent_dim = 16
     c.backbone.normalize_code = False
-    c.noise.code_noise = 0.0
     c.optim.ae_optimizer = "adam"
     c.optim.ae_lr = 3e-3
     c.vae.anneal_midpoint = 300

@@ -24,7 +24,8 @@ def get_config(arg=None):
         return c
     c.backbone.embed_dim, c.backbone.hidden_dim, c.backbone.latent_dim = 300, 500, 300
     c.backbone.sampled_softmax = 256
-    c.vae.anneal_midpoint, c.vae.anneal_rate, c.vae.anneal_check_every = 2500, 0.0025, 100
+    if "vae" in c:  # VED and the WED rows (their word-dropout fields); not the DED
+        c.vae.anneal_midpoint, c.vae.anneal_rate, c.vae.anneal_check_every = 2500, 0.0025, 100
     if c.model == "vae":
         c.vae.word_dropout_epoch_steps = -1
     c.train.steps, c.train.epochs = 0, 24

@@ -229,3 +229,25 @@ def test_a_decaying_learning_rate_resumes_exactly(tmp_path):
     train_lib.train_and_evaluate(_config("wae"), plain)
     with pytest.raises(AssertionError):
         _same(_weights(train_lib.checkpoint_at(plain, 6)), _weights(train_lib.checkpoint_at(straight, 6)))
+
+
+def test_a_config_holds_its_models_sections_only():
+    """config.model names the model; only the sections it reads are present (set_model)."""
+    from arae_tf.config_base import set_model
+    c = _config("arae")
+    assert "arae" in c and "noise" in c and not any(s in c for s in ("wae", "vae", "ae", "transfer"))
+    c.arae.gp_weight = 0.5
+    set_model(c, "arae_transfer")  # keeps what it shares, adds the transfer section's defaults
+    assert c.arae.gp_weight == 0.5 and c.transfer.class_weight == 1.0
+    set_model(c, "wae")
+    assert c.model == "wae" and "arae" not in c and "noise" not in c and c.wae.mmd_weight == 3.0 and "vae" in c
+
+
+def test_a_section_the_model_does_not_read_is_refused(tmp_path):
+    config = _config("arae")
+    config.model = "wae"  # switched by hand: the arae sections stay, the wae ones are missing
+    with pytest.raises(ConfigError) as e:
+        train_lib.train_and_evaluate(config, str(tmp_path))
+    assert "section arae: model 'wae' does not read it" in str(e.value)
+    assert "section wae: missing" in str(e.value)
+    assert not os.listdir(tmp_path)
