@@ -37,6 +37,7 @@ setup(
         "arae-make-preset=arae_tf.cli:make_preset",
         "arae-fit-prior=arae_tf.cli:fit_prior",
         "arae-tables=arae_tf.cli:tables",
+        "arae-offsets=arae_tf.cli:offsets",
         "arae-demo=arae_tf.cli:demo",
     ]},
     python_requires=">=3.10",

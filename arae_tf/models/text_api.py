@@ -82,6 +82,20 @@ class TextAPI:
         return self.decode(interpolation_path(z[0], z[1], steps, self.backbone.normalize_code), max_len=max_len,
                            **decode_kwargs)
 
+    def shift(self, texts, offset, scale=1.0, max_len=20, **decode_kwargs):
+        """Sentences decoded from their codes moved by `scale * offset` (a [latent_dim] vector, e.g.
+        `arithmetic.offset_vector`; ARAE Fig. 5), re-normalised to the unit sphere when the model
+        normalises codes. `scale` 0 gives the reconstructions."""
+        offset = np.asarray(offset, np.float32)
+        if offset.shape != (self.latent_dim,) or not np.all(np.isfinite(offset)):
+            raise ValueError(f"offset must be a finite vector of shape [{self.latent_dim}], got shape {list(offset.shape)}")
+        if not (isinstance(scale, (int, float, np.floating)) and np.isfinite(scale)):
+            raise ValueError(f"scale must be a finite number, got {scale!r}")
+        z = self.encode(texts) + np.float32(scale) * offset[None]
+        if self.backbone.normalize_code:
+            z = z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+        return self.decode(z, max_len=max_len, **decode_kwargs)
+
 
 MAX_ROWS = 100_000  # the most sentences, samples or interpolation points one text-API call decodes
 
