@@ -8,9 +8,11 @@ from arae_tf.metrics.bleu import corpus_bleu
 
 
 def surface(texts):
-    """Unigram entropy (nats), Dist-1/2 and average length of a set of sentences."""
+    """Unigram entropy (nats), Dist-1/2, average length and the share of distinct sentences of a set
+    of sentences (for replies: do they differ from context to context?)."""
     return {"entropy": distribution.unigram_entropy(texts), "dist1": distribution.distinct_n(texts, 1),
-            "dist2": distribution.distinct_n(texts, 2), "avg_len": distribution.average_length(texts)}
+            "dist2": distribution.distinct_n(texts, 2), "avg_len": distribution.average_length(texts),
+            "distinct": distribution.distinct_sentences(texts)}
 
 
 def dialog_report(model, vocab, examples, config, max_len, seed=0, greedy_replies=None):

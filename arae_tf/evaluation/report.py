@@ -101,11 +101,12 @@ def write_report(out, m, recon_examples, samples, interpolations, figures):
     if "dialog" in m:
         d, ref = m["dialog"], m["dialog"]["reference"]
         lines += [f"## Replies to test contexts ({d['pairs']} pairs, code: {d['code']})", "",
-                  "| | BLEU-2 | BLEU-4 | entropy | Dist-1 | Dist-2 | avg len |", "|---|---|---|---|---|---|---|",
+                  "| | BLEU-2 | BLEU-4 | entropy | Dist-1 | Dist-2 | avg len | distinct replies |",
+                  "|---|---|---|---|---|---|---|---|",
                   f"| generated | {d['bleu2']:.2f} | {d['bleu4']:.2f} | {d['entropy']:.2f} | {d['dist1']:.3f} | "
-                  f"{d['dist2']:.3f} | {d['avg_len']:.1f} |",
+                  f"{d['dist2']:.3f} | {d['avg_len']:.1f} | {d.get('distinct', float('nan')):.3f} |",
                   f"| test replies | – | – | {ref['entropy']:.2f} | {ref['dist1']:.3f} | {ref['dist2']:.3f} | "
-                  f"{ref['avg_len']:.1f} |", ""] + [f"- {c}  →  {g}  (reference: {r})" for c, r, g in d["examples"]] + [""]
+                  f"{ref['avg_len']:.1f} | {ref.get('distinct', float('nan')):.3f} |", ""] + [f"- {c}  →  {g}  (reference: {r})" for c, r, g in d["examples"]] + [""]
     lines += ["## Latent space", "",
               f"‖z‖ {lat['z']['norm']:.3f}, tr cov z {lat['z']['cov_trace']:.3f}; ‖z̃‖ {lat['z_prior']['norm']:.3f}, "
               f"tr cov z̃ {lat['z_prior']['cov_trace']:.3f}.", "",
