@@ -26,9 +26,9 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from arae_tf.distribute import apply_gradients, num_replicas
 from arae_tf.layers.mlp import critic_mlp, generator_mlp
 from arae_tf.models.backbone import unit_norm
-from arae_tf.distribute import apply_gradients, num_replicas
 from arae_tf.models.base import TextAutoencoder
 from arae_tf.models.decoding import as_seed
 
