@@ -108,8 +108,8 @@ def test_evaluation_refits_the_ae_gaussian_training_saved(tmp_path):
     training stream): the evaluation's refit of a trained AE finds the Gaussian its last validation fitted."""
     from arae_tf import config_base, train_lib
     from arae_tf.evaluation import samples
-    config = config_base.apply_variant(config_base.base_config(), "smoke")
-    config.model, config.data.source, config.data.num_classes = "ae", "builtin", 2
+    config = config_base.apply_variant(config_base.base_config("ae"), "smoke")
+    config.data.source, config.data.num_classes = "builtin", 2
     config.data.builtin_train_size, config.data.builtin_valid_size = 400, 50
     train_lib.train_and_evaluate(config, str(tmp_path))
     model, vocab, config = evaluation.load_trained(str(tmp_path))
