@@ -77,7 +77,11 @@ def arm_config(task, overrides):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     c = module.get_config(variant)
-    for key, value in {**base, **overrides}.items():
+    fields = {**base, **overrides}
+    if "model" in fields:  # another model: its sections replace the config's (config_base.set_model)
+        from arae_tf.config_base import set_model
+        set_model(c, fields.pop("model"))
+    for key, value in fields.items():
         node, *parents = key.split(".")[::-1]
         target = c
         for p in reversed(parents):
