@@ -40,6 +40,7 @@ SIGNATURES = ("encode", "reconstruct", "sample", "interpolate", "transfer")
 
 
 def _framed_ids(vocab, lookup, sentences, max_words):
+    """The graph twin of `pipeline.frame` + `pipeline.pad`: `<bos>` words `<eos>`, padded, [N, T] int32."""
     words = vocab.tokenize_graph(sentences, lookup)[:, :max_words]
     n = words.nrows()
     bos = tf.RaggedTensor.from_tensor(tf.fill([n, 1], BOS_ID))

@@ -162,7 +162,7 @@ def encode_examples(examples, vocab, max_len, length_policy="filter", with_sourc
         ids = vocab.encode(text)
         if not ids or (len(ids) > max_len and length_policy == "filter"):
             return None
-        return np.asarray([BOS_ID] + ids[:max_len] + [EOS_ID], np.int32)
+        return np.asarray(frame(ids[:max_len]), np.int32)
 
     seqs, labels, sources = [], [], []
     for ex in examples:
@@ -269,16 +269,20 @@ def make_dataset(examples, vocab, batch_size, max_len, shuffle=True, seed=0, buc
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def padded_batch(texts, vocab, max_len=None):
-    """Tokenizes raw strings into one padded `tokens` batch (numpy), for inference helpers."""
-    seqs = []
-    for t in texts:
-        ids = vocab.encode(t)
-        if max_len is not None:
-            ids = ids[:max_len]
-        seqs.append([BOS_ID] + ids + [EOS_ID])
-    T = max(len(s) for s in seqs)
-    out = np.zeros((len(seqs), T), np.int32)
+def frame(word_ids):
+    """`[<bos>] + word_ids + [<eos>]` (a list): the one framing of a sentence's word ids in Python.
+    Its graph twin is `export_lib._framed_ids` (ragged tensors, in the SavedModel)."""
+    return [BOS_ID] + list(word_ids) + [EOS_ID]
+
+
+def pad(seqs):
+    """Framed id lists -> one int32 batch [N, longest], padded with `<pad>` (0)."""
+    out = np.zeros((len(seqs), max(len(s) for s in seqs)), np.int32)
     for i, s in enumerate(seqs):
         out[i, : len(s)] = s
     return out
+
+
+def padded_batch(texts, vocab, max_len=None):
+    """Tokenizes raw strings into one padded `tokens` batch (numpy), for inference helpers."""
+    return pad([frame(vocab.encode(t)[:max_len]) for t in texts])

@@ -18,7 +18,8 @@ sentences; randomness comes from a `numpy` seed.
 import numpy as np
 import tensorflow as tf
 
-from arae_tf.data.vocab import BOS_ID, EOS_ID, SPECIALS
+from arae_tf.data import pipeline
+from arae_tf.data.vocab import SPECIALS
 
 
 def code_statistics(codes):
@@ -58,13 +59,7 @@ def perturb(words, k, rng, mode="swap", vocab_size=None):
 
 def _batches(token_lists, batch_size):
     for i in range(0, len(token_lists), batch_size):
-        chunk = token_lists[i: i + batch_size]
-        width = max(len(t) for t in chunk)
-        yield np.array([t + [0] * (width - len(t)) for t in chunk], np.int32)
-
-
-def _framed(word_ids):
-    return [BOS_ID] + list(word_ids) + [EOS_ID]
+        yield pipeline.pad(token_lists[i: i + batch_size])
 
 
 def _word_ids(vocab, sentences, min_words=2):
@@ -87,8 +82,8 @@ def swap_nll_curve(model, vocab, sentences, max_k=4, seed=0, batch_size=128):
                          input_signature=[tf.TensorSpec([None, model.latent_dim]), tf.TensorSpec([None, None], tf.int32)])
     curve = []
     for k in range(max_k + 1):
-        perturbed = [_framed(perturb(w, k, rng)) for w in originals]
-        framed = [_framed(w) for w in originals]
+        perturbed = [pipeline.frame(perturb(w, k, rng)) for w in originals]
+        framed = [pipeline.frame(w) for w in originals]
         total = 0.0
         for src, tgt in zip(_batches(perturbed, batch_size), _batches(framed, batch_size)):
             total += float(tf.reduce_sum(nll_fn(model.encode_ids(src), tgt)))
@@ -114,10 +109,10 @@ def edit_cosine(model, vocab, sentences, max_k=3, seed=0):
     originals = _word_ids(vocab, sentences, min_words=max_k + 1)
     if len(originals) < 2:
         raise ValueError(f"edit_cosine needs at least two sentences of more than {max_k} words")
-    base = _codes(model, [_framed(w) for w in originals])
+    base = _codes(model, [pipeline.frame(w) for w in originals])
     rows = []
     for k in range(1, max_k + 1):
-        edited = [_framed(perturb(w, k, rng, "substitute", len(vocab))) for w in originals]
+        edited = [pipeline.frame(perturb(w, k, rng, "substitute", len(vocab))) for w in originals]
         rows.append({"k": k, "cosine": float(_cosine(base, _codes(model, edited)).mean())})
     partner = (np.arange(len(base)) + 1 + rng.integers(0, len(base) - 1, len(base))) % len(base)
     return {"by_edits": rows, "random_pairs": float(_cosine(base, base[partner]).mean())}
@@ -128,7 +123,7 @@ def sigma_values(model, vocab, sentences, batch_size=256):
     if not model.backbone.stochastic:
         return None
     out = []
-    for b in _batches([_framed(w) for w in _word_ids(vocab, sentences, 1)], batch_size):
+    for b in _batches([pipeline.frame(w) for w in _word_ids(vocab, sentences, 1)], batch_size):
         _, log_var = model.encode_distribution(b)
         if log_var is None:  # a deterministic encoder
             return None
