@@ -64,23 +64,26 @@ def _compile_single(model, config):
     return model
 
 
+def _section_kwargs(section, rename=None, drop=()):
+    """A config section's fields as constructor keyword arguments: a section field is the argument
+    of the same name (`rename` maps the few that differ; `drop` leaves fields to other code)."""
+    rename = rename or {}
+    return {rename.get(k, k): (tuple(v) if isinstance(v, list) else v) for k, v in section.items() if k not in drop}
+
+
 def _noise_kwargs(config):
-    n = config.noise
-    return dict(code_noise=n.code_noise, noise_anneal=n.anneal, noise_anneal_every=n.anneal_every, seed=config.seed)
+    return dict(_section_kwargs(config.noise, {"anneal": "noise_anneal", "anneal_every": "noise_anneal_every"}),
+                seed=config.seed)
 
 
 @register_model("ae")
 def _build_ae(config, vocab_size, **context):
-    return _compile_single(AE(_backbone(config, vocab_size), prior=config.ae.prior, **_noise_kwargs(config)), config)
+    return _compile_single(AE(_backbone(config, vocab_size), **_section_kwargs(config.ae), **_noise_kwargs(config)),
+                           config)
 
 
 def _arae_kwargs(config):
-    a = config.arae
-    return dict(prior=a.prior, noise_dim=a.noise_dim, generator_hidden=tuple(a.generator_hidden),
-                critic_hidden=tuple(a.critic_hidden), generator_tanh=a.generator_tanh,
-                critic_batchnorm=a.critic_batchnorm, critic_steps=a.critic_steps, lipschitz=a.lipschitz,
-                gp_weight=a.gp_weight, clip_value=a.clip_value, adv_weight=a.adv_weight,
-                generator_normalize=a.get("generator_normalize", False), **_noise_kwargs(config))
+    return dict(_section_kwargs(config.arae), **_noise_kwargs(config))
 
 
 def _arae_optimizers(o):
@@ -106,12 +109,14 @@ def _build_arae_transfer(config, vocab_size, **context):
     t, o, c = config.transfer, config.optim, config.data.num_classes
     if c < 2:
         raise ValueError(f"model 'arae_transfer' needs labelled data: config field data.num_classes is {c}, must be >= 2")
-    model = ARAETransfer(_backbone(config, vocab_size, num_decoders=c), num_classes=c,
-                         classifier_hidden=tuple(t.classifier_hidden), class_weight=t.class_weight,
-                         adversary=t.adversary, **_arae_kwargs(config))
+    model = ARAETransfer(_backbone(config, vocab_size, num_decoders=c), num_classes=c, **_section_kwargs(t),
+                         **_arae_kwargs(config))
     model.compile(**_arae_optimizers(o), classifier_optimizer=keras.optimizers.Adam(o.classifier_lr, beta_1=o.gan_beta1),
                   jit_compile=config.train.jit_compile)
     return model
+
+
+_WORD_DROPOUT_FIELDS = ("word_dropout", "word_dropout_step", "word_dropout_epoch_steps")
 
 
 def _word_dropout_kwargs(config, steps_per_pass=0):
@@ -124,8 +129,7 @@ def _word_dropout_kwargs(config, steps_per_pass=0):
 @register_model("wae")
 def _build_wae(config, vocab_size, steps_per_pass=0, **context):
     w = config.wae
-    model = WAE(_backbone(config, vocab_size, stochastic=w.stochastic), mmd_weight=w.mmd_weight,
-                kl_weight=w.kl_weight, kernel=w.kernel, prior_var=w.prior_var,
+    model = WAE(_backbone(config, vocab_size, stochastic=w.stochastic), **_section_kwargs(w, drop=("stochastic",)),
                 **_word_dropout_kwargs(config, steps_per_pass))
     return _compile_single(model, config)
 
@@ -133,9 +137,8 @@ def _build_wae(config, vocab_size, steps_per_pass=0, **context):
 @register_model("vae")
 def _build_vae(config, vocab_size, steps_per_pass=0, **context):
     v = config.vae
-    model = VAE(_backbone(config, vocab_size, stochastic=True), kl_weight=v.kl_weight, annealing=v.annealing,
-                anneal_rate=v.anneal_rate, anneal_midpoint=v.anneal_midpoint,
-                anneal_check_every=v.anneal_check_every, **_word_dropout_kwargs(config, steps_per_pass))
+    model = VAE(_backbone(config, vocab_size, stochastic=True), **_section_kwargs(v, drop=_WORD_DROPOUT_FIELDS),
+                **_word_dropout_kwargs(config, steps_per_pass))
     return _compile_single(model, config)
 
 
