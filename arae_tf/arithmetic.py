@@ -115,18 +115,6 @@ def offset_table(model, corpus, words, scales=(1.0,), n=1000, max_len=20, seed=0
     return "\n".join(head + rows + ["", "Examples (source → shifted):", ""] + shown) + "\n"
 
 
-def load_model(preset=None, workdir=None, data_dir=""):
-    """(model, config) of a zoo preset or a training workdir, vocabulary attached."""
-    if preset:
-        from arae_tf import zoo
-        from arae_tf.evaluation import preset_config
-        model = zoo.load(preset, compile=False)
-        return model, preset_config(model, data_dir)
-    from arae_tf.workdir import load_trained
-    model, _, config = load_trained(workdir)
-    return model, config
-
-
 def corpus_sentences(config, split="test"):
     """The sentences (no labels) of a config's `split`."""
     from arae_tf.data.sources import load_examples

@@ -31,7 +31,8 @@ def main(argv):
     if bool(FLAGS.model) == bool(FLAGS.workdir):
         raise app.UsageError("pass exactly one of --model=NAME and --workdir=DIR")
     from arae_tf import arithmetic
-    model, config = arithmetic.load_model(FLAGS.model, FLAGS.workdir, FLAGS.data_dir)
+    from arae_tf.prior_lib import load_source
+    model, _, config = load_source(FLAGS.model, FLAGS.workdir, FLAGS.data_dir)
     corpus = arithmetic.corpus_sentences(config, FLAGS.split)
     text = arithmetic.offset_table(model, corpus, FLAGS.word, FLAGS.scale, FLAGS.n, seed=FLAGS.seed)
     if FLAGS.out:

@@ -13,14 +13,14 @@ def _log(msg):
     logging.info(f"[fit_prior] {msg}")
 
 
-def load_source(preset=None, source=None):
-    """(model, vocab, config) of a zoo preset or of a training workdir."""
+def load_source(preset=None, source=None, data_dir=""):
+    """(model, vocab, config) of a zoo preset (its recorded data paths checked, looked up in
+    `data_dir` when given: `evaluation.preset_config`) or of a training workdir."""
     from arae_tf import evaluation, zoo
     if source:
         return evaluation.load_trained(source)
     model = zoo.load(preset)
-    config = evaluation.config_from_dict(model.preset["training"]["config"])
-    return model, model.vocabulary, config
+    return model, model.vocabulary, evaluation.preset_config(model, data_dir)
 
 
 def rebuild_with_new_critic(model, config, critic_batchnorm=False, gp_weight=None, generator_normalize=False):
@@ -54,8 +54,8 @@ def rebuild_with_new_critic(model, config, critic_batchnorm=False, gp_weight=Non
 def training_codes(model, config, batch=2000):
     """The encoder's codes [N, latent] of the config's training sentences."""
     from arae_tf.data.sources import load_examples
-    texts = [t for t, _ in load_examples(config.data, "train")]
-    return np.concatenate([model.encode(texts[i: i + batch]) for i in range(0, len(texts), batch)])
+    from arae_tf.arithmetic import codes
+    return codes(model, [t for t, _ in load_examples(config.data, "train")], batch).astype(np.float32)
 
 
 def refit_prior_to_workdir(preset, source, workdir, iterations, batch_size=128, gp_weight=None,

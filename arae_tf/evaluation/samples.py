@@ -55,13 +55,11 @@ def decode_samples(model, vocab, n, seed, max_len, batch=500, log=None, codes=No
     sampler `fn(n, seed)` used instead of the model's own prior (e.g. `gaussian_code_sampler`)."""
     out, t = [], time.time()
     classes = model.decoder_classes
+    codes = codes or (lambda m, s: model.sample_codes(m, seed=s))  # what model.generate_ids decodes
     for i in range(0, n, batch):
         kw = {"decoder": (i // batch) % classes} if classes > 1 else {}
         m = min(batch, n - i)
-        if codes is None:
-            ids = model.generate_ids(m, seed=seed + i, max_len=max_len, **kw).numpy()
-        else:
-            ids = model.decode_ids(codes(m, seed + i), seed=seed + i, max_len=max_len, **kw).numpy()
+        ids = model.decode_ids(codes(m, seed + i), seed=seed + i, max_len=max_len, **kw).numpy()
         out += [vocab.decode(r) for r in ids]
         if log:
             log(f"prior samples: {len(out)}/{n} ({time.time() - t:.0f}s)")
