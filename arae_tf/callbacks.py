@@ -34,12 +34,13 @@ class DivergenceGuard(keras.callbacks.Callback):
 
 
 class Progress(keras.callbacks.Callback):
-    """One line every `every` iterations: step/total, sentences/s, ETA, training metrics."""
+    """One line every `every` iterations: step/total, examples/s (`unit`: "sent", "img"), ETA, training metrics."""
 
-    def __init__(self, every, total, batch_size, start_step):
+    def __init__(self, every, total, batch_size, start_step, unit="sent"):
         super().__init__()
         self.every, self.total, self.batch_size = every, total, batch_size
         self.start_step = start_step
+        self.unit = unit
 
     def on_train_begin(self, logs=None):
         self.t0 = time.time()
@@ -59,7 +60,7 @@ class Progress(keras.callbacks.Callback):
         rate = (it - self.s_last) * self.batch_size / max(now - self.t_last, 1e-9)
         eta = (self.total - it) * (now - self.t0) / max(it - self.start_step, 1)
         shown = " ".join(f"{k}={float(v):.4g}" for k, v in sorted((logs or {}).items()))
-        logging.info(f"[train] step {it}/{self.total} {100.0 * it / self.total:.1f}% | {rate:.0f} sent/s | "
+        logging.info(f"[train] step {it}/{self.total} {100.0 * it / self.total:.1f}% | {rate:.0f} {self.unit}/s | "
               f"eta {eta / 60:.1f} min | {shown}")
         self.t_last, self.s_last = now, it
 

@@ -26,7 +26,7 @@ def base_config(model="arae"):
     c.seed = 0
 
     c.data = d = ml_collections.ConfigDict()
-    d.source = "files"        # "files" | "tfds" | "builtin"
+    d.source = "files"        # "files" | "tfds" | "builtin" | "images" (binarized images: `use_images`)
     d.builtin_task = "sentences"  # source "builtin": "sentences" (synthetic.generate) | "dialog" (context -> reply pairs)
     d.train_files = ()        # one file per class (label = index), or one file
     d.valid_files = ()
@@ -42,6 +42,7 @@ def base_config(model="arae"):
     d.tfds_test_split = "test"
     d.builtin_train_size = 20000  # source "builtin": the synthetic corpus
     d.builtin_valid_size = 1000
+    d.image_file = ""         # source "images": .npz with uint8 arrays train/valid/test [N, n] of 0/1 (or .amat[.gz])
     d.max_len = 15            # words, bos/eos not counted
     d.length_policy = "filter"
     d.vocab_size = 30000      # at most, specials included
@@ -197,6 +198,29 @@ def use_files(c, data_dir, train, valid, num_classes=1, test=()):
     c.data.valid_files = tuple(os.path.join(data_dir, f) for f in valid)
     c.data.test_files = tuple(os.path.join(data_dir, f) for f in test)
     c.data.num_classes = num_classes
+
+
+def image_section():
+    """The image backbone's fields (data.source "images"; `ImageAutoencoderBackbone`): the code size and
+    its normalisation stay in `backbone.latent_dim` / `backbone.normalize_code`."""
+    i = ml_collections.ConfigDict()
+    i.input_dim = 784
+    i.image_shape = (28, 28)
+    i.encoder_hidden = (800, 400)
+    i.decoder_hidden = (400, 800)
+    return i
+
+
+def use_images(c, image_file):
+    """Points `c` at binarized images (`data.source = "images"`, `data.image_file`) and adds the `image`
+    section (the MLP backbone's sizes). Text-only fields (vocabulary, lengths, embeddings) are unused."""
+    c.data.source = "images"
+    c.data.image_file = image_file
+    c.data.num_classes = 1
+    c.data.bucket = False
+    if "image" not in c:
+        c.image = image_section()
+    return c
 
 
 def use_yelp(c, config_file):

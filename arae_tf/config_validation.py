@@ -37,7 +37,7 @@ def _one_of(*options):
 _CHECKS = [
     # (field, check, what it must be)
     ("seed", lambda v: _nonnegative_int(v) and v < 2 ** 31, "an integer in [0, 2^31)"),
-    ("data.source", _one_of("files", "tfds", "builtin"), None),
+    ("data.source", _one_of("files", "tfds", "builtin", "images"), None),
     ("data.batch_size", _positive_int, "an integer >= 1"),
     ("data.max_len", _positive_int, "an integer >= 1"),
     ("data.vocab_size", lambda v: isinstance(v, int) and v >= 5, "an integer >= 5 (the 4 specials and a word)"),
@@ -47,6 +47,10 @@ _CHECKS = [
     ("data.builtin_train_size", _positive_int, "an integer >= 1"),
     ("data.builtin_valid_size", _positive_int, "an integer >= 1"),
     ("data.builtin_task", _one_of("sentences", "dialog"), None),
+    ("image.input_dim", _positive_int, "an integer >= 1"),
+    ("image.image_shape", lambda v: len(v) == 2 and all(_positive_int(h) for h in v), "(height, width), each >= 1"),
+    ("image.encoder_hidden", lambda v: all(_positive_int(h) for h in v), "layer sizes >= 1"),
+    ("image.decoder_hidden", lambda v: all(_positive_int(h) for h in v), "layer sizes >= 1"),
     ("backbone.embed_dim", _positive_int, "an integer >= 1"),
     ("backbone.hidden_dim", _positive_int, "an integer >= 1"),
     ("backbone.latent_dim", _positive_int, "an integer >= 1"),
@@ -167,6 +171,23 @@ def validate(config):
         if d.label_column < 0 and d.train_files and len(d.train_files) != d.num_classes:
             problems.append(f"data.num_classes = {d.num_classes}: data.train_files has {len(d.train_files)} "
                             f"files, one per class (or set data.label_column)")
+    if d.source == "images":
+        if not d.get("image_file"):
+            problems.append("data.image_file is empty: data.source 'images' needs an .npz or .amat[.gz] file")
+        elif not os.path.isfile(d.image_file):
+            problems.append(f"data.image_file: {d.image_file} is not a file")
+        if "image" not in config:
+            problems.append("section image: missing, and data.source 'images' reads it (config_base.use_images adds it)")
+        elif _field(config, "image.input_dim") is not _MISSING:
+            i = config.image
+            if len(i.image_shape) == 2 and all(_positive_int(h) for h in i.image_shape) and \
+                    i.image_shape[0] * i.image_shape[1] != i.input_dim:
+                problems.append(f"image.image_shape = {tuple(i.image_shape)!r}: height * width must be "
+                                f"image.input_dim ({i.input_dim})")
+        if config.get("model") not in ("ae", "arae"):
+            problems.append(f"model = {config.get('model')!r}: images train models 'ae' and 'arae' only")
+    elif "image" in config:
+        problems.append(f"section image: data.source {d.source!r} does not read it (only data.source 'images' does)")
     if d.source == "tfds" and not d.get("tfds_name"):
         problems.append("data.tfds_name is empty: data.source 'tfds' needs a dataset name")
     b = config.backbone

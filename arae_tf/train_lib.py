@@ -29,6 +29,7 @@ import time
 from absl import logging
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from arae_tf.callbacks import DivergenceGuard, Progress, learning_rates, lr_decay_callback, restore_learning_rates
@@ -86,12 +87,14 @@ def evaluate(model, vocab, config, valid_ds, train_ds=None, classifier=None):
 
 
 class Evaluator(keras.callbacks.Callback):
-    """Evaluates at the end of every chunk: prints, logs to TensorBoard and metrics.jsonl."""
+    """Evaluates at the end of every chunk: prints, logs to TensorBoard and metrics.jsonl.
 
-    def __init__(self, vocab, config, valid_ds, train_ds, workdir, classifier=None):
+    `evaluate_fn(model) -> (metrics, extra)` measures (`evaluate` for sentences, `image_lib.evaluate`
+    for images); `extra["samples"]` is a list of sentences or an array of images [N, h, w]."""
+
+    def __init__(self, evaluate_fn, workdir):
         super().__init__()
-        self.vocab, self.config, self.valid_ds, self.train_ds = vocab, config, valid_ds, train_ds
-        self.classifier = classifier
+        self.evaluate_fn = evaluate_fn
         self.workdir = workdir
         self.writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "validation"))
         self.train_writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "train"))
@@ -100,9 +103,10 @@ class Evaluator(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         step = int(self.model.train_iterations.numpy())
         t = time.time()
-        metrics, extra = evaluate(self.model, self.vocab, self.config, self.valid_ds, self.train_ds, self.classifier)
+        metrics, extra = self.evaluate_fn(self.model)
         metrics["step"] = step
         metrics["eval_seconds"] = time.time() - t
+        images = not isinstance(extra["samples"], list)
         with self.train_writer.as_default(step=step):
             for k, v in (logs or {}).items():
                 tf.summary.scalar(k, float(v))
@@ -110,22 +114,28 @@ class Evaluator(keras.callbacks.Callback):
             for k, v in metrics.items():
                 if isinstance(v, float):
                     tf.summary.scalar(k, v)
-            tf.summary.text("samples", tf.constant(extra["samples"]))
+            if images:
+                tf.summary.image("samples", np.asarray(extra["samples"], np.float32)[..., None], max_outputs=16)
+            else:
+                tf.summary.text("samples", tf.constant(extra["samples"]))
         with open(os.path.join(self.workdir, "metrics.jsonl"), "a") as f:
             f.write(json.dumps({**metrics, **{"train_" + k: float(v) for k, v in (logs or {}).items()}}) + "\n")
-        logging.info(f"[eval] step {step}: token_acc={metrics.get('val_token_acc', float('nan')):.4f} "
-              f"rec_loss={metrics.get('val_rec_loss', float('nan')):.4f} bleu={metrics['val_bleu']:.2f} "
+        headline = (f"nll/pixel={metrics.get('val_rec_loss', float('nan')):.4f} "
+                    f"pixel_acc={metrics.get('val_token_acc', float('nan')):.4f}" if images else
+                    f"token_acc={metrics.get('val_token_acc', float('nan')):.4f} "
+                    f"rec_loss={metrics.get('val_rec_loss', float('nan')):.4f} bleu={metrics['val_bleu']:.2f}")
+        logging.info(f"[eval] step {step}: {headline} "
               f"|z~|={metrics['prior_code_norm']:.3f} tr(cov z)={metrics['val_code_cov_trace']:.3f} "
               f"tr(cov z~)={metrics['prior_code_cov_trace']:.3f} "
               f"({metrics['eval_seconds']:.1f}s)")
-        for ref, hyp in extra["reconstructions"][:3]:
+        for ref, hyp in extra.get("reconstructions", [])[:3]:
             logging.info(f"  [rec] {ref}  ->  {hyp}")
         if "val_transfer_self_bleu" in metrics:
             logging.info(f"  transfer: accuracy={metrics.get('val_transfer_acc', float('nan')):.4f} "
                   f"self-BLEU={metrics['val_transfer_self_bleu']:.2f}")
             for src, out in extra["transfers"][:3]:
                 logging.info(f"  [transfer] {src}  ->  {out}")
-        for s in extra["samples"][:5]:
+        for s in ([] if images else extra["samples"][:5]):
             logging.info(f"  [sample] {s}")
         self.last = (metrics, extra)
 
@@ -155,21 +165,68 @@ def train_and_evaluate(config, workdir):
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+class _Sentences:
+    """The text data of a run: examples, vocabulary, streams and the validation evaluator."""
+
+    def __init__(self, config, workdir, write_dir):
+        self.config, self.write_dir = config, write_dir
+        self.train_ex = load_examples(config.data, "train")
+        self.valid_ex = validation_order(load_examples(config.data, "valid"), config.seed)
+        self.vocab = prepare_vocabulary(config, self.train_ex, workdir, write_dir)
+        self.n_train, self.vocab_size = len(self.train_ex), len(self.vocab)
+
+    def describe(self):
+        return f"{self.n_train} train / {len(self.valid_ex)} valid sentences, vocabulary {len(self.vocab)}"
+
+    def streams(self, model, step):
+        """(training stream from `step`, the evaluator's `evaluate_fn`)."""
+        config, d = self.config, self.config.data
+        train_ds = pipeline.make_dataset(self.train_ex, self.vocab, d.batch_size, d.max_len, shuffle=True,
+                                         seed=config.seed, bucket=d.bucket, repeat=True, start_step=step,
+                                         length_policy=d.length_policy, static_shapes=d.get("static_shapes", False))
+        code_fit_ds = samples_lib.code_fit_dataset(self.train_ex, self.vocab, config) if model.fits_codes else None
+        valid_ds = pipeline.make_dataset(self.valid_ex, self.vocab, d.batch_size, d.max_len, shuffle=False,
+                                         bucket=False, length_policy=d.length_policy)
+        classifier = None
+        if model.decoder_classes > 1 and config.eval.get("transfer_classifier", True):
+            from arae_tf.metrics import classifier as classifier_lib
+            classifier = classifier_lib.cached_classifier(os.path.join(self.write_dir, "classifier"), self.train_ex)
+        return train_ds, lambda m: evaluate(m, self.vocab, config, valid_ds, code_fit_ds, classifier)
+
+
+class _Images:
+    """The image data of a run (`data.source = "images"`): no vocabulary."""
+
+    def __init__(self, config, workdir, write_dir):
+        from arae_tf import image_lib
+        self.config = config
+        self.train = image_lib.load_split(config, "train")
+        self.n_valid = len(image_lib.load_split(config, "valid"))
+        self.vocab, self.n_train, self.vocab_size = None, len(self.train), 0
+
+    def describe(self):
+        return f"{self.n_train} train / {self.n_valid} valid images of {self.train.shape[1]} pixels"
+
+    def streams(self, model, step):
+        from arae_tf import image_lib
+        _, train_ds, valid_ds, code_fit = image_lib.datasets(self.config, step)
+        return train_ds, lambda m: image_lib.evaluate(m, self.config, valid_ds, code_fit if m.fits_codes else None)
+
+
 def _train_and_evaluate(config, workdir, write_dir, strategy):
     """`train_and_evaluate`, resuming from `workdir` and writing to `write_dir` (the workdir, except
     on non-chief workers)."""
     keras.utils.set_random_seed(config.seed)
     t0 = time.time()
-    train_ex = load_examples(config.data, "train")
-    valid_ex = validation_order(load_examples(config.data, "valid"), config.seed)
-    vocab = prepare_vocabulary(config, train_ex, workdir, write_dir)
-    total = resolve_steps(config, len(train_ex))
-    steps_per_pass = int(math.ceil(len(train_ex) / config.data.batch_size))  # what "-1: one pass" means
-    logging.info(f"[data] {len(train_ex)} train / {len(valid_ex)} valid sentences, vocabulary {len(vocab)}, "
+    data = (_Images if config.data.source == "images" else _Sentences)(config, workdir, write_dir)
+    vocab = data.vocab
+    total = resolve_steps(config, data.n_train)
+    steps_per_pass = int(math.ceil(data.n_train / config.data.batch_size))  # what "-1: one pass" means
+    logging.info(f"[data] {data.describe()}, "
           f"{total} iterations of batch {config.data.batch_size} ({time.time() - t0:.1f}s)")
 
     with strategy.scope():
-        model = build_model(config, len(vocab), steps_per_pass=steps_per_pass)
+        model = build_model(config, data.vocab_size, steps_per_pass=steps_per_pass)
     configured = learning_rates(model)
     step, ckpt = resume(model, workdir, vocab)
     if ckpt:
@@ -180,23 +237,16 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
                            "started": time.strftime("%Y-%m-%d %H:%M:%S")})
 
     d = config.data
-    train_ds = pipeline.make_dataset(train_ex, vocab, d.batch_size, d.max_len, shuffle=True,
-                                     seed=config.seed, bucket=d.bucket, repeat=True, start_step=step,
-                                     length_policy=d.length_policy, static_shapes=d.get("static_shapes", False))
-    code_fit_ds = samples_lib.code_fit_dataset(train_ex, vocab, config) if model.fits_codes else None
-    valid_ds = pipeline.make_dataset(valid_ex, vocab, d.batch_size, d.max_len, shuffle=False, bucket=False,
-                                     length_policy=d.length_policy)
+    train_ds, evaluate_fn = data.streams(model, step)
     chunk = min(config.train.eval_every, total)
     epochs = int(math.ceil(total / chunk))
     total = epochs * chunk  # whole chunks: every run ends on an evaluation and a checkpoint
-    classifier = None
-    if model.decoder_classes > 1 and config.eval.get("transfer_classifier", True):
-        from arae_tf.metrics import classifier as classifier_lib
-        classifier = classifier_lib.cached_classifier(os.path.join(write_dir, "classifier"), train_ex)
-    evaluator = Evaluator(vocab, config, valid_ds, code_fit_ds, write_dir, classifier)
-    progress = Progress(min(config.train.log_every, chunk), total, d.batch_size, step)
+    evaluator = Evaluator(evaluate_fn, write_dir)
+    progress = Progress(min(config.train.log_every, chunk), total, d.batch_size, step,
+                        unit="img" if vocab is None else "sent")
     guard = DivergenceGuard(min(config.train.log_every, chunk), write_dir)
-    callbacks = [progress, guard, evaluator, Checkpointer(write_dir, config.train.keep_checkpoints, vocab.digest())]
+    callbacks = [progress, guard, evaluator, Checkpointer(write_dir, config.train.keep_checkpoints,
+                                                               vocab.digest() if vocab is not None else None)]
     decay = lr_decay_callback(config, steps_per_pass)
     if decay is not None:
         callbacks.insert(0, decay)
@@ -206,9 +256,10 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
                   callbacks=callbacks, verbose=0, shuffle=False)  # the stream is shuffled by pass
         done = int(model.train_iterations.numpy()) - step
         wall = time.time() - t
+        unit = "images" if vocab is None else "sentences"
         logging.info(f"[train] {done} iterations in {wall:.1f}s wall; training-only throughput "
-              f"{done * d.batch_size / max(progress.train_seconds, 1e-9):.0f} sentences/s "
-              f"(logged intervals), {done * d.batch_size / wall:.0f} sentences/s including evaluation")
+              f"{done * d.batch_size / max(progress.train_seconds, 1e-9):.0f} {unit}/s "
+              f"(logged intervals), {done * d.batch_size / wall:.0f} {unit}/s including evaluation")
     if evaluator.last is None or evaluator.last[0]["step"] != int(model.train_iterations.numpy()):
         evaluator.set_model(model)
         evaluator.on_epoch_end(epochs)

@@ -142,7 +142,7 @@ class Checkpointer(keras.callbacks.Callback):
 
 def resume(model, workdir, vocab):
     """Loads the newest intact checkpoint of `workdir` into `model`; returns its (step, weights path),
-    (0, None) where there is none.
+    (0, None) where there is none. `vocab` is None for image models.
 
     A checkpoint whose marker cannot be read, whose weights do not match the sha256 its marker
     records, or whose weights cannot be loaded is reported (file and reason) and the next older one
@@ -159,8 +159,9 @@ def resume(model, workdir, vocab):
         except (OSError, ValueError) as e:
             damaged.append(f"{marker}: unreadable marker ({e})")
             continue
-        vocab.check_size(saved.get("vocab_size", len(vocab)), where=f"checkpoint {weights}")
-        if saved.get("vocab_sha256") and saved["vocab_sha256"] != vocab.digest():
+        if vocab is not None:  # image models have none
+            vocab.check_size(saved.get("vocab_size", len(vocab)), where=f"checkpoint {weights}")
+        if vocab is not None and saved.get("vocab_sha256") and saved["vocab_sha256"] != vocab.digest():
             raise VocabularyError(
                 f"{os.path.join(workdir, 'vocabulary.txt')} is not the vocabulary checkpoint {marker} was "
                 f"trained with (sha256 {vocab.digest()[:12]}... against {saved['vocab_sha256'][:12]}...: words "
@@ -189,6 +190,7 @@ def record_run(write_dir, record):
     """Writes `config.json`, the record of this run (config, command, start time). An earlier run's
     record that differs (other than its start time) is first kept as `config.<n>.json`, n = 1, 2, ...;
     rerunning an unchanged command keeps the first record."""
+    os.makedirs(write_dir, exist_ok=True)
     path = os.path.join(write_dir, "config.json")
     if os.path.exists(path):
         try:
@@ -220,15 +222,20 @@ def prepare_vocabulary(config, train_examples, workdir, write_dir=None):
 
 
 def save_final(model, vocab, config, workdir, metrics, samples):
-    """Writes `workdir/final/`: the model in the zoo preset layout plus metrics and samples."""
+    """Writes `workdir/final/`: the model in the zoo preset layout plus metrics and samples
+    (`samples.txt`; image models, whose `vocab` is None: `samples.png`)."""
     out = os.path.join(workdir, "final")
     os.makedirs(out, exist_ok=True)
     atomic_json(os.path.join(out, "config.json"), keras.saving.serialize_keras_object(model))
     model.save_weights(os.path.join(out, "model.weights.h5"))
-    vocab.save(os.path.join(out, "vocabulary.txt"))
     atomic_json(os.path.join(out, "metrics.json"), metrics)
-    with open(os.path.join(out, "samples.txt"), "w") as f:
-        f.writelines(s + "\n" for s in samples)
+    if vocab is None:
+        from arae_tf.image_lib import save_grid
+        save_grid(os.path.join(out, "samples.png"), samples)
+    else:
+        vocab.save(os.path.join(out, "vocabulary.txt"))
+        with open(os.path.join(out, "samples.txt"), "w") as f:
+            f.writelines(s + "\n" for s in samples)
     atomic_json(os.path.join(out, "experiment.json"), {"config": config.to_dict(), "command": sys.argv})
 
 
@@ -237,6 +244,8 @@ def config_from_dict(saved):
     `config.to_dict()`. Records written before configs held their model's sections only carry every
     model's sections: the sections the model does not read are dropped."""
     config = config_base.base_config(saved.get("model", "arae"))
+    if "image" in saved:
+        config.image = config_base.image_section()
     wanted = config_base.MODEL_SECTIONS.get(config.model)
     if wanted is not None:
         saved = {k: v for k, v in saved.items() if k not in config_base.SECTIONS or k in wanted}
@@ -256,15 +265,17 @@ def _flatten(d, prefix=""):
 
 def load_trained(workdir, checkpoint=0):
     """(model, vocab, config) of a training workdir: `final/` weights, else the newest checkpoint;
-    with `checkpoint` > 0, the checkpoint of that step. The vocabulary is attached to the model."""
+    with `checkpoint` > 0, the checkpoint of that step. The vocabulary is attached to the model
+    (image models: `vocab` is None)."""
     path = os.path.join(workdir, "config.json")
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path} not found: is {workdir!r} a training workdir "
                                 f"(python -m arae_tf.train --workdir=...)?")
     with open(path) as f:
         config = config_from_dict(json.load(f)["config"])
-    vocab = Vocabulary.load(os.path.join(workdir, "vocabulary.txt"), lowercase=config.data.lowercase)
-    model = build_model(config, len(vocab))
+    images = config.data.source == "images"
+    vocab = None if images else Vocabulary.load(os.path.join(workdir, "vocabulary.txt"), lowercase=config.data.lowercase)
+    model = build_model(config, 0 if images else len(vocab))
     weights = os.path.join(workdir, "final", "model.weights.h5")
     if checkpoint:
         weights = checkpoint_at(workdir, checkpoint)
@@ -273,5 +284,6 @@ def load_trained(workdir, checkpoint=0):
         if weights is None:
             raise FileNotFoundError(f"{workdir} has neither final/model.weights.h5 nor a checkpoint")
     model.load_weights(weights)
-    model.vocabulary = vocab
+    if vocab is not None:
+        model.vocabulary = vocab
     return model, vocab, config

@@ -69,7 +69,7 @@ def evaluate_presets(names, settings=EvalSettings(), out="", data_dir=""):
         model = zoo.load(name)
         config = preset_config(model, data_dir)
         where = os.path.join(out or "eval", short) if len(names) > 1 else (out or "eval_" + short)
-        results.append(evaluate_model(model, model.vocabulary, config, where, settings, source="zoo:" + name))
+        results.append(evaluate_model(model, getattr(model, "vocabulary", None), config, where, settings, source="zoo:" + name))
     return results
 
 
@@ -92,6 +92,12 @@ def preset_config(model, data_dir=""):
         raise ValueError("the preset's metadata.json has no training.config: it cannot say what data it was trained on")
     config = config_from_dict(saved)
     d = config.data
+    if d.source == "images":
+        if data_dir:
+            d.image_file = os.path.join(data_dir, os.path.basename(d.image_file))
+        if not os.path.exists(d.image_file):
+            raise FileNotFoundError(f"data file {d.image_file} (config data.image_file) not found: pass "
+                                    f"--data_dir=<directory holding {os.path.basename(d.image_file)}>")
     if d.source == "files":
         for key in ("train_files", "valid_files", "test_files"):
             files = tuple(d.get(key) or ())
@@ -115,7 +121,15 @@ def _timed(what, fn, show=lambda r: r):
 def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source="", training_log=""):
     """Evaluates `model` on `config`'s data; writes metrics.json, report.md, samples and plots to `out`.
 
-    `config` is read, never changed (`settings.test_files` apply to a copy)."""
+    `config` is read, never changed (`settings.test_files` apply to a copy). Image models (`vocab` None)
+    get `image_lib.evaluate_images`: NLL per pixel, pixel accuracy, code statistics and PNG grids."""
+    if model.modality == "image":
+        from arae_tf import image_lib
+        m = image_lib.evaluate_images(model, config, out, seed=settings.seed, log=_log)
+        m.update(workdir=source, model=config.model, command=sys.argv)
+        with open(os.path.join(out, "metrics.json"), "w") as f:
+            json.dump(m, f, indent=2)
+        return m
     t_all = time.time()
     os.makedirs(out, exist_ok=True)
     cache = settings.cache_dir or os.path.join(out, "cache")

@@ -1,6 +1,10 @@
-"""Text autoencoder models and the registry that builds them from a config by name.
+"""Autoencoder models and the registry that builds them from a config by name.
 
     model = build_model(config, vocab_size)   # config.model names the registered builder
+
+The backbone (the autoencoder the model regularises) follows the data: sentences get a
+`SentenceAutoencoderBackbone`, binarized images (`data.source = "images"`) an
+`ImageAutoencoderBackbone` (vocab_size is then 0 and unused).
 """
 
 import keras
@@ -8,6 +12,7 @@ import keras
 from arae_tf.models.ae import AE
 from arae_tf.models.arae import ARAE
 from arae_tf.models.backbone import SentenceAutoencoderBackbone
+from arae_tf.models.image_backbone import ImageAutoencoderBackbone
 from arae_tf.models.transfer import ARAETransfer
 from arae_tf.models.wae import VAE, WAE
 
@@ -43,6 +48,13 @@ def build_model(config, vocab_size, steps_per_pass=0):
 
 def _backbone(config, vocab_size, num_decoders=1, stochastic=False):
     b = config.backbone
+    if config.data.source == "images":
+        if num_decoders != 1 or stochastic:
+            raise ValueError(f"model {config.model!r} has no image version: images train models 'ae' and 'arae'")
+        i = config.image
+        return ImageAutoencoderBackbone(i.input_dim, image_shape=tuple(i.image_shape),
+                                        encoder_hidden=tuple(i.encoder_hidden), decoder_hidden=tuple(i.decoder_hidden),
+                                        latent_dim=b.latent_dim, normalize_code=b.normalize_code)
     return SentenceAutoencoderBackbone(vocab_size, embed_dim=b.embed_dim, hidden_dim=b.hidden_dim,
                                        latent_dim=b.latent_dim, normalize_code=b.normalize_code,
                                        hidden_init=b.hidden_init, init_range=b.init_range or None,
@@ -142,4 +154,4 @@ def _build_vae(config, vocab_size, steps_per_pass=0, **context):
     return _compile_single(model, config)
 
 
-__all__ = ["VAE", "WAE", "AE", "ARAE", "ARAETransfer", "SentenceAutoencoderBackbone", "build_model", "register_model", "registered_models"]
+__all__ = ["VAE", "WAE", "AE", "ARAE", "ARAETransfer", "ImageAutoencoderBackbone", "SentenceAutoencoderBackbone", "build_model", "register_model", "registered_models"]

@@ -11,7 +11,7 @@ from arae_tf.models.decoding import as_seed
 
 @keras.saving.register_keras_serializable(package="arae_tf")
 class AE(TextAutoencoder):
-    """Sentence autoencoder trained on L_rec only (SPEC 2.4 "DAE/AE").
+    """Autoencoder trained on L_rec only (SPEC 2.4 "DAE/AE"), of sentences or images (its backbone).
 
     Sampling: with `prior="fitted"` (ARAE paper, footnote 8) a full-covariance Gaussian fitted
     to training codes with `fit_code_distribution` (before fitting, N(0, I)); with
@@ -34,13 +34,13 @@ class AE(TextAutoencoder):
         return self.prior == "fitted"
 
     def train_step(self, data):
-        self.reconstruction_step(data["tokens"], self.optimizer, self.backbone.trainable_variables,
+        self.reconstruction_step(self.inputs_of(data), self.optimizer, self.backbone.trainable_variables,
                                  source=data.get("source"))
         self.train_iterations.assign_add(1)
         return {m.name: m.result() for m in self.metrics}
 
     def fit_code_distribution(self, dataset, max_batches=None):
-        """Fits mean and covariance of the codes of `dataset` (batches with "tokens"); returns #codes.
+        """Fits mean and covariance of the codes of `dataset` (batches of the backbone's inputs); returns #codes.
         With `prior="normal"` there is nothing to fit: no codes are computed and 0 is returned."""
         if self.prior == "normal":
             return 0
@@ -48,7 +48,7 @@ class AE(TextAutoencoder):
         for i, batch in enumerate(dataset):
             if max_batches is not None and i >= max_batches:
                 break
-            codes.append(self.encode_ids(batch["tokens"]).numpy())
+            codes.append(self.encode_inputs(self.inputs_of(batch)).numpy())
         codes = np.concatenate(codes).astype(np.float64)
         cov = np.cov(codes, rowvar=False) + 1e-6 * np.eye(codes.shape[1])
         self.code_mean.assign(codes.mean(0).astype(np.float32))

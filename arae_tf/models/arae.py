@@ -37,10 +37,13 @@ PRIORS = ("learned", "gaussian", "sphere")
 
 @keras.saving.register_keras_serializable(package="arae_tf")
 class ARAE(TextAutoencoder):
-    """ARAE with a learned (GAN) prior, or the AAE baseline with a fixed prior.
+    """ARAE with a learned (GAN) prior, or the AAE baseline with a fixed prior, over a pluggable
+    autoencoder: the same class and `train_step` for sentences and for binarized images (ARAE §5);
+    only the backbone differs.
 
     Args:
-        backbone: `SentenceAutoencoderBackbone` (normalize_code=True in the paper).
+        backbone: `SentenceAutoencoderBackbone`, or `ImageAutoencoderBackbone` for images
+            (normalize_code=True in the paper).
         prior: "learned" (generator g(s)), "gaussian" N(0, I) or "sphere" (uniform on the unit sphere).
         noise_dim: size of the generator's input s ~ N(0, I).
         generator_hidden / critic_hidden: MLP widths.
@@ -260,7 +263,7 @@ class ARAE(TextAutoencoder):
         return history
 
     def train_step(self, data):
-        tokens = data["tokens"]
+        tokens = self.inputs_of(data)  # token ids, or pixels with an image backbone
         # 1. autoencoder
         self.reconstruction_step(tokens, self.optimizer, self.backbone.trainable_variables)
         # 2. critic, k times

@@ -57,6 +57,9 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
             exact softmax. 0 (default): the exact softmax everywhere, as the papers.
     """
 
+    modality = "text"
+    input_key = "tokens"  # the batch entry the models read (`TextAutoencoder.inputs_of`)
+
     def __init__(self, vocab_size, embed_dim=128, hidden_dim=128, latent_dim=128, normalize_code=True,
                  code_dense=False, hidden_init=False, num_decoders=1, init_range=None, reverse_input=False,
                  stochastic=False, sampled_softmax=0, **kwargs):
@@ -108,6 +111,11 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
             p.build((None, latent_dim))
         self.output_projection.build((None, hidden_dim))
         self.built = True
+
+    @property
+    def input_signature(self):
+        """The `tf.TensorSpec` of an input batch (compiled inference functions): token ids [B, T]."""
+        return tf.TensorSpec([None, None], tf.int32)
 
     # -- weights groups -------------------------------------------------------
     @property

@@ -1,9 +1,13 @@
-"""Shared machinery of the text autoencoder models.
+"""Shared machinery of the autoencoder models.
 
-`TextAutoencoder` is a Keras model around a `SentenceAutoencoderBackbone`: the
-reconstruction step, evaluation, decoding helpers compiled as `tf.function`s,
-metric trackers and `tf.distribute`-correct loss scaling. Subclasses (AE, ARAE,
-later VAE/WAE) add a regulariser and their own `train_step`.
+`TextAutoencoder` is a Keras model around a backbone, the pluggable autoencoder: a
+`SentenceAutoencoderBackbone` (sentences, LSTMs) or an `ImageAutoencoderBackbone` (binarized
+images, MLPs). It holds the reconstruction step, evaluation, decoding helpers compiled as
+`tf.function`s, metric trackers and `tf.distribute`-correct loss scaling. Subclasses (AE, ARAE,
+VAE/WAE, ARAETransfer) add a regulariser and their own `train_step`; what they read of a batch is
+`inputs_of(batch)`, the entry the backbone names (`backbone.input_key`: "tokens" or "pixels").
+The string API (`TextAPI`) serves text backbones, the image API (`ImageAPI`) image backbones;
+each refuses the other kind with a `TypeError` saying which methods to use.
 """
 
 import contextlib
@@ -15,6 +19,7 @@ from keras import ops
 
 from arae_tf.distribute import apply_gradients, global_sum
 from arae_tf.models.decoding import as_seed
+from arae_tf.models.image_api import ImageAPI
 from arae_tf.models.text_api import MAX_ROWS, TextAPI, check_decode_options
 
 # Compute dtype policies a model can be built in. float16 would need loss scaling in every custom
@@ -53,11 +58,11 @@ class _FunctionCache:
         self.functions = {}
 
 
-class TextAutoencoder(TextAPI, keras.Model):
+class TextAutoencoder(TextAPI, ImageAPI, keras.Model):
     """Base class: backbone + reconstruction. Not used directly.
 
     Args:
-        backbone: a `SentenceAutoencoderBackbone` (or its config dict).
+        backbone: a `SentenceAutoencoderBackbone` or `ImageAutoencoderBackbone` (or its config dict).
         code_noise: std r of Gaussian noise added to z in reconstruction steps.
         noise_anneal: r is multiplied by this every `noise_anneal_every` iterations.
         seed: seed of the model's noise streams.
@@ -98,6 +103,15 @@ class TextAutoencoder(TextAPI, keras.Model):
     @property
     def latent_dim(self):
         return self.backbone.latent_dim
+
+    @property
+    def modality(self):
+        """"text" or "image": what the backbone autoencodes."""
+        return getattr(self.backbone, "modality", "text")
+
+    def inputs_of(self, batch):
+        """The autoencoder's input in a batch dict: `batch[backbone.input_key]` (token ids or pixels)."""
+        return batch[self.backbone.input_key]
 
     # -- Keras plumbing -------------------------------------------------------
     def call(self, tokens, training=False):
@@ -200,7 +214,7 @@ class TextAutoencoder(TextAPI, keras.Model):
 
     def test_step(self, data):
         """Reconstruction metrics only (the regularisers' trackers are training-time quantities)."""
-        tokens = data["tokens"]
+        tokens = self.inputs_of(data)
         z = self.backbone.encode(data.get("source", tokens))  # "source": encoder-decoder (dialog) data
         self.track_reconstruction(self.reconstruction_stats(z, tokens, data.get("label")), z)
         return {m.name: m.result() for m in self.reconstruction_metrics}
@@ -208,8 +222,13 @@ class TextAutoencoder(TextAPI, keras.Model):
     # -- inference on token ids ---------------------------------------------
     def encode_ids(self, tokens):
         """Codes of a token batch [B, T] (numpy or tensor) as a tensor [B, latent_dim]."""
-        return self._compiled("encode", lambda t: self.backbone.encode(t),
-                              [tf.TensorSpec([None, None], tf.int32)])(tf.cast(tokens, tf.int32))
+        return self.encode_inputs(tokens)
+
+    def encode_inputs(self, inputs):
+        """Codes [B, latent_dim] (tensor) of a batch of the backbone's inputs (token ids [B, T] or pixels
+        [B, n]), through one compiled function."""
+        spec = self.backbone.input_signature
+        return self._compiled("encode", lambda t: self.backbone.encode(t), [spec])(tf.cast(inputs, spec.dtype))
 
     def decode_ids(self, z, seed=0, **decode_kwargs):
         """Token ids [B, max_len] from codes; see `SentenceAutoencoderBackbone.decode` for options

@@ -31,6 +31,9 @@ class TextAPI:
         object.__setattr__(self, "_vocabulary", vocab)  # plain attribute: not tracked by Keras
 
     def _vocab(self):
+        if getattr(self.backbone, "modality", "text") != "text":
+            raise TypeError("this model autoencodes images: use encode_images, decode_images, reconstruct_images, "
+                            "sample_images and interpolate_images")
         if self.vocabulary is None:
             raise ValueError("this model has no vocabulary attached: use arae_tf.zoo.load(...) or "
                              "arae_tf.evaluation.load_trained(workdir), or set model.vocabulary = Vocabulary.load(path)")
@@ -53,6 +56,7 @@ class TextAPI:
 
     def decode(self, z, max_len=20, **decode_kwargs):
         """Sentences decoded (greedy by default) from codes [N, latent_dim]."""
+        self._vocab()
         return self._ids_to_texts(self.decode_ids(z, max_len=max_len, **decode_kwargs))
 
     def reconstruct(self, texts, max_len=20, **decode_kwargs):
@@ -71,6 +75,7 @@ class TextAPI:
         """`n` sentences (0 <= n <= MAX_ROWS) decoded from codes drawn from the model's prior; `seed`
         an int in [0, 2**63) (the same seed, the same sentences)."""
         check_count(n, "n")
+        self._vocab()
         return self._ids_to_texts(self.generate_ids(n, seed=seed, max_len=max_len, **decode_kwargs))
 
     def interpolate(self, a, b, steps=5, max_len=20, **decode_kwargs):

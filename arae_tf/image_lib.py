@@ -1,0 +1,151 @@
+"""Binarized images end to end (ARAE §5, SPEC 2.5): the training data and validation of
+`python -m arae_tf.train` on `data.source = "images"`, the test evaluation of
+`python -m arae_tf.evaluate`, and image grids as PNG.
+
+The model is the text models' class (`ARAE`, `AE`) over an `ImageAutoencoderBackbone`; what differs
+is the data (`arae_tf.data.images`) and what is measured: the negative log-likelihood per pixel
+of reconstructions, -log p(x | enc(x)) / n in nats (the decoder's Bernoulli, the code taken
+without noise), pixel accuracy, the code statistics of ARAE Fig. 3, and grids of
+reconstructions, prior samples and interpolations.
+"""
+
+import json
+import os
+import time
+
+import numpy as np
+
+from arae_tf.data import images as images_lib
+from arae_tf.evaluation import latent as latent_lib
+
+GRID_COLUMNS = 10
+
+
+# -- data -----------------------------------------------------------------------
+def load_split(config, split):
+    """uint8 [N, n] images of `split` ("train", "valid", "test") of `config.data.image_file`."""
+    return images_lib.load_binarized(config.data.image_file, split, config.image.input_dim)
+
+
+def datasets(config, start_step):
+    """(train images, the training stream from `start_step`, validation stream, code-fit stream)."""
+    train = load_split(config, "train")
+    valid = load_split(config, "valid")
+    b = config.data.batch_size
+    stream = images_lib.image_dataset(train, b, seed=config.seed, start_step=start_step)
+    code_fit = images_lib.image_dataset(train, b, seed=config.seed).take(config.eval.code_fit_batches)
+    valid_ds = images_lib.image_dataset(valid, b, repeat=False)
+    return train, stream, valid_ds, code_fit
+
+
+# -- validation during training ---------------------------------------------------
+def evaluate(model, config, valid_ds, code_fit_ds=None):
+    """Validation metrics (rec_loss is the NLL per pixel; token_acc the pixel accuracy) and prior
+    samples as pixel probabilities. Returns (metrics, {"samples": [16, h, w]})."""
+    from arae_tf.evaluation import reconstruction
+    e = config.eval
+    metrics = {"val_" + k: v for k, v in reconstruction.loss_metrics(
+        model, valid_ds.take(e.max_batches) if e.max_batches else valid_ds).items()}
+    if code_fit_ds is not None and model.fits_codes:
+        model.fit_code_distribution(code_fit_ds)
+    codes = np.concatenate([model.encode_inputs(b["pixels"]).numpy() for b in valid_ds.take(10)])
+    metrics.update(latent_lib.validation_code_metrics(model, codes, config.seed))
+    metrics["val_bleu"] = float("nan")  # no sentences: the text models' headline has no image counterpart
+    return metrics, {"samples": model.sample_images(16, seed=config.seed)}
+
+
+# -- test evaluation ----------------------------------------------------------------
+def nll_per_pixel(model, images, batch=1000):
+    """Mean -log p(x | enc(x)) per pixel (nats) over `images` [N, n]."""
+    total = sum(float(model.image_nll(images[i:i + batch]).sum()) for i in range(0, len(images), batch))
+    return total / (len(images) * images.shape[1])
+
+
+def pixel_accuracy(model, images, batch=1000):
+    """Share of pixels whose most likely reconstructed value is the input's."""
+    hits = sum(float(((model.reconstruct_images(images[i:i + batch], flat=True) >= 0.5) == (images[i:i + batch] >= 0.5))
+                     .sum()) for i in range(0, len(images), batch))
+    return hits / images.size
+
+
+def evaluate_images(model, config, out, seed=0, num_grid=100, split="test", log=print):
+    """Writes `out/metrics.json`, `out/report.md` and PNG grids (reconstructions, prior samples,
+    interpolations) for an image model on `split`. Returns the metrics."""
+    os.makedirs(out, exist_ok=True)
+    t = time.time()
+    x = load_split(config, split)
+    z = model.encode_images(x[:5000])
+    z_prior = model.sample_codes(5000, seed=seed).numpy()
+    m = {"split": split, "images": int(len(x)),
+         "nll_per_pixel": nll_per_pixel(model, x), "pixel_accuracy": pixel_accuracy(model, x),
+         **latent_lib.code_statistics(z, z_prior)}
+    m["nll_per_image"] = m["nll_per_pixel"] * x.shape[1]
+    h, w = model.backbone.image_shape
+    figures = {
+        "reconstructions": save_grid(os.path.join(out, "reconstructions.png"),
+                                     interleave(x[:num_grid // 2].reshape(-1, h, w),
+                                                model.reconstruct_images(x[:num_grid // 2]))),
+        "samples": save_grid(os.path.join(out, "samples.png"), model.sample_images(num_grid, seed=seed)),
+        "interpolations": save_grid(os.path.join(out, "interpolations.png"), np.concatenate(
+            [model.interpolate_images(x[i], x[j], steps=GRID_COLUMNS) for i, j in interpolation_pairs(len(x), seed)]))}
+    m["seconds"] = time.time() - t
+    with open(os.path.join(out, "metrics.json"), "w") as f:
+        json.dump(m, f, indent=2)
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write(report(m, figures))
+    log(f"[evaluate] {split}: NLL {m['nll_per_pixel']:.4f} nats/pixel ({m['nll_per_image']:.1f} per image), "
+        f"pixel accuracy {m['pixel_accuracy']:.4f}; |z| {m['z']['norm']:.3f}, |z~| {m['z_prior']['norm']:.3f} -> {out}")
+    return m
+
+
+def report(m, figures):
+    """The Markdown report of `evaluate_images`' metrics and figures (file names relative to it)."""
+    return "\n".join([
+        f"# Image autoencoder evaluation ({m['split']} split, {m['images']:,} images)", "",
+        "| NLL per pixel (nats) | NLL per image | pixel accuracy | ‖z‖ | ‖z̃‖ | tr cov z | tr cov z̃ |",
+        "|---|---|---|---|---|---|---|",
+        f"| {m['nll_per_pixel']:.4f} | {m['nll_per_image']:.1f} | {m['pixel_accuracy']:.4f} | {m['z']['norm']:.3f} | "
+        f"{m['z_prior']['norm']:.3f} | {m['z']['cov_trace']:.3f} | {m['z_prior']['cov_trace']:.3f} |", "",
+        "NLL: -log p(x | enc(x)) under the decoder's per-pixel Bernoulli, the code without noise.", "",
+        "Reconstructions (pairs: input, then its reconstruction's pixel probabilities):", "",
+        f"![reconstructions]({os.path.basename(figures['reconstructions'])})", "",
+        "Prior samples (pixel probabilities):", "", f"![samples]({os.path.basename(figures['samples'])})", "",
+        "Interpolations between test images (one row each, ends included):", "",
+        f"![interpolations]({os.path.basename(figures['interpolations'])})", ""])
+
+
+def interpolation_pairs(n, seed, count=8):
+    """`count` (i, j) index pairs of distinct images among `n`, drawn with `seed` (the same every run)."""
+    rng = np.random.default_rng(seed)
+    return [tuple(int(v) for v in rng.choice(n, 2, replace=False)) for _ in range(count)]
+
+
+# -- grids --------------------------------------------------------------------------
+def interleave(a, b):
+    """[a0, b0, a1, b1, ...] of two equal-length image stacks."""
+    out = np.empty((2 * len(a),) + a.shape[1:], np.float32)
+    out[0::2], out[1::2] = a, b
+    return out
+
+
+def grid(images, columns=GRID_COLUMNS, pad=1):
+    """One array [H, W] tiling images [N, h, w] (values in [0, 1]) in rows of `columns`, with a `pad`
+    pixel border of 0.5 between them."""
+    images = np.asarray(images, np.float32)
+    n, h, w = images.shape
+    rows = max(1, -(-n // columns))
+    out = np.full((rows * (h + pad) + pad, columns * (w + pad) + pad), 0.5, np.float32)
+    for k in range(n):
+        r, c = divmod(k, columns)
+        out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = images[k]
+    return out
+
+
+def save_grid(path, images, columns=GRID_COLUMNS, scale=2):
+    """Writes `grid(images)` as a grey-scale PNG (ink dark on white), each pixel `scale`x`scale`; returns `path`."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    g = 1.0 - grid(images, columns)
+    plt.imsave(path, np.kron(g, np.ones((scale, scale), np.float32)), cmap="gray", vmin=0.0, vmax=1.0)
+    return path
