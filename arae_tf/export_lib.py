@@ -20,6 +20,15 @@ The bracketed `labels`/`label` inputs exist for transfer models (one decoder per
 `sample` with the same seed gives the same sentences (stateless random ops), the same as
 `model.sample(num, seed=seed)` in Python.
 
+Image models (an `ImageAutoencoderBackbone`) get float tensors in and out instead (`export_images`),
+images flattened to n pixels with values in [0, 1] and outputs pixel probabilities:
+
+    encode(images: float32[N, n])                               -> codes: float32[N, d]
+    decode(codes: float32[N, d])                                -> images: float32[N, n]
+    reconstruct(images: float32[N, n])                          -> images: float32[N, n]
+    sample(num: int32[], seed: int32[])                         -> images: float32[num, n]
+    interpolate(a: float32[n], b: float32[n], steps: int32[])   -> images: float32[steps, n]
+
 Limits (each checked in the graph; a request outside them fails with INVALID_ARGUMENT naming the
 argument, and nothing is computed): 0 <= N, num, steps <= `max_batch` (default 1024); class numbers
 (`labels`, `to`, `label`) in 0..C-1, with one per sentence; `seed` >= 0; sentences valid UTF-8.
@@ -62,7 +71,10 @@ def _checked(checks, fn):
 def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, max_batch=1024, metadata=None):
     """Writes the SavedModel to `out_dir` (plus `arae_tf_export.json` describing it). Returns the signature names.
 
-    `max_batch` bounds the sentences of one request and `num`/`steps` (module docstring: limits)."""
+    `max_batch` bounds the sentences of one request and `num`/`steps` (module docstring: limits).
+    Image models (`vocab` None) are exported by `export_images`."""
+    if model.modality == "image":
+        return export_images(model, out_dir, max_batch=max_batch, metadata=metadata)
     vocab.check_size(model.backbone.vocab_size, where="model being exported")
     if os.path.exists(out_dir) and os.listdir(out_dir):
         raise FileExistsError(f"{out_dir} exists and is not empty; choose a new --out directory")
@@ -165,6 +177,60 @@ def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, max_batc
                    "max_input_words": max_input_words, "max_batch": max_batch, "latent_dim": model.latent_dim,
                    **(metadata or {})}, f, indent=2)
     return names
+
+
+IMAGE_SIGNATURES = ("encode", "decode", "reconstruct", "sample", "interpolate")
+
+
+def export_images(model, out_dir, max_batch=1024, metadata=None):
+    """Writes an image model's SavedModel (float tensors in and out; module docstring) to `out_dir`
+    plus `arae_tf_export.json`. Returns the signature names. Every input is checked in the graph
+    (at most `max_batch` rows, pixels finite and in [0, 1], counts in 0..max_batch, seed >= 0)."""
+    if os.path.exists(out_dir) and os.listdir(out_dir):
+        raise FileExistsError(f"{out_dir} exists and is not empty; choose a new --out directory")
+    backbone = model.backbone
+    n, d = backbone.input_dim, model.latent_dim
+
+    def pixels_ok(x, name):
+        return [_require(tf.shape(x)[0] <= max_batch, f"argument `{name}`: at most {max_batch} images per request"),
+                _require(tf.reduce_all(tf.math.is_finite(x) & (x >= 0.0) & (x <= 1.0)),
+                         f"argument `{name}`: pixel values must be finite and in [0, 1]")]
+
+    def count_ok(v, name):
+        return [_require((v >= 0) & (v <= max_batch), f"argument `{name}`: must be in 0..{max_batch}")]
+
+    S = lambda shape, dtype, name: tf.TensorSpec(shape, dtype, name=name)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("encode", lambda images: _checked(pixels_ok(images, "images"),
+                                                           lambda: {"codes": backbone.encode(images)}),
+                         [S([None, n], tf.float32, "images")])
+    archive.add_endpoint("decode", lambda codes: _checked(
+        [_require(tf.shape(codes)[0] <= max_batch, f"argument `codes`: at most {max_batch} codes per request"),
+         _require(tf.reduce_all(tf.math.is_finite(codes)), "argument `codes`: must be finite")],
+        lambda: {"images": backbone.decode(codes)}), [S([None, d], tf.float32, "codes")])
+    archive.add_endpoint("reconstruct", lambda images: _checked(
+        pixels_ok(images, "images"), lambda: {"images": backbone.decode(backbone.encode(images))}),
+        [S([None, n], tf.float32, "images")])
+    archive.add_endpoint("sample", lambda num, seed: _checked(
+        count_ok(num, "num") + [_require(seed >= 0, "argument `seed`: must be >= 0")],
+        lambda: {"images": backbone.decode(model.sample_codes(num, seed=tf.stack([seed, 0])))}),
+        [S([], tf.int32, "num"), S([], tf.int32, "seed")])
+
+    def interpolate(a, b, steps):
+        def run():
+            z = backbone.encode(tf.stack([a, b]))
+            return {"images": backbone.decode(interpolation_path(z[0], z[1], steps, backbone.normalize_code))}
+        return _checked(pixels_ok(a[None], "a") + pixels_ok(b[None], "b") + count_ok(steps, "steps"), run)
+
+    archive.add_endpoint("interpolate", interpolate,
+                         [S([n], tf.float32, "a"), S([n], tf.float32, "b"), S([], tf.int32, "steps")])
+    archive.write_out(out_dir, verbose=False)
+    with open(os.path.join(out_dir, "arae_tf_export.json"), "w") as f:
+        json.dump({"signatures": list(IMAGE_SIGNATURES), "model": type(model).__name__, "modality": "image",
+                   "input_dim": n, "image_shape": list(backbone.image_shape), "max_batch": max_batch,
+                   "latent_dim": d, **(metadata or {})}, f, indent=2)
+    return list(IMAGE_SIGNATURES)
 
 
 def saved_model_ops(export_dir):

@@ -98,14 +98,22 @@ def evaluate_images(model, config, out, seed=0, num_grid=100, split="test", log=
     return m
 
 
+def metrics_table(metric_dicts, names):
+    """A Markdown table of `evaluate_images` metrics, one row per model (`names`)."""
+    rows = ["| model | NLL per pixel (nats) | NLL per image | pixel accuracy | ‖z‖ | ‖z̃‖ | tr cov z | tr cov z̃ |",
+            "|---|---|---|---|---|---|---|---|"]
+    for name, m in zip(names, metric_dicts):
+        rows.append(f"| {name} | {m['nll_per_pixel']:.4f} | {m['nll_per_image']:.1f} | {m['pixel_accuracy']:.4f} | "
+                    f"{m['z']['norm']:.3f} | {m['z_prior']['norm']:.3f} | {m['z']['cov_trace']:.3f} | "
+                    f"{m['z_prior']['cov_trace']:.3f} |")
+    return "\n".join(rows)
+
+
 def report(m, figures):
     """The Markdown report of `evaluate_images`' metrics and figures (file names relative to it)."""
     return "\n".join([
         f"# Image autoencoder evaluation ({m['split']} split, {m['images']:,} images)", "",
-        "| NLL per pixel (nats) | NLL per image | pixel accuracy | ‖z‖ | ‖z̃‖ | tr cov z | tr cov z̃ |",
-        "|---|---|---|---|---|---|---|",
-        f"| {m['nll_per_pixel']:.4f} | {m['nll_per_image']:.1f} | {m['pixel_accuracy']:.4f} | {m['z']['norm']:.3f} | "
-        f"{m['z_prior']['norm']:.3f} | {m['z']['cov_trace']:.3f} | {m['z_prior']['cov_trace']:.3f} |", "",
+        metrics_table([m], ["this model"]), "",
         "NLL: -log p(x | enc(x)) under the decoder's per-pixel Bernoulli, the code without noise.", "",
         "Reconstructions (pairs: input, then its reconstruction's pixel probabilities):", "",
         f"![reconstructions]({os.path.basename(figures['reconstructions'])})", "",

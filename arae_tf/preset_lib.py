@@ -29,6 +29,9 @@ DATA_NOTES = {
             "pairs and the Flickr30k captions SNLI's premises came from; lower-cased; training keeps sentences of at "
             "most 20 words, as the stochastic-WAE paper's Table 1). SNLI is CC BY-SA 4.0; the Flickr30k captions are "
             "for non-commercial research: use this model for research only.",
+    "binarized_mnist": "../shared/data/binarized_mnist (binarized MNIST, 50,000 train / 10,000 valid / 10,000 test "
+                       "images of 28x28 pixels in {0, 1}, from an MIT-licensed repository; MNIST itself is LeCun, "
+                       "Cortes and Burges'). For research and testing.",
     "dailydialog": "../shared/data/dailydialog (DailyDialog context → reply pairs from `train.pairs.tsv`, the "
                    "stochastic-WAE paper's Table 2 data; test pairs whose context occurs in training removed). "
                    "DailyDialog is CC BY-NC-SA 4.0: use this model for non-commercial research only.",
@@ -41,6 +44,11 @@ USAGE = {
                   "m.sample(5, seed=0)  # from the prior N(0, I)",
                   "m.interpolate(\"a man is sleeping .\", \"two dogs run on the beach .\", steps=5)",
                   "z = m.encode(texts); m.decode(z)"],
+    "images": ["import numpy as np",
+               "x = np.load(\"../shared/data/binarized_mnist/binarized_mnist.npz\")[\"test\"][:8]  # [8, 784] of 0/1",
+               "m.reconstruct_images(x)          # pixel probabilities [8, 28, 28]",
+               "m.sample_images(16, seed=0)      # from the learned prior",
+               "m.interpolate_images(x[0], x[1], steps=8); z = m.encode_images(x); m.decode_images(z)"],
     "dialog": ["m.respond([\"how much is this shirt ?\"])  # greedy reply from the context's code",
                "m.respond(contexts, sample=True, seed=0)  # Gaussian encoders: a draw from q(z|context)",
                "m.sample(5, seed=0)  # replies from the prior N(0, I)"],
@@ -48,7 +56,9 @@ USAGE = {
 
 
 def model_kind(model, test_examples):
-    """"transfer" (one decoder per class), "dialog" (its data are context -> reply pairs) or "sentences"."""
+    """"images", "transfer" (one decoder per class), "dialog" (its data are context -> reply pairs) or "sentences"."""
+    if model.modality == "image":
+        return "images"
     if model.decoder_classes > 1:
         return "transfer"
     return "dialog" if pipeline.has_sources(test_examples) else "sentences"
@@ -56,6 +66,8 @@ def model_kind(model, test_examples):
 
 def dataset_name(config):
     """The ../shared/data folder a config trains on ("builtin" for the built-in corpus)."""
+    if config.data.source == "images":
+        return os.path.basename(os.path.dirname(os.path.abspath(config.data.image_file)))
     if config.data.source != "files" or not config.data.train_files:
         return config.data.source
     return os.path.basename(os.path.dirname(os.path.abspath(config.data.train_files[0])))
@@ -105,6 +117,14 @@ def command_line(argv, repo=None):
 
 
 def _evaluation_section(kind, metrics, paper_row):
+    if kind == "images":
+        from arae_tf import image_lib
+        return [image_lib.metrics_table([metrics], ["this preset"]), "",
+                "NLL: -log p(x | enc(x)) under the decoder's per-pixel Bernoulli, nats (the code without noise).", "",
+                "Reconstructions (pairs: test image, then its reconstruction's pixel probabilities):", "",
+                "![reconstructions](reconstructions.png)", "", "Prior samples (pixel probabilities):", "",
+                "![samples](samples.png)", "", "Interpolations between test images (one row each, ends included):",
+                "", "![interpolations](interpolations.png)", ""]
     if kind == "transfer":
         tr, r = metrics.get("transfer", {}), metrics["reconstruction"]
         nan = float("nan")
@@ -163,6 +183,11 @@ def storage_check(model, loaded, test_examples, kind, n=1000):
     the stored preset reproduces exactly (replies to contexts for dialog models, reconstructions
     otherwise)."""
     examples = test_examples[:n]
+    if kind == "images":
+        a, b = model.reconstruct_images(examples, flat=True), loaded.reconstruct_images(examples, flat=True)
+        same = float(np.mean((a >= 0.5) == (b >= 0.5)))
+        return (f"{100 * same:.2f}% of the most likely pixels of {len(examples):,} test reconstructions are the "
+                f"float32 model's; pixel probabilities differ by at most {float(np.abs(a - b).max()):.4f}.")
     if kind == "dialog":
         inputs = [pipeline.source_of(e) for e in examples]
         a, b = model.respond(inputs), loaded.respond(inputs)
@@ -183,6 +208,9 @@ Source = collections.namedtuple("Source", "workdir checkpoint model vocab config
 def load_source(workdir, checkpoint=0):
     """The model trained in `workdir` (`checkpoint` > 0: that step's checkpoint) as a `Source`."""
     model, vocab, config = evaluation.load_trained(workdir, checkpoint)
+    if config.data.source == "images":
+        from arae_tf import image_lib
+        return Source(workdir, checkpoint, model, vocab, config, image_lib.load_split(config, "test"), "images")
     test_examples = load_examples(config.data, "test")
     return Source(workdir, checkpoint, model, vocab, config, test_examples, model_kind(model, test_examples))
 
@@ -206,7 +234,11 @@ def write_preset(source, name, description="", zoo_dir=None, dtype="float16", co
     metrics_path = os.path.join(evaluation.eval_dir(workdir, checkpoint), "metrics.json")
     metrics = json.load(open(metrics_path)) if os.path.exists(metrics_path) else None
     compare_table = ""
-    if compare:
+    if compare and kind == "images":
+        from arae_tf import image_lib
+        compare_table = image_lib.metrics_table([metrics] + [paper_tables.load_eval(w) for w in compare],
+                                                [name] + [os.path.basename(os.path.normpath(w)) for w in compare])
+    elif compare:
         compare_table = evaluation.comparison_table([metrics] + [paper_tables.load_eval(w) for w in compare],
                                                     [name] + [os.path.basename(os.path.normpath(w)) for w in compare])
     zoo_dir = zoo_dir or zoo.presets_dir()
@@ -220,6 +252,10 @@ def write_preset(source, name, description="", zoo_dir=None, dtype="float16", co
                                           if k != "examples"}})
     try:
         zoo.save_preset(model, vocab, partial, meta, dtype=dtype)
+        if kind == "images":  # the card's figures travel with the preset
+            for png in ("reconstructions.png", "samples.png", "interpolations.png"):
+                if os.path.exists(os.path.join(os.path.dirname(metrics_path), png)):
+                    shutil.copy(os.path.join(os.path.dirname(metrics_path), png), partial)
         check = storage_check(model, zoo.load(partial, compile=False), test_examples, kind)
         notes = open(notes_file).read() if notes_file else ""
         with open(os.path.join(partial, "MODEL_CARD.md"), "w") as f:

@@ -11,7 +11,8 @@ A preset is a directory:
 
     model.json       the Keras model config (keras.saving.serialize_keras_object, with compile config)
     weights.npz      every model weight by variable path (float16 or float32; see metadata "dtype")
-    vocabulary.txt   the vocabulary (ids pad 0, unk 1, bos 2, eos 3, words...)
+    vocabulary.txt   the vocabulary (ids pad 0, unk 1, bos 2, eos 3, words...); text models only
+    *.png            figures of the model card (image models: reconstructions, samples, interpolations)
     metadata.json    name, description, training command and config, measured metrics
     MODEL_CARD.md    what it is, how it was trained and evaluated, data licence
     SHA256SUMS       sha256 of every file above; `load` refuses a preset whose files do not match
@@ -37,6 +38,7 @@ from arae_tf.models.base import dtype_policy
 from arae_tf.data.vocab import Vocabulary
 
 PRESET_FILES = ("model.json", "weights.npz", "vocabulary.txt", "metadata.json", "MODEL_CARD.md")
+REQUIRED_FILES = ("model.json", "weights.npz", "metadata.json", "MODEL_CARD.md")  # + vocabulary.txt for text models
 MANIFEST = "SHA256SUMS"
 _REMOTE = {}
 
@@ -136,7 +138,9 @@ def file_sha256(path):
 
 def write_manifest(path):
     """Writes SHA256SUMS for the preset files in `path`."""
-    lines = [f"{file_sha256(os.path.join(path, f))}  {f}\n" for f in PRESET_FILES if os.path.exists(os.path.join(path, f))]
+    names = [f for f in PRESET_FILES if os.path.exists(os.path.join(path, f))]
+    names += sorted(f for f in os.listdir(path) if f.endswith(".png") and _plain_file_name(f))
+    lines = [f"{file_sha256(os.path.join(path, f))}  {f}\n" for f in names]
     with open(os.path.join(path, MANIFEST), "w") as f:
         f.writelines(lines)
 
@@ -155,7 +159,7 @@ def verify(path):
             raise PresetError(f"{manifest}, line {i}: {parts[1]!r} is not a plain file name inside the preset "
                               "directory; refusing the preset")
         listed[parts[1]] = parts[0]
-    for f in PRESET_FILES:
+    for f in REQUIRED_FILES:
         if f not in listed:
             raise PresetError(f"{manifest} does not list {f}")
     for f, want in listed.items():
@@ -197,10 +201,15 @@ def _read_json(path):
 
 # -- save / load --------------------------------------------------------------
 def save_preset(model, vocab, path, metadata, dtype="float16", card=""):
-    """Writes `model` (weights only, no optimizer state) as a preset directory with its manifest."""
+    """Writes `model` (weights only, no optimizer state) as a preset directory with its manifest
+    (`vocab` None for an image model: no vocabulary.txt)."""
     if dtype not in ("float16", "float32"):
         raise ValueError(f"dtype must be float16 or float32, got {dtype!r}")
-    vocab.check_size(model.backbone.vocab_size, where="model")
+    if (vocab is None) != (model.modality == "image"):
+        raise ValueError(f"a {model.modality} model is saved {'without' if model.modality == 'image' else 'with'} "
+                         "a vocabulary")
+    if vocab is not None:
+        vocab.check_size(model.backbone.vocab_size, where="model")
     check_finite({v.path: np.asarray(v.numpy()) for v in model.weights}, f"saving preset {path}")
     os.makedirs(path, exist_ok=True)
     with open(os.path.join(path, "model.json"), "w") as f:
@@ -212,7 +221,8 @@ def save_preset(model, vocab, path, metadata, dtype="float16", card=""):
     if len(arrays) != len(model.weights):
         raise ValueError("model weights have duplicate paths; cannot save them by name")
     np.savez(os.path.join(path, "weights.npz"), **arrays)
-    vocab.save(os.path.join(path, "vocabulary.txt"))
+    if vocab is not None:
+        vocab.save(os.path.join(path, "vocabulary.txt"))
     with open(os.path.join(path, "metadata.json"), "w") as f:
         json.dump({**metadata, "dtype": dtype, "saved": time.strftime("%Y-%m-%d %H:%M:%S")}, f, indent=2, default=str)
     with open(os.path.join(path, "MODEL_CARD.md"), "w") as f:
@@ -233,7 +243,8 @@ def _with_dtype_policy(config, policy):
 
 
 def load(name, compile=True, dtype="float32"):
-    """The preset `name` as a Keras model with `model.vocabulary` attached and `model.preset` metadata.
+    """The preset `name` as a Keras model with `model.vocabulary` attached (text models) and `model.preset`
+    metadata.
 
     Args:
         compile: (default) compile the model with its training optimizers, ready for `fit`
@@ -273,7 +284,10 @@ def _load_verified(path, compile, dtype):
         names.discard(v.path)
     if names:
         raise PresetError(f"{path}/weights.npz has weights the model does not: {sorted(names)[:5]}")
-    model.vocabulary = Vocabulary.load(os.path.join(path, "vocabulary.txt"))
+    if model.modality == "text":
+        if not os.path.isfile(os.path.join(path, "vocabulary.txt")):
+            raise PresetError(f"{path} has no vocabulary.txt, which a text model needs")
+        model.vocabulary = Vocabulary.load(os.path.join(path, "vocabulary.txt"))
     model.preset = _read_json(os.path.join(path, "metadata.json"))
     return model
 
@@ -282,5 +296,5 @@ def export(name, out_dir, **kwargs):
     """Writes preset `name` as a SavedModel with string signatures (see `arae_tf.export_lib`)."""
     from arae_tf import export_lib
     model = load(name, compile=False)
-    return export_lib.export_model(model, model.vocabulary, out_dir,
+    return export_lib.export_model(model, getattr(model, "vocabulary", None), out_dir,
                                    metadata={"preset": model.preset.get("name", name)}, **kwargs)

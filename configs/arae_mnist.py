@@ -12,7 +12,7 @@ the GAN; code noise 0.1 annealed; batch 100; 30 passes.
     python -m arae_tf.evaluate --workdir=workdirs/arae_mnist
 
 Variants: `ae` (lambda_1 = 0 baseline: model "ae", prior a Gaussian fitted to training codes),
-`small` (one hidden layer of 256 and 400 iterations: the tests' learning check), `smoke`.
+`small` (one hidden layer of 256 and 1,000 iterations: the tests' learning check), `smoke`.
 """
 
 from arae_tf.config_base import apply_variant, base_config, set_model, shared_data_dir, use_images
@@ -46,8 +46,8 @@ def get_config(arg=None):
     if "small" in parts:
         c.image.encoder_hidden = c.image.decoder_hidden = (256,)
         c.train.epochs = 1.0
-        c.train.steps = 400
-        c.train.eval_every = 200
+        c.train.steps = 1000
+        c.train.eval_every = 500
         c.train.log_every = 100
         c.eval.max_batches = 5
     rest = [p for p in parts if p not in ("ae", "small")]

@@ -62,7 +62,7 @@ def check_images(x, input_dim, where):
         raise ValueError(f"{where}: no images")
     if not np.isin(x, (0, 1)).all():
         bad = np.argwhere(~np.isin(x, (0, 1)))[0]
-        raise ValueError(f"{where}: image {bad[0]}, pixel {bad[1]} is {x[bad[0], bad[1]]!r}; binarized images "
+        raise ValueError(f"{where}: image {bad[0]}, pixel {bad[1]} is {x[bad[0], bad[1]].item()!r}; binarized images "
                          "hold 0 and 1 only")
     return x.astype(np.uint8)
 
