@@ -68,11 +68,55 @@ def pixel_accuracy(model, images, batch=1000):
     return hits / images.size
 
 
-def evaluate_images(model, config, out, seed=0, num_grid=100, split="test", log=print):
+# -- a digit classifier for sample quality ------------------------------------------
+def labelled_digits_file(config):
+    """`mnist_5k/mnist_5k.csv.gz` beside the model's image data folder (../shared/data), or None."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(config.data.image_file))), "mnist_5k",
+                        "mnist_5k.csv.gz")
+    return path if os.path.exists(path) else None
+
+
+def digit_classifier(csv_path, seed=0, epochs=30):
+    """An MLP (784-256-10) trained on the labelled digits of `csv_path` (784 grey values 0-255 then the
+    label per line), binarized at 128 as the data: returns (predict(images [N, 784]) -> probabilities
+    [N, 10], its accuracy on the last 1,000 digits, held out)."""
+    import keras
+    data = np.loadtxt(csv_path, delimiter=",", dtype=np.int64)
+    x, y = (data[:, :784] >= 128).astype(np.float32), data[:, 784]
+    order = np.random.default_rng(seed).permutation(len(x))
+    x, y = x[order], y[order]
+    keras.utils.set_random_seed(seed)
+    net = keras.Sequential([keras.Input((784,)), keras.layers.Dense(256, activation="relu"),
+                            keras.layers.Dropout(0.3, seed=seed), keras.layers.Dense(10)])
+    net.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                metrics=["accuracy"])
+    net.fit(x[:-1000], y[:-1000], batch_size=100, epochs=epochs, verbose=0, shuffle=False)
+    accuracy = float(net.evaluate(x[-1000:], y[-1000:], verbose=0, return_dict=True)["accuracy"])
+    predict = lambda images: keras.ops.convert_to_numpy(keras.ops.softmax(net(np.asarray(images, np.float32))))
+    return predict, accuracy
+
+
+def digit_scores(probabilities, confident=0.9):
+    """Sample quality under the digit classifier: the mean top probability, the share of images it
+    assigns with probability >= `confident`, and the entropy (nats) of the predicted classes' shares
+    (log 10 = 2.303 when every digit is equally represented; low when samples collapse onto a few)."""
+    p = np.asarray(probabilities)
+    shares = np.bincount(p.argmax(1), minlength=p.shape[1]) / len(p)
+    nz = shares[shares > 0]
+    return {"mean_top_probability": float(p.max(1).mean()), "confident_share": float((p.max(1) >= confident).mean()),
+            "class_entropy": float(-(nz * np.log(nz)).sum())}
+
+
+def evaluate_images(model, config, out, seed=0, num_grid=100, split="test", log=print, num_samples=10000):
     """Writes `out/metrics.json`, `out/report.md` and PNG grids (reconstructions, prior samples,
-    interpolations) for an image model on `split`. Returns the metrics."""
+    interpolations) for an image model on `split`. Returns the metrics.
+
+    Where labelled digits sit beside the data (`labelled_digits_file`), `num_samples` prior samples
+    (binarized at 0.5) and the real `split` images are scored by `digit_classifier` (`digit_scores`)."""
     os.makedirs(out, exist_ok=True)
     t = time.time()
+    if model.fits_codes:  # the AE: a Gaussian fitted to training codes, the stream's first batches (as in training)
+        model.fit_code_distribution(datasets(config, 0)[3])
     x = load_split(config, split)
     z = model.encode_images(x[:5000])
     z_prior = model.sample_codes(5000, seed=seed).numpy()
@@ -80,6 +124,15 @@ def evaluate_images(model, config, out, seed=0, num_grid=100, split="test", log=
          "nll_per_pixel": nll_per_pixel(model, x), "pixel_accuracy": pixel_accuracy(model, x),
          **latent_lib.code_statistics(z, z_prior)}
     m["nll_per_image"] = m["nll_per_pixel"] * x.shape[1]
+    digits = labelled_digits_file(config)
+    if digits and x.shape[1] == 784:
+        predict, accuracy = digit_classifier(digits, seed=seed)
+        samples = np.concatenate([model.sample_images(1000, seed=seed + i, flat=True)
+                                  for i in range(0, num_samples, 1000)]) >= 0.5
+        from arae_tf.preset_lib import portable_path
+        m["digit_classifier"] = {"file": portable_path(os.path.abspath(digits)), "held_out_accuracy": accuracy,
+                                 "samples": {"count": int(len(samples)), **digit_scores(predict(samples))},
+                                 "real": {"count": int(len(x)), **digit_scores(predict(x))}}
     h, w = model.backbone.image_shape
     figures = {
         "reconstructions": save_grid(os.path.join(out, "reconstructions.png"),
@@ -99,13 +152,27 @@ def evaluate_images(model, config, out, seed=0, num_grid=100, split="test", log=
 
 
 def metrics_table(metric_dicts, names):
-    """A Markdown table of `evaluate_images` metrics, one row per model (`names`)."""
-    rows = ["| model | NLL per pixel (nats) | NLL per image | pixel accuracy | ‖z‖ | ‖z̃‖ | tr cov z | tr cov z̃ |",
-            "|---|---|---|---|---|---|---|---|"]
+    """A Markdown table of `evaluate_images` metrics, one row per model (`names`); with the digit
+    classifier's scores of prior samples where measured, and a last row for the real test images."""
+    rows = ["| model | NLL per pixel (nats) | NLL per image | pixel accuracy | ‖z‖ | ‖z̃‖ | tr cov z | tr cov z̃ "
+            "| samples: mean top p | confident (p ≥ 0.9) | class entropy |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    dash = "–"
     for name, m in zip(names, metric_dicts):
+        d = m.get("digit_classifier", {}).get("samples")
+        tail = (f"{d['mean_top_probability']:.3f} | {d['confident_share']:.3f} | {d['class_entropy']:.3f}" if d
+                else f"{dash} | {dash} | {dash}")
         rows.append(f"| {name} | {m['nll_per_pixel']:.4f} | {m['nll_per_image']:.1f} | {m['pixel_accuracy']:.4f} | "
                     f"{m['z']['norm']:.3f} | {m['z_prior']['norm']:.3f} | {m['z']['cov_trace']:.3f} | "
-                    f"{m['z_prior']['cov_trace']:.3f} |")
+                    f"{m['z_prior']['cov_trace']:.3f} | {tail} |")
+    real = next((m["digit_classifier"] for m in metric_dicts if "digit_classifier" in m), None)
+    if real:
+        r = real["real"]
+        rows.append(f"| real test images | {dash} | {dash} | {dash} | {dash} | {dash} | {dash} | {dash} | "
+                    f"{r['mean_top_probability']:.3f} | {r['confident_share']:.3f} | {r['class_entropy']:.3f} |")
+        rows += ["", f"Sample scores: {real['samples']['count']:,} prior samples (pixels binarized at 0.5) under an "
+                 f"MLP digit classifier trained on `{real['file']}` (binarized at 128; held-out accuracy "
+                 f"{real['held_out_accuracy']:.3f}). Class entropy: of the predicted digits' shares, log 10 = 2.303 "
+                 "when every digit is equally represented."]
     return "\n".join(rows)
 
 
