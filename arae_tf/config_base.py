@@ -31,6 +31,8 @@ def base_config(model="arae"):
     d.train_files = ()        # one file per class (label = index), or one file
     d.valid_files = ()
     d.test_files = ()         # used by `python -m arae_tf.evaluate` (falls back to valid_files)
+    d.train_exclude_files = ()  # training sentences found in any tab-separated field of these files are left out
+    #                             (e.g. ARAE Table 5's labelled test pairs: ../shared/data/snli_nli/test.tsv)
     d.label_column = -1       # >= 0: labels from this tab-separated column instead of the file index
     d.source_column = -1      # >= 0: encoder-decoder data, the encoder reads this tab-separated column (dialog context)
     d.text_column = -1

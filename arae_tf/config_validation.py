@@ -164,7 +164,7 @@ def validate(config):
             files = d.get(f"{split}_files") or ()
             if not files:
                 problems.append(f"data.{split}_files is empty: data.source 'files' needs at least one file")
-        for split in ("train", "valid", "test"):
+        for split in ("train", "valid", "test", "train_exclude"):
             for path in d.get(f"{split}_files") or ():
                 if not os.path.isfile(path):
                     problems.append(f"data.{split}_files: {path} is not a file")

@@ -133,3 +133,20 @@ def test_the_stream_from_a_step_is_the_uninterrupted_streams_tail(kw):
     # Passes are ordered differently, each pass holds every sentence once.
     first, second = full[:per_pass], full[per_pass: 2 * per_pass]
     assert not all(np.array_equal(a, b) for a, b in zip(first, second))
+
+
+def test_train_exclude_files_leave_held_out_sentences_out(tmp_path, caplog):
+    import logging
+
+    import ml_collections
+
+    from arae_tf.data.sources import load_examples
+    (tmp_path / "train.txt").write_text("a man sleeps .\na dog runs .\nthe sun is out .\n")
+    (tmp_path / "held.tsv").write_text("a dog runs .\ttwo cats sit .\tneutral\n")
+    d = ml_collections.ConfigDict(dict(source="files", train_files=(str(tmp_path / "train.txt"),), valid_files=(),
+                                       test_files=(), num_classes=1, label_column=-1, text_column=-1,
+                                       source_column=-1, train_exclude_files=(str(tmp_path / "held.tsv"),)))
+    with caplog.at_level(logging.INFO, logger="absl"):
+        kept = load_examples(d, "train")
+    assert [t for t, _ in kept] == ["a man sleeps .", "the sun is out ."]
+    assert "1 of 3 training examples" in caplog.text and "held.tsv" in caplog.text

@@ -2,6 +2,7 @@
 the built-in synthetic corpus a config names; `validation_order` fixes the validation order."""
 
 import numpy as np
+from absl import logging
 
 from arae_tf.data import pipeline, synthetic
 
@@ -20,8 +21,11 @@ def load_examples(data, split):
         lc = data.label_column if data.label_column >= 0 else None
         tc = data.text_column if data.text_column >= 0 else None
         sc = data.get("source_column", -1)
-        return pipeline.read_files(list(files), num_classes=data.num_classes, label_column=lc, text_column=tc,
-                                   source_column=sc if sc >= 0 else None)
+        examples = pipeline.read_files(list(files), num_classes=data.num_classes, label_column=lc, text_column=tc,
+                                       source_column=sc if sc >= 0 else None)
+        if split == "train" and data.get("train_exclude_files"):
+            examples = exclude_sentences(examples, data.train_exclude_files)
+        return examples
     if data.source == "tfds":
         s = {"train": data.tfds_train_split, "valid": data.tfds_valid_split,
              "test": data.get("tfds_test_split", "test")}[split]
@@ -36,6 +40,28 @@ def load_examples(data, split):
             raise ValueError(f"config field data.builtin_task must be 'sentences' or 'dialog', got {task!r}")
         return synthetic.generate(n, num_classes=data.num_classes, seed=seed)
     raise ValueError(f"config field data.source must be 'files', 'tfds' or 'builtin', got {data.source!r}")
+
+
+def held_out_sentences(files):
+    """Every sentence of `files`: each tab-separated field of each line (a text file's line is one field;
+    an NLI .tsv's premise, hypothesis and label)."""
+    out = set()
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                out.update(field.strip() for field in line.rstrip("\n").split("\t") if field.strip())
+    return out
+
+
+def exclude_sentences(examples, files):
+    """`examples` without those whose text is a sentence of `files` (`held_out_sentences`): config field
+    `data.train_exclude_files`, e.g. the labelled test pairs of ARAE Table 5, whose sentences the
+    autoencoder must not have seen. Texts are compared as read (the corpora share one tokenization)."""
+    held = held_out_sentences(files)
+    kept = [e for e in examples if e[0] not in held]
+    logging.info(f"[data] data.train_exclude_files: {len(examples) - len(kept)} of {len(examples)} training "
+                 f"examples are sentences of {', '.join(files)} and were left out")
+    return kept
 
 
 def validation_order(examples, seed):
