@@ -112,8 +112,10 @@ def test_image_api_refuses_bad_input(trained):
 
 def test_text_model_refuses_image_methods(vocab):
     model = tiny_arae(len(vocab))
-    with pytest.raises(TypeError, match=r"encode_images\(\) is for image models|image methods\(\) is for image"):
+    with pytest.raises(TypeError, match=r"encode_images\(\) is for image models; this model autoencodes sentences"):
         model.encode_images(np.zeros((1, 784)))
+    with pytest.raises(TypeError, match=r"interpolate_images\(\) is for image models"):
+        model.interpolate_images(np.zeros(784), np.zeros(784))
     with pytest.raises(TypeError, match="sample_images"):
         model.sample_images(2)
 

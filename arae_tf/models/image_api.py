@@ -28,9 +28,9 @@ class ImageAPI:
                             "decode, reconstruct, sample and interpolate")
         return self.backbone
 
-    def _image_batch(self, images, name="images"):
+    def _image_batch(self, images, name="images", method="encode_images"):
         """`images` ([N, n] or [N, height, width], values in [0, 1]) as float32 [N, n]."""
-        b = self._image_backbone("image methods")
+        b = self._image_backbone(method)
         try:
             x = np.asarray(images, np.float32)
         except (TypeError, ValueError):
@@ -82,13 +82,14 @@ class ImageAPI:
         """Images decoded along the line from the code of image `a` to that of `b` (`steps` points, both
         ends included), re-normalised to the unit sphere when the model normalises codes."""
         check_count(steps, "steps")
-        z = self.encode_images(np.stack([self._image_batch([a], "a")[0], self._image_batch([b], "b")[0]]))
+        z = self.encode_images(np.stack([self._image_batch([a], "a", "interpolate_images")[0],
+                                         self._image_batch([b], "b", "interpolate_images")[0]]))
         return self.decode_images(interpolation_path(z[0], z[1], steps, self.backbone.normalize_code), flat=flat)
 
     def image_nll(self, images):
         """-log p(x | enc(x)) of each image [N] (nats; divide by the pixel count for the NLL per pixel)."""
         bb = self._image_backbone("image_nll")
-        x = self._image_batch(images)
+        x = self._image_batch(images, method="image_nll")
         if not len(x):
             return np.zeros((0,), np.float32)
         fn = self._compiled("image_nll", lambda x: bb.image_nll(bb.encode(x), x),
