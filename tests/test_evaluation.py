@@ -153,6 +153,16 @@ def test_evaluate_trained_builtin_model(builtin_run):
     assert "forward PPL" in report and "![k-swap" in report
     table = evaluation.comparison_table([m, m], ["a", "b"])
     assert table.count("\n") == 18 and "| reverse PPL |" in table
+    # ARAE Table 1's baselines, measured like this report: real sentences, and samples of the reference LM.
+    from arae_tf.evaluation import paper_tables
+    rows = paper_tables.lm_rows(workdir)
+    assert rows["Real data"]["sentences"] == rows["LM samples"]["sentences"] == 1000
+    assert rows["Real data"]["reverse_ppl"] < 1.5 * real_reverse  # the same recipe as `real_reverse`, other sentences
+    assert rows["LM samples"]["forward_ppl"] < 2 * m["lm"]["test_ppl_real"]  # the LM's own samples are likely under it
+    assert os.path.exists(os.path.join(out, "lm_rows.json")) and paper_tables.lm_rows(workdir) == rows
+    text = paper_tables.arae_generation_table([("ARAE samples", m)], rows).splitlines()
+    assert text[2].startswith("| Real data |") and text[2].endswith("| 27.4 | – |")
+    assert text[4].startswith(f"| ARAE samples | {m['samples']['reverse_ppl']:.1f} |") and "82.2 | 44.3 |" in text[4]
 
 
 def test_evaluate_binary_errors_on_missing_workdir(tmp_path):

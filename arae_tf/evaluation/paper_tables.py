@@ -30,7 +30,17 @@ WAE_DIALOG = {
 }
 WAE_DIALOG_CORPUS = (None, None, 6.15, 0.077, 0.414)
 
-TABLES = {"wae_snli": (WAE_SNLI, WAE_SNLI_CORPUS), "wae_dialog": (WAE_DIALOG, WAE_DIALOG_CORPUS)}
+# ARAE Table 1 (SNLI generation): reverse PPL, forward PPL ("Real data": the LM trained on real text).
+ARAE_SNLI = {
+    "Real data": (27.4, None),
+    "LM samples": (90.6, 18.8),
+    "AE samples": (97.3, 87.8),
+    "ARAE samples": (82.2, 44.3),
+    "AAE samples": (980.0, None),
+}
+
+TABLES = {"wae_snli": (WAE_SNLI, WAE_SNLI_CORPUS), "wae_dialog": (WAE_DIALOG, WAE_DIALOG_CORPUS),
+          "arae_snli": (ARAE_SNLI, None)}
 
 
 def _fmt(x, digits):
@@ -94,6 +104,70 @@ def dialog_table(rows, paper=WAE_DIALOG, corpus=WAE_DIALOG_CORPUS):
     return "\n".join(lines)
 
 
+def lm_rows(workdir_eval, out_json=""):
+    """ARAE Table 1's "Real data" and "LM samples" rows, measured like the model rows of the evaluation
+    report `workdir_eval` (its data, vocabulary, reference LM cache, sample count and LM settings):
+
+    * Real data: the test sentences' PPL under an LM trained on as many real training sentences as the
+      models' reverse-PPL LMs read samples;
+    * LM samples: as many sentences drawn from the reference LM (trained on the real training split),
+      scored as a model's samples (forward PPL under that LM, reverse PPL of the test text).
+    Cached in `out_json` (default `<report dir>/lm_rows.json`). Returns {row: {"reverse_ppl", ...}}."""
+    import dataclasses
+
+    from arae_tf.data.sources import load_examples
+    from arae_tf.metrics import lm as lm_lib
+    from arae_tf.workdir import config_from_dict, load_trained
+    m = load_eval(workdir_eval)
+    report_dir = workdir_eval if os.path.exists(os.path.join(workdir_eval, "metrics.json")) else os.path.join(
+        workdir_eval, "eval")
+    out_json = out_json or os.path.join(report_dir, "lm_rows.json")
+    if os.path.exists(out_json):
+        with open(out_json) as f:
+            return json.load(f)
+    workdir = m["workdir"].split(" checkpoint ")[0]
+    _, vocab, config = load_trained(workdir)
+    settings = lm_lib.LMSettings(**m["settings"]["lm"])
+    n = m["samples"]["reverse_ppl_samples"]
+    cache = m["settings"]["cache_dir"] or os.path.join(report_dir, "cache")
+    train = [t for t, _ in load_examples(config.data, "train")]
+    test = [t for t, _ in load_examples(config.data, "test")]
+    real_lm = lm_lib.cached_lm(os.path.join(cache, "lm_real"), train, vocab, settings)
+    import numpy as np
+    order = np.random.default_rng(settings.seed).permutation(len(train))[:n]
+    real = lm_lib.reverse_ppl([train[i] for i in order], test, vocab, settings)
+    drawn = lm_lib.sample_lm(real_lm, vocab, n, seed=settings.seed, max_len=m["settings"]["decode_max_len"])
+    rows = {"Real data": {"reverse_ppl": real, "sentences": n},
+            "LM samples": {"reverse_ppl": lm_lib.reverse_ppl(drawn, test, vocab, settings),
+                           "forward_ppl": lm_lib.forward_ppl(drawn, real_lm, vocab, settings), "sentences": n},
+            "settings": dataclasses.asdict(settings), "source": workdir_eval}
+    with open(out_json, "w") as f:
+        json.dump(rows, f, indent=2)
+    return rows
+
+
+def arae_generation_table(rows, baselines, paper=ARAE_SNLI):
+    """ARAE Table 1: [(row name, metrics dict)] of model samples and the `lm_rows` baselines, ours
+    beside the paper's reverse and forward PPL, with the samples' distinct share and length."""
+    _check_rows(rows, paper)
+    lines = ["| samples | reverse PPL | forward PPL | distinct | avg len | paper reverse PPL | paper forward PPL |",
+             "|---|---|---|---|---|---|---|"]
+    for name in ("Real data", "LM samples"):
+        b = baselines[name]
+        lines.append(f"| {name} | {_fmt(b['reverse_ppl'], 1)} | {_fmt(b.get('forward_ppl'), 1)} | – | – | "
+                     f"{_fmt(paper[name][0], 1)} | {_fmt(paper[name][1], 1)} |")
+    for name, m in rows:
+        s = m["samples"]
+        lines.append(f"| {name} | {_fmt(s.get('reverse_ppl'), 1)} | {_fmt(s['forward_ppl'], 1)} | "
+                     f"{_fmt(s.get('distinct_sentences'), 3)} | {_fmt(s['avg_len'], 1)} | {_fmt(paper[name][0], 1)} | "
+                     f"{_fmt(paper[name][1], 1)} |")
+    n = baselines["Real data"]["sentences"]
+    lines += ["", f"Reverse PPL: the test sentences' perplexity under an LM trained on {n:,} sentences of each row "
+              "(real training sentences for \"Real data\"); forward PPL: the samples' perplexity under the LM trained "
+              "on the real training split. One LM recipe for every row."]
+    return "\n".join(lines)
+
+
 def sigma_histogram(rows, out_png, num_sentences=1000):
     """One PNG overlaying the posterior-sigma histograms of Gaussian-encoder models [(name, workdir)],
     each on the first `num_sentences` sentences of its test split. Returns {name: median sigma}."""
@@ -131,7 +205,10 @@ def write_table(table, named_workdirs, out="", args=()):
     written to `out` when given. Returns the text."""
     rows = [(name, load_eval(workdir)) for name, workdir in named_workdirs]
     paper, corpus = TABLES[table]
-    text = (dialog_table if table == "wae_dialog" else wae_table)(rows, paper, corpus)
+    if table == "arae_snli":
+        text = arae_generation_table(rows, lm_rows(named_workdirs[0][1]), paper)
+    else:
+        text = (dialog_table if table == "wae_dialog" else wae_table)(rows, paper, corpus)
     text += "\n\nGenerated by: `python -m arae_tf.tables " + " ".join(f"'{a}'" for a in args) + "`\n"
     if out:
         with open(out, "w") as f:

@@ -120,6 +120,34 @@ def perplexity(lm, sentences, vocab, batch_size=256, max_len=30):
     return math.exp(total / count)
 
 
+def sample_lm(lm, vocab, n, seed=0, max_len=20, batch=1000):
+    """`n` sentences drawn from `lm` by ancestral sampling at temperature 1 (`<pad>`, `<bos>` never
+    drawn), at most `max_len` tokens each, `batch` rows at a time; stateless: batch i draws with seed
+    (seed, i). ARAE Table 1's "LM samples" row."""
+    from arae_tf.data.vocab import BOS_ID, PAD_ID
+
+    banned = tf.one_hot(PAD_ID, lm.vocab_size) + tf.one_hot(BOS_ID, lm.vocab_size)
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int32), tf.TensorSpec([2], tf.int32)])
+    def draw(rows, key):
+        h, c = lm.lstm.zero_state(rows)
+        token = tf.fill([rows], BOS_ID)
+        out = tf.TensorArray(tf.int32, size=max_len)
+        for t in tf.range(max_len):
+            h, c = lm.lstm.step(lm.lstm.project(lm.embedding(token)), h, c)
+            logits = tf.cast(lm.out(h), tf.float32) - 1e9 * banned
+            token = tf.cast(tf.random.stateless_categorical(
+                logits, 1, tf.random.experimental.stateless_fold_in(key, t))[:, 0], tf.int32)
+            out = out.write(t, token)
+        return tf.transpose(out.stack())
+
+    sentences = []
+    for i, start in enumerate(range(0, n, batch)):
+        ids = draw(tf.constant(min(batch, n - start)), tf.constant([seed, i], tf.int32)).numpy()
+        sentences += [vocab.decode(r) for r in ids]
+    return sentences
+
+
 def save_lm(lm, vocab, settings, directory):
     os.makedirs(directory, exist_ok=True)
     lm.save_weights(os.path.join(directory, "lm.weights.h5"))
