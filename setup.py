@@ -38,6 +38,7 @@ setup(
         "arae-fit-prior=arae_tf.cli:fit_prior",
         "arae-tables=arae_tf.cli:tables",
         "arae-offsets=arae_tf.cli:offsets",
+        "arae-semisupervised=arae_tf.cli:semisupervised",
         "arae-demo=arae_tf.cli:demo",
     ]},
     python_requires=">=3.10",
