@@ -174,8 +174,11 @@ def validate(config):
     if d.source == "images":
         if not d.get("image_file"):
             problems.append("data.image_file is empty: data.source 'images' needs an .npz or .amat[.gz] file")
-        elif not os.path.isfile(d.image_file):
-            problems.append(f"data.image_file: {d.image_file} is not a file")
+        elif d.image_file.endswith((".amat", ".amat.gz")) and "{split}" not in d.image_file:
+            problems.append(f"data.image_file = {d.image_file!r}: an .amat file holds one split; name the files "
+                            "with {split} (e.g. binarized_mnist_{split}.amat.gz)")
+        elif not os.path.isfile(d.image_file.replace("{split}", "train")):
+            problems.append(f"data.image_file: {d.image_file.replace('{split}', 'train')} is not a file")
         if "image" not in config:
             problems.append("section image: missing, and data.source 'images' reads it (config_base.use_images adds it)")
         elif _field(config, "image.input_dim") is not _MISSING:
@@ -186,7 +189,9 @@ def validate(config):
                                 f"image.input_dim ({i.input_dim})")
         if config.get("model") not in ("ae", "arae"):
             problems.append(f"model = {config.get('model')!r}: images train models 'ae' and 'arae' only")
-    elif "image" in config:
+    if d.source != "files" and d.get("train_exclude_files"):
+        problems.append(f"data.train_exclude_files: data.source {d.source!r} does not read it (only 'files' does)")
+    if d.source != "images" and "image" in config:
         problems.append(f"section image: data.source {d.source!r} does not read it (only data.source 'images' does)")
     if d.source == "tfds" and not d.get("tfds_name"):
         problems.append("data.tfds_name is empty: data.source 'tfds' needs a dataset name")

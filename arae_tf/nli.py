@@ -12,7 +12,9 @@ Each is trained on the first k pairs of a seeded shuffle of the labelled pool (k
 5,000), the epoch kept by accuracy on `valid_pairs` pairs held out from the pool's end, and scored
 on the test pairs.
 
-    table = semisupervised_table({"AE": ae_model, "ARAE": arae_model}, vocab, pool, test, sizes=(1000, 2500, 5000))
+    table = semisupervised_table({"semi-supervised AE": ae_model.backbone,
+                                  "semi-supervised ARAE": arae_model.backbone}, vocab, pool, test,
+                                 sizes=(1000, 2500, 5000))
 """
 
 import dataclasses
@@ -68,6 +70,9 @@ class NLIClassifier(keras.Model):
                                                    keras.layers.Dropout(dropout, seed=seed))]
             + [keras.layers.Dense(len(LABELS))], name="nli_mlp")
 
+    def get_config(self):
+        raise NotImplementedError("NLIClassifier is built around a trained backbone in memory; it is not saved")
+
     def call(self, inputs, training=False):
         u = self.backbone.encode(inputs["premise"], training=training)
         v = self.backbone.encode(inputs["hypothesis"], training=training)
@@ -105,6 +110,8 @@ def fresh_backbone(backbone, seed=0):
 def copy_backbone(backbone):
     """A backbone with the same architecture and weights (so fine-tuning never changes the source model)."""
     new = type(backbone).from_config(backbone.get_config())
+    if [(w.path, tuple(w.shape)) for w in new.weights] != [(w.path, tuple(w.shape)) for w in backbone.weights]:
+        raise ValueError("copy_backbone: the rebuilt backbone's weights do not match the source's")
     for a, b in zip(new.weights, backbone.weights):
         a.assign(b)
     return new
@@ -149,6 +156,12 @@ def semisupervised_table(encoders, vocab, pool, test, sizes=(1000, 2500, 5000), 
     Returns {"rows": {name: {k: {"test_accuracy", "valid_curve", "seconds"}}}, "sizes", "settings"}.
     """
     log = log or (lambda msg: logging.info(f"[nli] {msg}"))
+    if settings.valid_pairs < 1:
+        raise ValueError(f"settings.valid_pairs must be >= 1, got {settings.valid_pairs}")
+    configs = {name: {k: v for k, v in b.get_config().items() if k not in ("name", "trainable", "dtype")}
+               for name, b in encoders.items()}
+    if len({repr(sorted(c.items())) for c in configs.values()}) > 1:
+        raise ValueError(f"the encoders differ in architecture ({configs}); the rows compare starting weights only")
     order = np.random.default_rng(settings.seed).permutation(len(pool))
     shuffled = [pool[i] for i in order]
     valid, train_pool = shuffled[-settings.valid_pairs:], shuffled[:-settings.valid_pairs]
@@ -177,11 +190,13 @@ PAPER_TABLE5 = {"supervised (encoder from scratch)": (65.9, 62.5, 57.9), "semi-s
 
 
 def markdown(result):
-    """The table of `semisupervised_table`'s result, with the paper's Table 5 beside it."""
-    sizes = result["sizes"]
+    """The table of `semisupervised_table`'s result (or of its JSON), with the paper's Table 5 beside it;
+    columns from the most labelled pairs to the fewest, as the paper's."""
+    sizes = sorted(result["sizes"], reverse=True)
     lines = ["| encoder | " + " | ".join(f"{k:,} labelled" for k in sizes) + " |",
              "|---|" + "---|" * len(sizes)]
     for name, cells in result["rows"].items():
+        cells = {int(k): v for k, v in cells.items()}  # JSON keys are strings
         lines.append(f"| {name} | " + " | ".join(f"{100 * cells[k]['test_accuracy']:.1f}" for k in sizes) + " |")
     lines += ["", "Test accuracy (%) on the labelled test pairs. ARAE paper, Table 5 (full SNLI; 22% / 10% / 5% "
               "of its labels, i.e. far more pairs):", "", "| encoder | Medium | Small | Tiny |", "|---|---|---|---|"]

@@ -13,6 +13,11 @@ def _log(msg):
     logging.info(f"[fit_prior] {msg}")
 
 
+def _refuse_images(model, what):
+    if model.modality == "image":
+        raise ValueError(f"{what} reads training sentences; image models are not supported here")
+
+
 def load_source(preset=None, source=None, data_dir=""):
     """(model, vocab, config) of a zoo preset (its recorded data paths checked, looked up in
     `data_dir` when given: `evaluation.preset_config`) or of a training workdir."""
@@ -53,6 +58,7 @@ def rebuild_with_new_critic(model, config, critic_batchnorm=False, gp_weight=Non
 
 def training_codes(model, config, batch=2000):
     """The encoder's codes [N, latent] of the config's training sentences."""
+    _refuse_images(model, "training_codes (fit_prior, evaluate --prior=gaussian_fit)")
     from arae_tf.data.sources import load_examples
     from arae_tf.arithmetic import codes
     return codes(model, [t for t, _ in load_examples(config.data, "train")], batch).astype(np.float32)

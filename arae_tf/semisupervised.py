@@ -43,9 +43,19 @@ def main(argv):
 
     from arae_tf import nli
     from arae_tf.evaluation import load_trained
+    import os
+    names = [n for n, _ in named]
+    if len(set(names)) != len(names):
+        raise app.UsageError(f"--workdir names must differ, got {names}")
     encoders, vocab, config = {}, None, None
+    test_file = None
     for name, workdir in named:
         model, v, c = load_trained(workdir)
+        test_file = test_file or os.path.realpath(FLAGS.test or nli.default_pairs(c, "test"))
+        excluded = {os.path.realpath(f) for f in c.data.get("train_exclude_files", ())}
+        if test_file not in excluded:
+            raise app.UsageError(f"{workdir} was trained without leaving out the test pairs' sentences "
+                                 f"(its data.train_exclude_files does not hold {test_file}): its encoder has seen them")
         if vocab is not None and v.digest() != vocab.digest():
             raise app.UsageError(f"{workdir} has another vocabulary than {named[0][1]}: the rows must share one")
         vocab, config = vocab or v, config or c

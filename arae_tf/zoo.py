@@ -146,7 +146,8 @@ def write_manifest(path):
 
 
 def verify(path):
-    """Raises `PresetError` naming the first file of `path` that is missing or differs from SHA256SUMS."""
+    """Raises `PresetError` naming the first file of `path` that is missing or differs from SHA256SUMS;
+    returns the names the manifest lists (all verified)."""
     manifest = os.path.join(path, MANIFEST)
     if not os.path.isfile(manifest):
         raise PresetError(f"{manifest} is missing: cannot verify the preset")
@@ -172,6 +173,7 @@ def verify(path):
         if got != want:
             raise PresetError(f"{p} does not match its sha256 in {MANIFEST} (got {got[:12]}..., expected "
                               f"{want[:12]}...): the file is truncated or was modified; refusing to load it")
+    return set(listed)
 
 
 def _plain_file_name(name):
@@ -285,8 +287,8 @@ def _load_verified(path, compile, dtype):
     if names:
         raise PresetError(f"{path}/weights.npz has weights the model does not: {sorted(names)[:5]}")
     if model.modality == "text":
-        if not os.path.isfile(os.path.join(path, "vocabulary.txt")):
-            raise PresetError(f"{path} has no vocabulary.txt, which a text model needs")
+        if "vocabulary.txt" not in verify(path):  # verified before, listed or not: a text model needs it listed
+            raise PresetError(f"{path}/{MANIFEST} does not list vocabulary.txt, which a text model needs")
         model.vocabulary = Vocabulary.load(os.path.join(path, "vocabulary.txt"))
     model.preset = _read_json(os.path.join(path, "metadata.json"))
     return model

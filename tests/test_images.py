@@ -147,11 +147,16 @@ def test_loader_names_what_is_wrong(tmp_path):
     np.savez(p, train=good)
     with pytest.raises(ValueError, match="has no array 'valid'"):
         images_lib.load_binarized(p, "valid", 4)
-    amat = str(tmp_path / "y.amat.gz")
-    with gzip.open(amat, "wt") as f:
+    with gzip.open(str(tmp_path / "y_train.amat.gz"), "wt") as f:
         f.write("0 1 0 1\n1 1 0\n")
-    with pytest.raises(ValueError, match=r"y.amat.gz, line 2: 3 values, expected 4"):
+    with gzip.open(str(tmp_path / "y_valid.amat.gz"), "wt") as f:
+        f.write("0 1 0 1\n1 1 0 0\n")
+    amat = str(tmp_path / "y_{split}.amat.gz")
+    assert images_lib.load_binarized(amat, "valid", 4).tolist() == [[0, 1, 0, 1], [1, 1, 0, 0]]
+    with pytest.raises(ValueError, match=r"y_train.amat.gz, line 2: 3 values, expected 4"):
         images_lib.load_binarized(amat, "train", 4)
+    with pytest.raises(ValueError, match=r"an .amat file holds one split; name the files with \{split\}"):
+        images_lib.load_binarized(str(tmp_path / "y_train.amat.gz"), "test", 4)
     with pytest.raises(FileNotFoundError, match="data.image_file"):
         images_lib.load_binarized(str(tmp_path / "missing.npz"), "train", 4)
 
@@ -250,3 +255,13 @@ def test_shipped_arae_mnist_loads_in_a_fresh_process():
     ink, vocab = r.stdout.split()[-2:]
     assert "(200, 28, 28)" in r.stdout and vocab == "None"
     assert 0.06 < float(ink) < 0.25, r.stdout
+
+
+def test_image_models_refuse_text_only_evaluation(trained):
+    from arae_tf.evaluation import EvalSettings, evaluate_workdir
+    from arae_tf.prior_lib import training_codes
+    workdir, model, _ = trained
+    with pytest.raises(ValueError, match="--prior=gaussian_fit and --test_files are for text models"):
+        evaluate_workdir(workdir, EvalSettings(prior="gaussian_fit"))
+    with pytest.raises(ValueError, match="image models are not supported here"):
+        training_codes(model, None)

@@ -150,3 +150,20 @@ def test_train_exclude_files_leave_held_out_sentences_out(tmp_path, caplog):
         kept = load_examples(d, "train")
     assert [t for t, _ in kept] == ["a man sleeps .", "the sun is out ."]
     assert "1 of 3 training examples" in caplog.text and "held.tsv" in caplog.text
+
+
+def test_train_exclude_files_normalise_and_refuse_a_file_that_matches_nothing(tmp_path):
+    import ml_collections
+
+    from arae_tf.data.sources import load_examples
+    (tmp_path / "train.txt").write_text("a man sleeps .\na dog runs .\n")
+    (tmp_path / "held.txt").write_text("A  Dog runs .\n")
+    (tmp_path / "other.txt").write_text("the sun is out .\n")
+    d = ml_collections.ConfigDict(dict(source="files", train_files=(str(tmp_path / "train.txt"),), valid_files=(),
+                                       test_files=(), num_classes=1, label_column=-1, text_column=-1,
+                                       source_column=-1, lowercase=True,
+                                       train_exclude_files=(str(tmp_path / "held.txt"),)))
+    assert [t for t, _ in load_examples(d, "train")] == ["a man sleeps ."]
+    d.train_exclude_files = (str(tmp_path / "other.txt"),)
+    with pytest.raises(ValueError, match="no training example is a sentence of .*other.txt"):
+        load_examples(d, "train")

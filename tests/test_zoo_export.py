@@ -80,6 +80,15 @@ def test_tampered_preset_is_refused(preset, damage):
         zoo.load(preset)
 
 
+def test_text_preset_whose_manifest_omits_the_vocabulary_is_refused(preset):
+    """Only image presets may go without vocabulary.txt; a text preset's must be listed (and so verified)."""
+    manifest = os.path.join(preset, zoo.MANIFEST)
+    lines = [line for line in open(manifest) if not line.rstrip().endswith("vocabulary.txt")]
+    open(manifest, "w").writelines(lines)
+    with pytest.raises(zoo.PresetError, match="does not list vocabulary.txt, which a text model needs"):
+        zoo.load(preset)
+
+
 def test_unknown_name_lists_known(monkeypatch, tmp_path, preset):
     monkeypatch.setenv("ARAE_TF_ZOO_DIR", os.path.dirname(preset))
     monkeypatch.setenv("ARAE_TF_CACHE", str(tmp_path / "cache"))

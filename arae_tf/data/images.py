@@ -1,8 +1,9 @@
 """Binarized images for the image autoencoders (ARAE §5): loading, checking and the training stream.
 
 `load_binarized(path, split)` reads one split of an `.npz` file holding uint8 arrays `train`,
-`valid` and `test` of shape [N, n] with values 0 and 1 (`../shared/data/binarized_mnist`), or of a
-text `.amat`/`.amat.gz` file (one image per line, n values 0/1 separated by spaces). Anything else
+`valid` and `test` of shape [N, n] with values 0 and 1 (`../shared/data/binarized_mnist`), or of
+text `.amat`/`.amat.gz` files, one per split, named by a path holding `{split}`
+(`.../binarized_mnist_{split}.amat.gz`; one image per line, n values 0/1 separated by spaces). Anything else
 is refused with a `ValueError` naming the file, the split (or line) and what is wrong.
 
 `image_dataset` is the training stream: batches {"pixels": float32 [B, n]} drawn pass after pass,
@@ -23,6 +24,11 @@ def load_binarized(path, split, input_dim=784):
     """uint8 [N, input_dim] images of `split` from `path` (.npz with one array per split, or .amat[.gz])."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if path.endswith((".amat", ".amat.gz")):
+        if "{split}" not in path:
+            raise ValueError(f"{path}: an .amat file holds one split; name the files with {{split}} "
+                             "(e.g. binarized_mnist_{split}.amat.gz) in config field data.image_file")
+        path = path.replace("{split}", split)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such image file (config field data.image_file)")
     if path.endswith(".npz"):

@@ -24,7 +24,7 @@ def load_examples(data, split):
         examples = pipeline.read_files(list(files), num_classes=data.num_classes, label_column=lc, text_column=tc,
                                        source_column=sc if sc >= 0 else None)
         if split == "train" and data.get("train_exclude_files"):
-            examples = exclude_sentences(examples, data.train_exclude_files)
+            examples = exclude_sentences(examples, data.train_exclude_files, lowercase=data.get("lowercase", True))
         return examples
     if data.source == "tfds":
         s = {"train": data.tfds_train_split, "valid": data.tfds_valid_split,
@@ -39,7 +39,8 @@ def load_examples(data, split):
         if task != "sentences":
             raise ValueError(f"config field data.builtin_task must be 'sentences' or 'dialog', got {task!r}")
         return synthetic.generate(n, num_classes=data.num_classes, seed=seed)
-    raise ValueError(f"config field data.source must be 'files', 'tfds' or 'builtin', got {data.source!r}")
+    raise ValueError(f"config field data.source must be 'files', 'tfds' or 'builtin' for sentences (images: "
+                     f"arae_tf.image_lib.load_split), got {data.source!r}")
 
 
 def held_out_sentences(files):
@@ -53,12 +54,18 @@ def held_out_sentences(files):
     return out
 
 
-def exclude_sentences(examples, files):
-    """`examples` without those whose text is a sentence of `files` (`held_out_sentences`): config field
-    `data.train_exclude_files`, e.g. the labelled test pairs of ARAE Table 5, whose sentences the
-    autoencoder must not have seen. Texts are compared as read (the corpora share one tokenization)."""
-    held = held_out_sentences(files)
-    kept = [e for e in examples if e[0] not in held]
+def exclude_sentences(examples, files, lowercase=True):
+    """`examples` without those whose text (or dialog source) is a sentence of `files`
+    (`held_out_sentences`): config field `data.train_exclude_files`, e.g. the labelled test pairs of
+    ARAE Table 5, whose sentences the autoencoder must not have seen. Sentences are compared with
+    whitespace normalised and, with `lowercase` (the vocabulary's), case folded. A list of files of
+    which no sentence occurs in the training data raises `ValueError` (a wrong file, most likely)."""
+    norm = (lambda t: " ".join(t.split()).lower()) if lowercase else (lambda t: " ".join(t.split()))
+    held = {norm(t) for t in held_out_sentences(files)}
+    kept = [e for e in examples if norm(e[0]) not in held and norm(pipeline.source_of(e)) not in held]
+    if len(kept) == len(examples):
+        raise ValueError(f"data.train_exclude_files: no training example is a sentence of {', '.join(files)}; "
+                         "is it the held-out data of this corpus?")
     logging.info(f"[data] data.train_exclude_files: {len(examples) - len(kept)} of {len(examples)} training "
                  f"examples are sentences of {', '.join(files)} and were left out")
     return kept

@@ -122,13 +122,22 @@ def lm_rows(workdir_eval, out_json=""):
     report_dir = workdir_eval if os.path.exists(os.path.join(workdir_eval, "metrics.json")) else os.path.join(
         workdir_eval, "eval")
     out_json = out_json or os.path.join(report_dir, "lm_rows.json")
+    if "reverse_ppl_samples" not in m.get("samples", {}):
+        raise ValueError(f"{report_dir}/metrics.json has no reverse PPL (evaluated with --reverse_samples=-1?): "
+                         "evaluate with reverse PPL first")
+    if m["settings"].get("test_files"):
+        raise ValueError(f"{report_dir}/metrics.json was evaluated on --test_files; evaluate on the config's test split")
+    key = {"lm": m["settings"]["lm"], "n": m["samples"]["reverse_ppl_samples"],
+           "decode_max_len": m["settings"]["decode_max_len"], "workdir": m["workdir"]}
     if os.path.exists(out_json):
         with open(out_json) as f:
-            return json.load(f)
+            cached = json.load(f)
+        if cached.get("key") == key:
+            return cached
     workdir = m["workdir"].split(" checkpoint ")[0]
     _, vocab, config = load_trained(workdir)
     settings = lm_lib.LMSettings(**m["settings"]["lm"])
-    n = m["samples"]["reverse_ppl_samples"]
+    n = min(m["samples"]["reverse_ppl_samples"], m["samples"]["n"])
     cache = m["settings"]["cache_dir"] or os.path.join(report_dir, "cache")
     train = [t for t, _ in load_examples(config.data, "train")]
     test = [t for t, _ in load_examples(config.data, "test")]
@@ -140,7 +149,7 @@ def lm_rows(workdir_eval, out_json=""):
     rows = {"Real data": {"reverse_ppl": real, "sentences": n},
             "LM samples": {"reverse_ppl": lm_lib.reverse_ppl(drawn, test, vocab, settings),
                            "forward_ppl": lm_lib.forward_ppl(drawn, real_lm, vocab, settings), "sentences": n},
-            "settings": dataclasses.asdict(settings), "source": workdir_eval}
+            "settings": dataclasses.asdict(settings), "source": workdir_eval, "key": key}
     with open(out_json, "w") as f:
         json.dump(rows, f, indent=2)
     return rows
@@ -148,8 +157,15 @@ def lm_rows(workdir_eval, out_json=""):
 
 def arae_generation_table(rows, baselines, paper=ARAE_SNLI):
     """ARAE Table 1: [(row name, metrics dict)] of model samples and the `lm_rows` baselines, ours
-    beside the paper's reverse and forward PPL, with the samples' distinct share and length."""
+    beside the paper's reverse and forward PPL, with the samples' distinct share and length. Every row
+    must have been measured with the baselines' LM recipe and sample count (`ValueError` otherwise)."""
     _check_rows(rows, paper)
+    for name, m in rows:
+        s = m["samples"]
+        if m["settings"]["lm"] != baselines["settings"] or min(s.get("reverse_ppl_samples", -1), s["n"]) != \
+                baselines["Real data"]["sentences"]:
+            raise ValueError(f"row {name!r} was evaluated with other LM settings or another sample count than the "
+                             "baselines: evaluate every row with the same --num_samples, --reverse_samples and LM flags")
     lines = ["| samples | reverse PPL | forward PPL | distinct | avg len | paper reverse PPL | paper forward PPL |",
              "|---|---|---|---|---|---|---|"]
     for name in ("Real data", "LM samples"):
@@ -164,7 +180,7 @@ def arae_generation_table(rows, baselines, paper=ARAE_SNLI):
     n = baselines["Real data"]["sentences"]
     lines += ["", f"Reverse PPL: the test sentences' perplexity under an LM trained on {n:,} sentences of each row "
               "(real training sentences for \"Real data\"); forward PPL: the samples' perplexity under the LM trained "
-              "on the real training split. One LM recipe for every row."]
+              "on the real training split (for \"LM samples\", the LM that drew them). One LM recipe for every row."]
     return "\n".join(lines)
 
 

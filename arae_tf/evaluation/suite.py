@@ -99,9 +99,12 @@ def preset_config(model, data_dir=""):
             raise FileNotFoundError(f"data file {d.image_file} (config data.image_file) not found: pass "
                                     f"--data_dir=<directory holding {os.path.basename(d.image_file)}>")
     if d.source == "files":
-        for key in ("train_files", "valid_files", "test_files"):
+        for key in ("train_files", "valid_files", "test_files", "train_exclude_files"):
             files = tuple(d.get(key) or ())
-            if data_dir:
+            if data_dir and key == "train_exclude_files":  # another corpus's folder, beside data_dir
+                files = tuple(os.path.join(os.path.dirname(os.path.normpath(data_dir)),
+                                           os.path.basename(os.path.dirname(f)), os.path.basename(f)) for f in files)
+            elif data_dir:
                 files = tuple(os.path.join(data_dir, os.path.basename(f)) for f in files)
             for f in files:
                 if not os.path.exists(f):
@@ -124,6 +127,9 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
     `config` is read, never changed (`settings.test_files` apply to a copy). Image models (`vocab` None)
     get `image_lib.evaluate_images`: NLL per pixel, pixel accuracy, code statistics and PNG grids."""
     if model.modality == "image":
+        if settings.prior != "model" or settings.test_files:
+            raise ValueError("image models are evaluated on their own prior and test split: --prior=gaussian_fit and "
+                             "--test_files are for text models (the AE's Gaussian fit is its own prior)")
         from arae_tf import image_lib
         m = image_lib.evaluate_images(model, config, out, seed=settings.seed, log=_log)
         m.update(workdir=source, model=config.model, command=sys.argv)

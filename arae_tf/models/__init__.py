@@ -49,7 +49,7 @@ def build_model(config, vocab_size, steps_per_pass=0):
 def _backbone(config, vocab_size, num_decoders=1, stochastic=False):
     b = config.backbone
     if config.data.source == "images":
-        if num_decoders != 1 or stochastic:
+        if config.model not in ("ae", "arae") or num_decoders != 1 or stochastic:
             raise ValueError(f"model {config.model!r} has no image version: images train models 'ae' and 'arae'")
         i = config.image
         return ImageAutoencoderBackbone(i.input_dim, image_shape=tuple(i.image_shape),

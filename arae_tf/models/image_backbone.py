@@ -25,8 +25,8 @@ class ImageAutoencoderBackbone(keras.layers.Layer):
 
     Args:
         input_dim: pixels per image (784 for 28x28 MNIST).
-        image_shape: (height, width) for display (grids, `decode_images(..., as_grid)`); its product
-            must be `input_dim`.
+        image_shape: (height, width) of the images (`decode_images` returns [N, height, width] unless
+            `flat`); its product must be `input_dim`.
         encoder_hidden / decoder_hidden: hidden layer widths (ReLU).
         latent_dim: code size.
         normalize_code: L2-normalise the code (the ARAE paper's encoder).
