@@ -26,7 +26,8 @@ def base_config(model="arae"):
     c.seed = 0
 
     c.data = d = ml_collections.ConfigDict()
-    d.source = "files"        # "files" | "tfds" | "builtin" | "images" (binarized images: `use_images`)
+    d.source = "files"        # "files" | "tfds" | "builtin" | "images" (binarized images: `use_images`) |
+    #                           "documents" (labelled documents split into sentences: `use_documents`)
     d.builtin_task = "sentences"  # source "builtin": "sentences" (synthetic.generate) | "dialog" (context -> reply pairs)
     d.train_files = ()        # one file per class (label = index), or one file
     d.valid_files = ()
@@ -44,6 +45,8 @@ def base_config(model="arae"):
     d.tfds_test_split = "test"
     d.builtin_train_size = 20000  # source "builtin": the synthetic corpus
     d.builtin_valid_size = 1000
+    d.class_names = ()        # source "documents": the class names of the *.label.txt files, in label order
+    d.document_valid_every = 10  # source "documents": every n-th training document validates
     d.image_file = ""         # source "images": .npz with uint8 arrays train/valid/test [N, n] of 0/1 (or .amat[.gz])
     d.max_len = 15            # words, bos/eos not counted
     d.length_policy = "filter"
@@ -222,6 +225,19 @@ def use_images(c, image_file):
     c.data.bucket = False
     if "image" not in c:
         c.image = image_section()
+    return c
+
+
+def use_documents(c, train_file, test_file, class_names):
+    """Points `c.data` at labelled documents (`*.text.txt` with `*.label.txt` beside): each document split
+    into tokenized sentences labelled by its class; every `data.document_valid_every`-th training
+    document validates (`arae_tf.data.documents`)."""
+    c.data.source = "documents"
+    c.data.train_files = (train_file,)
+    c.data.valid_files = ()
+    c.data.test_files = (test_file,)
+    c.data.class_names = tuple(class_names)
+    c.data.num_classes = len(class_names)
     return c
 
 

@@ -37,7 +37,8 @@ def _one_of(*options):
 _CHECKS = [
     # (field, check, what it must be)
     ("seed", lambda v: _nonnegative_int(v) and v < 2 ** 31, "an integer in [0, 2^31)"),
-    ("data.source", _one_of("files", "tfds", "builtin", "images"), None),
+    ("data.source", _one_of("files", "tfds", "builtin", "images", "documents"), None),
+    ("data.document_valid_every", lambda v: isinstance(v, int) and v >= 2, "an integer >= 2"),
     ("data.batch_size", _positive_int, "an integer >= 1"),
     ("data.max_len", _positive_int, "an integer >= 1"),
     ("data.vocab_size", lambda v: isinstance(v, int) and v >= 5, "an integer >= 5 (the 4 specials and a word)"),
@@ -171,6 +172,18 @@ def validate(config):
         if d.label_column < 0 and d.train_files and len(d.train_files) != d.num_classes:
             problems.append(f"data.num_classes = {d.num_classes}: data.train_files has {len(d.train_files)} "
                             f"files, one per class (or set data.label_column)")
+    if d.source == "documents":
+        if not d.train_files:
+            problems.append("data.train_files is empty: data.source 'documents' needs a *.text.txt file")
+        for path in tuple(d.train_files) + tuple(d.get("test_files") or ()):
+            label = path[: -len(".text.txt")] + ".label.txt" if path.endswith(".text.txt") else None
+            if label is None:
+                problems.append(f"data.train_files/test_files: {path} must be named *.text.txt (labels in *.label.txt)")
+            elif not os.path.isfile(path) or not os.path.isfile(label):
+                problems.append(f"data.train_files/test_files: {path} or {label} is not a file")
+        if len(d.get("class_names") or ()) != d.num_classes or d.num_classes < 2:
+            problems.append(f"data.class_names = {tuple(d.get('class_names') or ())!r}: one name per class, "
+                            f"data.num_classes ({d.num_classes}) of them, at least 2")
     if d.source == "images":
         if not d.get("image_file"):
             problems.append("data.image_file is empty: data.source 'images' needs an .npz or .amat[.gz] file")

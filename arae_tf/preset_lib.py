@@ -68,7 +68,7 @@ def dataset_name(config):
     """The ../shared/data folder a config trains on ("builtin" for the built-in corpus)."""
     if config.data.source == "images":
         return os.path.basename(os.path.dirname(os.path.abspath(config.data.image_file)))
-    if config.data.source != "files" or not config.data.train_files:
+    if config.data.source not in ("files", "documents") or not config.data.train_files:
         return config.data.source
     return os.path.basename(os.path.dirname(os.path.abspath(config.data.train_files[0])))
 

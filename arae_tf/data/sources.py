@@ -26,6 +26,12 @@ def load_examples(data, split):
         if split == "train" and data.get("train_exclude_files"):
             examples = exclude_sentences(examples, data.train_exclude_files, lowercase=data.get("lowercase", True))
         return examples
+    if data.source == "documents":
+        from arae_tf.data.documents import document_examples
+        # train and valid come from the same documents (split by index); test from the test files
+        files = data.test_files if split == "test" and data.get("test_files") else data.train_files
+        return document_examples(list(files), tuple(data.class_names), split if files is data.train_files else "test",
+                                 data.document_valid_every)
     if data.source == "tfds":
         s = {"train": data.tfds_train_split, "valid": data.tfds_valid_split,
              "test": data.get("tfds_test_split", "test")}[split]
