@@ -26,8 +26,8 @@ DATA_NOTES = {
     "yelp": "../shared/data/yelp (Yelp review sentences of Shen et al. 2017, 0 negative / 1 positive; the training "
             "split is built from that release's dev+test files). For research use under Yelp's dataset terms.",
     "snli": "../shared/data/snli (an SNLI-style corpus: SNLI premises and hypotheses, counterfactually revised NLI "
-            "pairs and the Flickr30k captions SNLI's premises came from; lower-cased; training keeps sentences of at "
-            "most 20 words, as the stochastic-WAE paper's Table 1). SNLI is CC BY-SA 4.0; the Flickr30k captions are "
+            "pairs and the Flickr30k captions SNLI's premises came from; lower-cased; training keeps the sentences "
+            "within the config's data.max_len words). SNLI is CC BY-SA 4.0; the Flickr30k captions are "
             "for non-commercial research: use this model for research only.",
     "binarized_mnist": "../shared/data/binarized_mnist (binarized MNIST, 50,000 train / 10,000 valid / 10,000 test "
                        "images of 28x28 pixels in {0, 1}, from an MIT-licensed repository; MNIST itself is LeCun, "
@@ -41,7 +41,7 @@ USAGE = {
     "transfer": ["m.transfer([\"the food was cold and the staff was rude .\"], to=1)  # 0 negative, 1 positive",
                  "m.sample(5, seed=0, decoder=1); m.interpolate(a, b, steps=5); m.reconstruct(texts)"],
     "sentences": ["m.reconstruct([\"a man is playing a guitar .\"])",
-                  "m.sample(5, seed=0)  # from the prior N(0, I)",
+                  "m.sample(5, seed=0)  # from the model's prior (learned for ARAE, N(0, I) for the WAE family)",
                   "m.interpolate(\"a man is sleeping .\", \"two dogs run on the beach .\", steps=5)",
                   "z = m.encode(texts); m.decode(z)"],
     "images": ["import numpy as np",
