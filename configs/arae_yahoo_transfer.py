@@ -3,8 +3,10 @@
 Data: ../shared/data/yahoo/two_topic_subset_vicrudakov, 4,000 training and 418 test documents
 labelled society_culture (0) or science_mathematics (1), split into tokenized sentences that keep
 their document's label (`arae_tf.data.documents`); every 10th training document validates. That is
-about 21,000 training sentences of at most 20 words: some 20 times fewer than the paper's Yahoo
-data, with two topics instead of its three (Science, Music, Politics), which this subset lacks.
+28,340 training and 3,132 validation sentences (cut to 20 words) from 1,800 documents per topic:
+Yahoo Answers (Zhang et al. 2015), which the paper samples, has 140,000 training documents per
+topic, some 80 times more. There are two topics instead of the paper's three (Science, Music,
+Politics), which this subset lacks.
 
 The model and recipe are `arae_yelp_transfer`'s: two decoders, the latent classifier with
 lambda_2 = 1, critic lambda_1 = 0.01, Adam 1e-3, code noise 0.05 annealed x0.995 every 100
