@@ -16,7 +16,7 @@ INSTALL = [
     # fastText for transfer accuracy; this fork ships wheels and works under NumPy 2.
     "fasttext-numpy2==0.10.4",
 ]
-TEST = ["pytest==9.0.3", "pytest-timeout==2.4.0"]
+TEST = ["pytest==9.0.3", "pytest-timeout==2.4.0", "pytest-xdist==3.6.1", "execnet==2.1.2"]
 
 setup(
     name="arae_tf",
