@@ -261,6 +261,35 @@ def use_yelp(c, config_file):
     c.train.eval_every = 500
 
 
+SHARED_VARIANTS = ("smoke",)  # the variants `apply_variant` knows
+
+
+def split_variant(arg, known):
+    """Splits a `get_config` argument such as "ae,smoke" into (the experiment's own variants among
+    `known`, in the order given; the one shared variant left for `apply_variant`, or None).
+
+    Raises ValueError, naming the argument, for a variant given twice or more than one unknown."""
+    parts = [p.strip() for p in (arg or "").split(",") if p.strip()]
+    own = [p for p in parts if p in known]
+    rest = [p for p in parts if p not in known]
+    if len(set(own)) != len(own):
+        raise ValueError(f"config variant {arg!r} names a variant twice")
+    unknown = [p for p in rest if p not in SHARED_VARIANTS]
+    if unknown or len(rest) > 1:
+        raise ValueError(f"unknown config variant(s) {unknown or rest[1:]} in {arg!r}; known: "
+                         f"{', '.join(tuple(known) + SHARED_VARIANTS)} (combine with commas, at most one of "
+                         f"{', '.join(SHARED_VARIANTS)})")
+    return own, (rest[0] if rest else None)
+
+
+def transfer_ae_baseline(c):
+    """The AE baseline of an ARAE transfer config (ARAE Table 3): the same model and budget with
+    lambda_1 = lambda_2 = 0, i.e. two decoders and no adversarial regularization."""
+    c.arae.adv_weight = 0.0
+    c.transfer.class_weight = 0.0
+    return c
+
+
 def apply_variant(c, arg):
     """`get_config(arg)` variants shared by every experiment file."""
     if arg in (None, ""):

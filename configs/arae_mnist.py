@@ -15,13 +15,13 @@ Variants: `ae` (lambda_1 = 0 baseline: model "ae", prior a Gaussian fitted to tr
 `small` (one hidden layer of 256 and 1,000 iterations: the tests' learning check), `smoke`.
 """
 
-from arae_tf.config_base import apply_variant, base_config, set_model, shared_data_dir, use_images
+from arae_tf.config_base import base_config, set_model, shared_data_dir, split_variant, use_images
 
 import os
 
 
 def get_config(arg=None):
-    parts = [p for p in (arg or "").split(",") if p]
+    parts, rest = split_variant(arg, ("ae", "small"))
     c = base_config()
     set_model(c, "ae" if "ae" in parts else "arae")
     use_images(c, os.path.join(shared_data_dir(__file__, "binarized_mnist"), "binarized_mnist.npz"))
@@ -50,8 +50,7 @@ def get_config(arg=None):
         c.train.eval_every = 500
         c.train.log_every = 100
         c.eval.max_batches = 5
-    rest = [p for p in parts if p not in ("ae", "small")]
-    if rest == ["smoke"]:
+    if rest == "smoke":
         c.image.encoder_hidden = c.image.decoder_hidden = (16,)
         if "arae" in c:
             c.arae.generator_hidden = c.arae.critic_hidden = (16,)
@@ -61,6 +60,4 @@ def get_config(arg=None):
         c.train.steps, c.train.log_every, c.train.eval_every = 4, 2, 2
         c.eval.max_batches = c.eval.code_fit_batches = 2
         return c
-    if rest:
-        raise ValueError(f"unknown config variant(s) {rest}; known: ae, small, smoke (combine with commas)")
     return c

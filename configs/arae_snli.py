@@ -17,12 +17,14 @@ Variants: `ae`, `aae` (ARAE with prior "gaussian": the paper's mode-collapse row
 
 import os
 
-from arae_tf.config_base import apply_variant, base_config, set_model, shared_data_dir, use_files
+from arae_tf.config_base import apply_variant, base_config, set_model, shared_data_dir, split_variant, use_files
 
 
 def get_config(arg=None):
-    parts = [p for p in (arg or "").split(",") if p]
-    variant = parts.pop(0) if parts and parts[0] in ("ae", "aae") else ""
+    variants, rest = split_variant(arg, ("ae", "aae"))
+    if len(variants) > 1:
+        raise ValueError(f"config variant {arg!r}: 'ae' and 'aae' exclude each other")
+    variant = variants[0] if variants else ""
     c = base_config()
     set_model(c, "ae" if variant == "ae" else "arae")
     use_files(c, shared_data_dir(__file__, "snli"), ["train.txt"], ["valid.txt"], num_classes=1, test=["test.txt"])
@@ -44,4 +46,4 @@ def get_config(arg=None):
     c.train.eval_every = 2000
     c.train.log_every = 500
     c.train.keep_checkpoints = 20
-    return apply_variant(c, parts[0] if parts else None)
+    return apply_variant(c, rest)

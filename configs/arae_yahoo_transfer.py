@@ -23,7 +23,8 @@ Variant `ae`: the AE baseline (lambda_1 = lambda_2 = 0, same model and budget); 
 
 import os
 
-from arae_tf.config_base import apply_variant, base_config, set_model, shared_data_dir, use_documents
+from arae_tf.config_base import (apply_variant, base_config, set_model, split_variant,
+                                   transfer_ae_baseline, shared_data_dir, use_documents)
 
 
 def get_config(arg=None):
@@ -45,8 +46,7 @@ def get_config(arg=None):
     c.train.eval_every = 1000
     c.train.keep_checkpoints = 10
     c.eval.bleu_sentences = 1000
-    if arg and arg.split(",")[0] == "ae":
-        c.arae.adv_weight = 0.0
-        c.transfer.class_weight = 0.0
-        arg = ",".join(arg.split(",")[1:])
-    return apply_variant(c, arg)
+    variants, rest = split_variant(arg, ("ae",))
+    if "ae" in variants:
+        transfer_ae_baseline(c)
+    return apply_variant(c, rest)

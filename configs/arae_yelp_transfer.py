@@ -14,7 +14,8 @@ Variant `ae`: the AE baseline of ARAE Table 3 (same model and budget, lambda_1 =
 two decoders, no adversarial regularization).
 """
 
-from arae_tf.config_base import apply_variant, base_config, set_model, use_yelp
+from arae_tf.config_base import (apply_variant, base_config, set_model, split_variant,
+                                   transfer_ae_baseline, use_yelp)
 
 
 def get_config(arg=None):
@@ -27,8 +28,7 @@ def get_config(arg=None):
     c.train.steps = 14000
     c.train.eval_every = 2000
     c.eval.bleu_sentences = 1000
-    if arg and arg.split(",")[0] == "ae":
-        c.arae.adv_weight = 0.0
-        c.transfer.class_weight = 0.0
-        arg = ",".join(arg.split(",")[1:])
-    return apply_variant(c, arg)
+    variants, rest = split_variant(arg, ("ae",))
+    if "ae" in variants:
+        transfer_ae_baseline(c)
+    return apply_variant(c, rest)

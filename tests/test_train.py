@@ -210,3 +210,20 @@ def test_a_reordered_vocabulary_is_refused_on_resume(tmp_path):
         train_lib.train_and_evaluate(config, workdir)
     open(path, "w", encoding="utf-8").write(original)
     assert train_lib.train_and_evaluate(config, workdir)["step"] == 4
+
+
+def test_experiment_variants_combine_with_smoke_and_bad_ones_are_named():
+    """`get_config("ae,smoke")` and the like: the experiment's own variants with the shared `smoke`,
+    in any order; an unknown or repeated variant is refused with the argument named."""
+    import importlib
+    yahoo, snli = (importlib.import_module(f"configs.{n}") for n in ("arae_yahoo_transfer", "arae_snli"))
+    for arg in ("ae,smoke", "smoke,ae"):
+        c = yahoo.get_config(arg)
+        assert c.arae.adv_weight == 0.0 and c.transfer.class_weight == 0.0 and c.train.steps == 4
+    c = yahoo.get_config(None)
+    assert c.arae.adv_weight > 0 and c.transfer.class_weight > 0
+    assert snli.get_config("aae,smoke").arae.prior == "gaussian" and snli.get_config("ae").model == "ae"
+    for bad, message in [("ae,ae", "names a variant twice"), ("ae,typo", r"\['typo'\] in 'ae,typo'; known: ae, aae, smoke"),
+                         ("ae,aae", "exclude each other")]:
+        with pytest.raises(ValueError, match=message):
+            snli.get_config(bad)
