@@ -10,9 +10,12 @@ adversarial encoder step through SGD 1 (clip 1). The sentences of the labelled N
 
     python -m arae_tf.train --config=configs/arae_snli.py --workdir=workdirs/arae_snli       # 20 passes
     python -m arae_tf.train --config=configs/arae_snli.py:ae --workdir=workdirs/ae_snli      # the AE (lambda_1 = 0)
-    python -m arae_tf.train --config=configs/arae_snli.py:aae --workdir=workdirs/aae_snli    # AAE, fixed N(0, I)
+    python -m arae_tf.train --config=configs/arae_snli.py:aae --workdir=workdirs/aae_snli    # AAE, fixed prior
 
-Variants: `ae`, `aae` (ARAE with prior "gaussian": the paper's mode-collapse row), `smoke`.
+Variants: `ae`; `aae`, the paper's fixed-prior (mode-collapse) row: the ARAE with prior "sphere",
+N(0, I) projected onto the unit sphere where the normalised codes live (SPEC 2.2; a raw N(0, I) in
+128 dimensions has norm ~11, which the critic tells from unit codes at once and the decoder never
+sees); `smoke`.
 """
 
 import os
@@ -38,7 +41,7 @@ def get_config(arg=None):
         c.arae.generator_hidden = (300, 300)
         c.arae.critic_hidden = (300, 300)
         if variant == "aae":
-            c.arae.prior = "gaussian"
+            c.arae.prior = "sphere"
     c.optim.ae_optimizer = "adam"
     c.optim.ae_lr = 1e-3
     c.optim.encoder_adv_optimizer = "sgd"

@@ -222,7 +222,7 @@ def test_experiment_variants_combine_with_smoke_and_bad_ones_are_named():
         assert c.arae.adv_weight == 0.0 and c.transfer.class_weight == 0.0 and c.train.steps == 4
     c = yahoo.get_config(None)
     assert c.arae.adv_weight > 0 and c.transfer.class_weight > 0
-    assert snli.get_config("aae,smoke").arae.prior == "gaussian" and snli.get_config("ae").model == "ae"
+    assert snli.get_config("aae,smoke").arae.prior == "sphere" and snli.get_config("ae").model == "ae"
     for bad, message in [("ae,ae", "names a variant twice"), ("ae,typo", r"\['typo'\] in 'ae,typo'; known: ae, aae, smoke"),
                          ("ae,aae", "exclude each other")]:
         with pytest.raises(ValueError, match=message):
