@@ -185,6 +185,28 @@ def semisupervised_table(encoders, vocab, pool, test, sizes=(1000, 2500, 5000), 
             "pool": len(pool), "test": len(test)}
 
 
+def repeated_table(encoders, vocab, pool, test, sizes=(1000, 2500, 5000), settings=Settings(), repeats=3, log=None):
+    """`semisupervised_table` for seeds settings.seed, settings.seed + 1, ... (`repeats` of them): each
+    seed draws another labelled subset and validation split, initialisation and dropout. Returns the
+    same structure, each cell's "test_accuracy" the mean over seeds, with "test_accuracies" (one per
+    seed) and "std" (sample standard deviation) beside it; "seeds" lists the seeds."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    seeds = [settings.seed + i for i in range(repeats)]
+    runs = [semisupervised_table(encoders, vocab, pool, test, sizes, dataclasses.replace(settings, seed=s), log)
+            for s in seeds]
+    rows = {}
+    for name in runs[0]["rows"]:
+        rows[name] = {}
+        for k in sizes:
+            accs = [r["rows"][name][k]["test_accuracy"] for r in runs]
+            rows[name][k] = {"test_accuracy": float(np.mean(accs)), "test_accuracies": accs,
+                             "std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
+                             "valid_curves": [r["rows"][name][k]["valid_curve"] for r in runs],
+                             "seconds": sum(r["rows"][name][k]["seconds"] for r in runs)}
+    return {**runs[0], "rows": rows, "seeds": seeds}
+
+
 PAPER_TABLE5 = {"supervised (encoder from scratch)": (65.9, 62.5, 57.9), "semi-supervised AE": (68.5, 64.6, 59.9),
                 "semi-supervised ARAE": (70.9, 66.8, 62.5)}
 
@@ -197,11 +219,19 @@ def markdown(result):
              "|---|" + "---|" * len(sizes)]
     for name, cells in result["rows"].items():
         cells = {int(k): v for k, v in cells.items()}  # JSON keys are strings
-        lines.append(f"| {name} | " + " | ".join(f"{100 * cells[k]['test_accuracy']:.1f}" for k in sizes) + " |")
-    lines += ["", "Test accuracy (%) on the labelled test pairs. ARAE paper, Table 5 (full SNLI; 22% / 10% / 5% "
-              "of its labels, i.e. far more pairs):", "", "| encoder | Medium | Small | Tiny |", "|---|---|---|---|"]
+        lines.append(f"| {name} | " + " | ".join(_cell(cells[k]) for k in sizes) + " |")
+    seeds = result.get("seeds", [result["settings"]["seed"]])
+    over = f"mean ± standard deviation over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"seed {seeds[0]}"
+    lines += ["", f"Test accuracy (%) on the labelled test pairs, {over}. ARAE paper, Table 5 (full SNLI; "
+              "22% / 10% / 5% of its labels, i.e. far more pairs):", "", "| encoder | Medium | Small | Tiny |",
+              "|---|---|---|---|"]
     lines += [f"| {name} | " + " | ".join(f"{v:.1f}" for v in vals) + " |" for name, vals in PAPER_TABLE5.items()]
     return "\n".join(lines) + "\n"
+
+
+def _cell(cell):
+    text = f"{100 * cell['test_accuracy']:.1f}"
+    return text + (f" ± {100 * cell['std']:.1f}" if len(cell.get("test_accuracies", ())) > 1 else "")
 
 
 def default_pairs(config, split):

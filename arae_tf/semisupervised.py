@@ -1,7 +1,7 @@
 """Semi-supervised NLI on top of trained encoders (ARAE Table 5; `arae_tf.nli`).
 
     python -m arae_tf.semisupervised --workdir=AE=workdirs/ae_snli --workdir=ARAE=workdirs/arae_snli \\
-        --sizes=1000,2500,5000 --out=docs/semisupervised_snli.md
+        --sizes=1000,2500,5000 --repeats=3 --out=docs/semisupervised_snli.md
 
 Each `--workdir=NAME=DIR` adds a row "semi-supervised NAME" starting from that model's encoder; a row
 with the same encoder architecture from scratch is always added. Every model must share one
@@ -22,6 +22,8 @@ flags.DEFINE_string("test", "", "Labelled test pairs; default snli_nli/test.tsv.
 flags.DEFINE_integer("epochs", 12, "Epochs per classifier (the best on validation is kept).")
 flags.DEFINE_integer("valid_pairs", 1000, "Pool pairs held out for the epoch choice.")
 flags.DEFINE_integer("seed", 0, "Seed of the pool shuffle, initialisations and dropout.")
+flags.DEFINE_integer("repeats", 1, "Seeds seed, seed + 1, ...: each cell is the mean over them, with its "
+                     "standard deviation (each seed draws another labelled subset).")
 flags.DEFINE_string("out", "", "Write the Markdown table here (and the numbers to OUT.json).")
 flags.mark_flags_as_required(["workdir"])
 FLAGS = flags.FLAGS
@@ -63,7 +65,9 @@ def main(argv):
     pool = nli.read_pairs(FLAGS.pool or nli.default_pairs(config, "train"))
     test = nli.read_pairs(FLAGS.test or nli.default_pairs(config, "test"))
     settings = nli.Settings(epochs=FLAGS.epochs, valid_pairs=FLAGS.valid_pairs, seed=FLAGS.seed)
-    result = nli.semisupervised_table(encoders, vocab, pool, test, sizes, settings)
+    if FLAGS.repeats < 1:
+        raise app.UsageError(f"--repeats={FLAGS.repeats}: expected >= 1")
+    result = nli.repeated_table(encoders, vocab, pool, test, sizes, settings, repeats=FLAGS.repeats)
     result["workdirs"] = dict(named)
     text = nli.markdown(result)
     if FLAGS.out:

@@ -63,3 +63,22 @@ def test_pool_too_small_is_refused(examples, vocab):
     with pytest.raises(ValueError, match=r"the labelled pool has 50 pairs besides the 50 validation pairs"):
         nli.semisupervised_table({"AE": tiny_backbone(len(vocab))}, vocab, _pairs(examples, 100, 0),
                                  _pairs(examples, 10, 1), sizes=(80,), settings=nli.Settings(valid_pairs=50))
+
+
+def test_repeated_seeds_average_the_single_seed_tables(examples, vocab):
+    """Each seed of `repeated_table` is the single-seed table of that seed; cells are their mean."""
+    settings = nli.Settings(epochs=2, batch_size=32, valid_pairs=50, hidden=(16,), seed=3)
+    args = ({"semi-supervised AE": tiny_backbone(len(vocab))}, vocab, _pairs(examples, 200, 0), _pairs(examples, 100, 1))
+    result = nli.repeated_table(*args, sizes=(100,), settings=settings, repeats=2)
+    assert result["seeds"] == [3, 4]
+    import dataclasses
+    second = nli.semisupervised_table(*args, sizes=(100,), settings=dataclasses.replace(settings, seed=4))
+    for name, cells in result["rows"].items():
+        accs = cells[100]["test_accuracies"]
+        assert accs[1] == second["rows"][name][100]["test_accuracy"]
+        assert cells[100]["test_accuracy"] == pytest.approx(np.mean(accs))
+        assert cells[100]["std"] == pytest.approx(np.std(accs, ddof=1))
+    text = nli.markdown(result)
+    assert "mean ± standard deviation over seeds 3, 4" in text and " ± " in text.splitlines()[2]
+    with pytest.raises(ValueError, match="repeats must be >= 1"):
+        nli.repeated_table(*args, sizes=(100,), settings=settings, repeats=0)
