@@ -27,10 +27,11 @@ def load_split(config, split):
     return images_lib.load_binarized(config.data.image_file, split, config.image.input_dim)
 
 
-def datasets(config, start_step):
-    """(train images, the training stream from `start_step`, validation stream, code-fit stream)."""
-    train = load_split(config, "train")
-    valid = load_split(config, "valid")
+def datasets(config, start_step, train=None, valid=None):
+    """(train images, the training stream from `start_step`, validation stream, code-fit stream).
+    `train` / `valid`: the splits if already loaded (`load_split`), else read here."""
+    train = load_split(config, "train") if train is None else train
+    valid = load_split(config, "valid") if valid is None else valid
     b = config.data.batch_size
     stream = images_lib.image_dataset(train, b, seed=config.seed, start_step=start_step)
     code_fit = images_lib.image_dataset(train, b, seed=config.seed).take(config.eval.code_fit_batches)

@@ -201,15 +201,15 @@ class _Images:
         from arae_tf import image_lib
         self.config = config
         self.train = image_lib.load_split(config, "train")
-        self.n_valid = len(image_lib.load_split(config, "valid"))
+        self.valid = image_lib.load_split(config, "valid")
         self.vocab, self.n_train, self.vocab_size = None, len(self.train), 0
 
     def describe(self):
-        return f"{self.n_train} train / {self.n_valid} valid images of {self.train.shape[1]} pixels"
+        return f"{self.n_train} train / {len(self.valid)} valid images of {self.train.shape[1]} pixels"
 
     def streams(self, model, step):
         from arae_tf import image_lib
-        _, train_ds, valid_ds, code_fit = image_lib.datasets(self.config, step)
+        _, train_ds, valid_ds, code_fit = image_lib.datasets(self.config, step, self.train, self.valid)
         return train_ds, lambda m: image_lib.evaluate(m, self.config, valid_ds, code_fit if m.fits_codes else None)
 
 
