@@ -70,8 +70,10 @@ def write_report(out, m, recon_examples, samples, interpolations, figures):
     """Writes `out/report.md`: the metrics `m` of `evaluate_model` as Markdown tables, examples, and
     the `figures` ([(title, PNG file name)], from `plots`)."""
     r, s, lat = m["reconstruction"], m["samples"], m["latent"]
-    lines = [f"# Evaluation: {m['model']} ({m['workdir']})", "",
-             f"Command: `{' '.join(m['command'])}`  ", f"Test split: {m['test_split']}; "
+    from arae_tf.preset_lib import command_line, portable_path
+    where = portable_path(os.path.abspath(m["workdir"])) if m.get("workdir") else "preset"
+    lines = [f"# Evaluation: {m['model']} ({where})", "",
+             f"Command: `{command_line(m['command'])}`  ", f"Test split: {m['test_split']}; "
              f"{s['n']} greedy prior samples; wall time {m['seconds']:.0f}s.", "",
              "## Reconstruction", "", "| token acc | NLL/token | BLEU |", "|---|---|---|",
              f"| {r['token_acc']:.4f} | {r['nll_per_token']:.3f} | {r['bleu']:.2f} |", "",

@@ -121,6 +121,12 @@ def _timed(what, fn, show=lambda r: r):
     return result
 
 
+def _recorded_command():
+    """This process's argv with machine paths made checkout-relative (`preset_lib.portable`)."""
+    from arae_tf.preset_lib import portable
+    return portable(list(sys.argv))
+
+
 def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source="", training_log=""):
     """Evaluates `model` on `config`'s data; writes metrics.json, report.md, samples and plots to `out`.
 
@@ -132,7 +138,7 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
                              "--test_files are for text models (the AE's Gaussian fit is its own prior)")
         from arae_tf import image_lib
         m = image_lib.evaluate_images(model, config, out, seed=settings.seed, log=_log)
-        m.update(workdir=source, model=config.model, command=sys.argv)
+        m.update(workdir=source, model=config.model, command=_recorded_command())
         with open(os.path.join(out, "metrics.json"), "w") as f:
             json.dump(m, f, indent=2)
         return m
@@ -148,7 +154,7 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
     test_split = "test" if (config.data.get("test_files") or config.data.source != "files") else "valid"
     _log(f"{source or out}: {config.model}, {len(train)} train / {len(test)} {test_split} sentences")
     m = {"workdir": source, "model": config.model, "test_split": test_split,
-         "settings": dataclasses.asdict(settings), "command": sys.argv}
+         "settings": dataclasses.asdict(settings), "command": _recorded_command()}
 
     max_len = settings.decode_max_len
     m["reconstruction"], recon_examples, recon_texts = _timed(
