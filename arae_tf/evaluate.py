@@ -30,6 +30,8 @@ flags.DEFINE_integer("diagnostic_sentences", 1000, "Test sentences for the laten
 flags.DEFINE_integer("seed", 0, "Seed of sampling, perturbations and the LMs.")
 flags.DEFINE_string("cache_dir", "", "Where the reference LM and classifier are cached (default <workdir>/eval/cache).")
 flags.DEFINE_list("test_files", [], "Held-out text files (one per class) overriding the config's test split.")
+flags.DEFINE_integer("test_max_words", 0, "> 0: leave out test sentences longer than this many words (e.g. the "
+                     "config's data.max_len, when training filtered longer sentences out).")
 flags.DEFINE_enum("prior", "model", ["model", "gaussian_fit"], "Where prior samples come from: the model's prior, "
                   "or a Gaussian fitted to its training codes (ARAE Table 1's AE baseline; report in eval-gaussian_fit/).")
 flags.DEFINE_string("compare_out", "", "With several workdirs: write a side-by-side Markdown table here.")
@@ -51,7 +53,7 @@ def main(argv):
     settings = evaluation.EvalSettings(
         num_samples=FLAGS.num_samples, reverse_samples=FLAGS.reverse_samples, lm=lm, seed=FLAGS.seed,
         diagnostic_sentences=FLAGS.diagnostic_sentences, cache_dir=FLAGS.cache_dir, test_files=tuple(FLAGS.test_files),
-        prior=FLAGS.prior)
+        prior=FLAGS.prior, test_max_words=FLAGS.test_max_words)
     if FLAGS.workdir:
         results = [evaluation.evaluate_workdir(w, settings, FLAGS.checkpoint) for w in FLAGS.workdir]
     else:

@@ -3,9 +3,10 @@
 Data: ../shared/data/yahoo/two_topic_subset_vicrudakov, 4,000 training and 418 test documents
 labelled society_culture (0) or science_mathematics (1), split into tokenized sentences that keep
 their document's label (`arae_tf.data.documents`); every 10th training document validates. That is
-28,340 training and 3,132 validation sentences (cut to 20 words) from 1,800 documents per topic:
-Yahoo Answers (Zhang et al. 2015), which the paper samples, has 140,000 training documents per
-topic, some 80 times more. There are two topics instead of the paper's three (Science, Music,
+28,340 training sentences from 1,800 documents per topic, of which the 21,066 of at most 20 words
+train (data.length_policy "filter", as the paper's code), and 3,365 test sentences (2,545 of at most
+20 words: evaluate with --test_max_words=20 to score those). Yahoo Answers (Zhang et al. 2015),
+which the paper samples, has 140,000 training documents per topic, some 80 times more. There are two topics instead of the paper's three (Science, Music,
 Politics), which this subset lacks.
 
 The model and recipe are `arae_yelp_transfer`'s: two decoders, the latent classifier with
@@ -15,7 +16,7 @@ trained on the training sentences.
 
     python -m arae_tf.train --config=configs/arae_yahoo_transfer.py --workdir=workdirs/arae_yahoo
     python -m arae_tf.train --config=configs/arae_yahoo_transfer.py:ae --workdir=workdirs/ae_yahoo
-    python -m arae_tf.evaluate --workdir=workdirs/arae_yahoo --workdir=workdirs/ae_yahoo \\
+    python -m arae_tf.evaluate --workdir=workdirs/arae_yahoo --workdir=workdirs/ae_yahoo --test_max_words=20 \\
         --cache_dir=workdirs/eval_cache/yahoo --compare_out=docs/yahoo_topic_transfer.md
 
 Variant `ae`: the AE baseline (lambda_1 = lambda_2 = 0, same model and budget); `smoke`.

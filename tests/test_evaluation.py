@@ -204,11 +204,17 @@ def test_evaluate_with_the_gaussian_fit_prior(builtin_run):
     """evaluate --prior=gaussian_fit on the built-in ARAE: its own report folder, samples that a
     Gaussian of unit-norm codes gives (well-formed sentences of both classes, recorded as such)."""
     workdir, _, _ = builtin_run
+    test = synthetic.generate(1000, num_classes=2, seed=2)  # the built-in "test" split
+    short = 6  # and --test_max_words: only test sentences of at most 6 words are scored
+    expected = sum(len(t.split()) <= short for t, _ in test)
+    assert 0 < expected < len(test)
     settings = evaluation.EvalSettings(num_samples=500, reverse_samples=-1, diagnostic_sentences=100,
-                                       decode_max_len=12, prior="gaussian_fit",
+                                       decode_max_len=12, prior="gaussian_fit", test_max_words=short,
                                        lm=LMSettings(embed_dim=32, hidden_dim=64, epochs=1))
     m = evaluation.evaluate_workdir(workdir, settings)
+    assert m["reconstruction"]["sentences"] == expected
     out = os.path.join(workdir, "eval-gaussian_fit")
+    assert "(sentences of at most 6 words)" in open(os.path.join(out, "report.md")).read()
     assert json.load(open(os.path.join(out, "metrics.json")))["samples"]["prior"] == "gaussian_fit"
     assert m["samples"]["n"] == 500 and min(m["classifier"]["sample_class_shares"]) > 0.1
     assert m["samples"]["forward_ppl"] < 5 * m["lm"]["test_ppl_real"]

@@ -66,6 +66,11 @@ def fmt(x):
     return f"{x:.4g}" if isinstance(x, float) else str(x)
 
 
+def _length_note(m):
+    n = m.get("settings", {}).get("test_max_words", 0)
+    return f" (sentences of at most {n} words)" if n else ""
+
+
 def write_report(out, m, recon_examples, samples, interpolations, figures):
     """Writes `out/report.md`: the metrics `m` of `evaluate_model` as Markdown tables, examples, and
     the `figures` ([(title, PNG file name)], from `plots`)."""
@@ -73,7 +78,7 @@ def write_report(out, m, recon_examples, samples, interpolations, figures):
     from arae_tf.preset_lib import command_line, portable_path
     where = portable_path(os.path.abspath(m["workdir"])) if m.get("workdir") else "preset"
     lines = [f"# Evaluation: {m['model']} ({where})", "",
-             f"Command: `{command_line(m['command'])}`  ", f"Test split: {m['test_split']}; "
+             f"Command: `{command_line(m['command'])}`  ", f"Test split: {m['test_split']}{_length_note(m)}; "
              f"{s['n']} greedy prior samples; wall time {m['seconds']:.0f}s.", "",
              "## Reconstruction", "", "| token acc | NLL/token | BLEU |", "|---|---|---|",
              f"| {r['token_acc']:.4f} | {r['nll_per_token']:.3f} | {r['bleu']:.2f} |", "",

@@ -31,6 +31,8 @@ class EvalSettings:
     fasttext: classifier_lib.FastTextSettings = dataclasses.field(default_factory=classifier_lib.FastTextSettings)
     cache_dir: str = ""           # "" : <workdir>/eval/cache
     test_files: tuple = ()        # overrides config.data.test_files (the caller's config is not changed)
+    test_max_words: int = 0       # > 0: leave out test sentences of more words, as the training data's length
+    #                               filter (data.max_len, policy "filter") leaves out training sentences
     prior: str = "model"          # "model": the model's own prior; "gaussian_fit": a Gaussian fitted to the codes
     #                               of every training sentence (ARAE Table 1's baseline for an AE's samples)
 
@@ -150,6 +152,12 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
         config.data.test_files = tuple(settings.test_files)
     train = load_examples(config.data, "train")
     test = load_examples(config.data, "test")
+    if settings.test_max_words > 0:
+        kept = [e for e in test if len(e[0].split()) <= settings.test_max_words]
+        if not kept:
+            raise ValueError(f"test_max_words={settings.test_max_words} leaves none of the {len(test)} test sentences")
+        _log(f"test sentences of at most {settings.test_max_words} words: {len(kept)} of {len(test)}")
+        test = kept
     train_text, test_text = [t for t, _ in train], [t for t, _ in test]
     test_split = "test" if (config.data.get("test_files") or config.data.source != "files") else "valid"
     _log(f"{source or out}: {config.model}, {len(train)} train / {len(test)} {test_split} sentences")
