@@ -83,7 +83,7 @@ def base_config(model="arae"):
 
     c.train = t = ml_collections.ConfigDict()
     t.steps = 0               # iterations; 0: derived from epochs
-    t.epochs = 1.0            # passes over the training data (when steps == 0)
+    t.epochs = 1.0            # passes over the training examples the length policy keeps (when steps == 0)
     t.log_every = 100
     t.eval_every = 1000       # also the checkpoint interval
     t.keep_checkpoints = 2

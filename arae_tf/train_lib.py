@@ -173,10 +173,17 @@ class _Sentences:
         self.train_ex = load_examples(config.data, "train")
         self.valid_ex = validation_order(load_examples(config.data, "valid"), config.seed)
         self.vocab = prepare_vocabulary(config, self.train_ex, workdir, write_dir)
-        self.n_train, self.vocab_size = len(self.train_ex), len(self.vocab)
+        d = config.data
+        # A pass (train.epochs, per-pass schedules) is over the examples the length policy keeps.
+        self.n_train = len(pipeline.encode_examples(self.train_ex, self.vocab, d.max_len, d.length_policy,
+                                                    with_sources=True)[0])
+        self.vocab_size = len(self.vocab)
 
     def describe(self):
-        return f"{self.n_train} train / {len(self.valid_ex)} valid sentences, vocabulary {len(self.vocab)}"
+        kept = (f" ({self.n_train} within data.max_len={self.config.data.max_len}: one pass)"
+                if self.n_train != len(self.train_ex) else "")
+        return (f"{len(self.train_ex)} train{kept} / {len(self.valid_ex)} valid sentences, "
+                f"vocabulary {len(self.vocab)}")
 
     def streams(self, model, step):
         """(training stream from `step`, the evaluator's `evaluate_fn`)."""
@@ -222,8 +229,11 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
     vocab = data.vocab
     total = resolve_steps(config, data.n_train)
     steps_per_pass = int(math.ceil(data.n_train / config.data.batch_size))  # what "-1: one pass" means
-    logging.info(f"[data] {data.describe()}, "
-          f"{total} iterations of batch {config.data.batch_size} ({time.time() - t0:.1f}s)")
+    chunk = min(config.train.eval_every, total)
+    rounded = int(math.ceil(total / chunk)) * chunk  # whole chunks: every run ends on an evaluation and a checkpoint
+    logging.info(f"[data] {data.describe()}, {rounded} iterations of batch {config.data.batch_size}"
+                 f"{f' ({total} rounded up to whole evaluation intervals)' if rounded != total else ''}"
+                 f" = {rounded * config.data.batch_size / data.n_train:.1f} passes ({time.time() - t0:.1f}s)")
 
     with strategy.scope():
         model = build_model(config, data.vocab_size, steps_per_pass=steps_per_pass)
@@ -238,9 +248,7 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
 
     d = config.data
     train_ds, evaluate_fn = data.streams(model, step)
-    chunk = min(config.train.eval_every, total)
-    epochs = int(math.ceil(total / chunk))
-    total = epochs * chunk  # whole chunks: every run ends on an evaluation and a checkpoint
+    epochs, total = rounded // chunk, rounded
     evaluator = Evaluator(evaluate_fn, write_dir)
     progress = Progress(min(config.train.log_every, chunk), total, d.batch_size, step,
                         unit="img" if vocab is None else "sent")

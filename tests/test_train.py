@@ -227,3 +227,22 @@ def test_experiment_variants_combine_with_smoke_and_bad_ones_are_named():
                          ("ae,aae", "exclude each other")]:
         with pytest.raises(ValueError, match=message):
             snli.get_config(bad)
+
+
+def test_a_pass_counts_the_sentences_the_length_filter_keeps(tmp_path, caplog):
+    """train.epochs = 1 with steps derived: one pass over the training sentences within data.max_len
+    (policy "filter"), not over all of them."""
+    caplog.set_level(logging.INFO, logger="absl")
+    from arae_tf.configs import arae_builtin
+    from arae_tf.data.sources import load_examples
+    config = arae_builtin.get_config("smoke")
+    config.data.max_len = 6
+    config.train.steps, config.train.epochs, config.train.eval_every = 0, 1.0, 10000
+    examples = load_examples(config.data, "train")
+    kept = sum(len(t.split()) <= 6 for t, _ in examples)
+    assert 0 < kept < len(examples)
+    metrics = train_lib.train_and_evaluate(config, str(tmp_path / "run"))
+    expected = -(-kept // config.data.batch_size)
+    assert metrics["step"] == expected
+    assert f"{len(examples)} train ({kept} within data.max_len=6: one pass)" in caplog.text
+    assert f"{expected} iterations of batch {config.data.batch_size} = 1.0 passes" in caplog.text
