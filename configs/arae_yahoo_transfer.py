@@ -11,10 +11,10 @@ Politics), which this subset lacks.
 
 The model and recipe are `arae_yelp_transfer`'s: two decoders, the latent classifier with
 lambda_2 = 1, critic lambda_1 = 0.01, Adam 1e-3, code noise 0.05 annealed x0.995 every 100
-iterations; 12,000 iterations of batch 64, 36.5 passes over the 21,066 kept sentences (the
-run was planned as 25 passes counted over all 28,340 sentences, before passes counted the kept
-ones; the budget is kept so that the config reproduces the trained models). Transfer accuracy is measured by a fastText topic classifier
-trained on the training sentences.
+iterations; 12,000 iterations of batch 64, 36.5 passes over the 21,066 kept sentences. (The run
+was planned as 25 passes counted over all 28,340 sentences, before a pass counted the kept ones;
+the budget stays so that the config reproduces the trained models.) Transfer accuracy is measured
+by a fastText topic classifier trained on the training sentences.
 
     python -m arae_tf.train --config=configs/arae_yahoo_transfer.py --workdir=workdirs/arae_yahoo
     python -m arae_tf.train --config=configs/arae_yahoo_transfer.py:ae --workdir=workdirs/ae_yahoo
