@@ -73,9 +73,10 @@ def dataset_name(config):
     return os.path.basename(os.path.dirname(os.path.abspath(config.data.train_files[0])))
 
 
-def portable_path(path, repo=None):
+def portable_path(path, repo=None, roots=()):
     """An absolute path of the machine that made a model, as a path that works from a checkout: inside
-    the repository, relative to it; inside the `shared` folder beside it, `../shared/...`; anything
+    the repository, relative to it; inside the `shared` folder beside it, `../shared/...`; inside one
+    of `roots` (the folders holding a command's workdirs) `workdirs/<path below the root>`; anything
     else (a workdir on that machine) `workdirs/<its last folder>`."""
     repo = repo or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     path = os.path.normpath(path)
@@ -84,25 +85,37 @@ def portable_path(path, repo=None):
         return os.path.relpath(path, repo)
     if path.startswith(shared + os.sep):
         return "../shared/" + os.path.relpath(path, shared)
+    for root in roots:
+        if path.startswith(os.path.normpath(root) + os.sep):
+            return "workdirs/" + os.path.relpath(path, root)
     return "workdirs/" + os.path.basename(path)
 
 
-def portable(obj, repo=None):
+def _workdir_roots(argv):
+    """The folders holding the absolute `--workdir=` values of a command (the machine's workdirs root)."""
+    return tuple(sorted({os.path.dirname(os.path.normpath(a.split("=", 1)[1])) for a in argv
+                         if isinstance(a, str) and a.startswith("--workdir=/")}))
+
+
+def portable(obj, repo=None, roots=None):
     """A recorded config or command (nested dicts, lists, strings) with every absolute path made
     portable: `--flag=/path` values and plain paths through `portable_path`, a script of the package
-    (`.../arae_tf/train.py`) as `arae_tf/train.py`."""
+    (`.../arae_tf/train.py`) as `arae_tf/train.py`. In a command, other paths beside its workdirs keep
+    their place relative to them (`--cache_dir=/runs/eval_cache/x` with `--workdir=/runs/w`:
+    `workdirs/eval_cache/x`)."""
     if isinstance(obj, dict):
-        return {k: portable(v, repo) for k, v in obj.items()}
+        return {k: portable(v, repo, roots) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [portable(v, repo) for v in obj]
+        roots = _workdir_roots(obj) if roots is None else roots
+        return [portable(v, repo, roots) for v in obj]
     if not isinstance(obj, str):
         return obj
     if obj.startswith("--") and "=" in obj and obj.split("=", 1)[1].startswith("/"):
         flag, value = obj.split("=", 1)
-        return f"{flag}={portable_path(value, repo)}"
+        return f"{flag}={portable_path(value, repo, roots or ())}"
     if obj.startswith("/") and obj.endswith(".py") and os.path.basename(os.path.dirname(obj)) == "arae_tf":
         return "arae_tf/" + os.path.basename(obj)
-    return portable_path(obj, repo) if obj.startswith("/") else obj
+    return portable_path(obj, repo, roots or ()) if obj.startswith("/") else obj
 
 
 def command_line(argv, repo=None):

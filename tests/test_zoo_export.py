@@ -371,3 +371,9 @@ def test_model_card_commands_run_from_a_checkout():
     assert command_line(argv, repo="/repo") == (
         "python -m arae_tf.train --config=configs/wae_snli.py:wae_s,0.01 --workdir=workdirs/wae_snli_fast "
         "--config.data.train_files=../shared/data/snli/train.txt --config.train.steps=0 --name=x")
+    # Other folders beside the workdirs keep their place relative to them (not collapsed to a last name).
+    argv = ["/x/arae_tf/evaluate.py", "--workdir=/work/runs/arae_snli", "--cache_dir=/work/runs/eval_cache/arae_snli",
+            "--out=/elsewhere/report"]
+    assert command_line(argv, repo="/repo") == (
+        "python -m arae_tf.evaluate --workdir=workdirs/arae_snli --cache_dir=workdirs/eval_cache/arae_snli "
+        "--out=workdirs/report")
