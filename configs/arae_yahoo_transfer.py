@@ -19,7 +19,7 @@ by a fastText topic classifier trained on the training sentences.
     python -m arae_tf.train --config=configs/arae_yahoo_transfer.py --workdir=workdirs/arae_yahoo
     python -m arae_tf.train --config=configs/arae_yahoo_transfer.py:ae --workdir=workdirs/ae_yahoo
     python -m arae_tf.evaluate --workdir=workdirs/arae_yahoo --workdir=workdirs/ae_yahoo --test_max_words=20 \\
-        --cache_dir=workdirs/eval_cache/yahoo --compare_out=docs/yahoo_topic_transfer.md
+        --cache_dir=workdirs/eval_cache/yahoo --compare_out=docs/yahoo_topic_transfer_compare.md
 
 Variant `ae`: the AE baseline (lambda_1 = lambda_2 = 0, same model and budget); `smoke`.
 """
