@@ -125,8 +125,9 @@ def lm_rows(workdir_eval, out_json=""):
     if "reverse_ppl_samples" not in m.get("samples", {}):
         raise ValueError(f"{report_dir}/metrics.json has no reverse PPL (evaluated with --reverse_samples=-1?): "
                          "evaluate with reverse PPL first")
-    if m["settings"].get("test_files"):
-        raise ValueError(f"{report_dir}/metrics.json was evaluated on --test_files; evaluate on the config's test split")
+    if m["settings"].get("test_files") or m["settings"].get("test_max_words"):
+        raise ValueError(f"{report_dir}/metrics.json was evaluated on --test_files or --test_max_words; evaluate on "
+                         "the config's whole test split")
     key = {"lm": m["settings"]["lm"], "n": m["samples"]["reverse_ppl_samples"],
            "decode_max_len": m["settings"]["decode_max_len"], "workdir": m["workdir"]}
     if os.path.exists(out_json):
