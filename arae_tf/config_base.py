@@ -272,7 +272,7 @@ def split_variant(arg, known):
     parts = [p.strip() for p in (arg or "").split(",") if p.strip()]
     own = [p for p in parts if p in known]
     rest = [p for p in parts if p not in known]
-    if len(set(own)) != len(own):
+    if len(set(parts)) != len(parts):
         raise ValueError(f"config variant {arg!r} names a variant twice")
     unknown = [p for p in rest if p not in SHARED_VARIANTS]
     if unknown or len(rest) > 1:

@@ -188,8 +188,9 @@ def semisupervised_table(encoders, vocab, pool, test, sizes=(1000, 2500, 5000), 
 def repeated_table(encoders, vocab, pool, test, sizes=(1000, 2500, 5000), settings=Settings(), repeats=3, log=None):
     """`semisupervised_table` for seeds settings.seed, settings.seed + 1, ... (`repeats` of them): each
     seed draws another labelled subset and validation split, initialisation and dropout. Returns the
-    same structure, each cell's "test_accuracy" the mean over seeds, with "test_accuracies" (one per
-    seed) and "std" (sample standard deviation) beside it; "seeds" lists the seeds."""
+    structure of `semisupervised_table`, each cell's "test_accuracy" the mean over seeds, with
+    "test_accuracies" (one per seed), "std" (sample standard deviation) and "valid_curves" (one per
+    seed, in place of "valid_curve"); "seeds" lists the seeds."""
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     seeds = [settings.seed + i for i in range(repeats)]

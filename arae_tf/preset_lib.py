@@ -85,7 +85,7 @@ def portable_path(path, repo=None, roots=()):
         return os.path.relpath(path, repo)
     if path.startswith(shared + os.sep):
         return "../shared/" + os.path.relpath(path, shared)
-    for root in roots:
+    for root in sorted(roots, key=len, reverse=True):  # the innermost root that holds the path
         if path.startswith(os.path.normpath(root) + os.sep):
             return "workdirs/" + os.path.relpath(path, root)
     return "workdirs/" + os.path.basename(path)
@@ -106,7 +106,7 @@ def portable(obj, repo=None, roots=None):
     if isinstance(obj, dict):
         return {k: portable(v, repo, roots) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        roots = _workdir_roots(obj) if roots is None else roots
+        roots = _workdir_roots(obj) or roots
         return [portable(v, repo, roots) for v in obj]
     if not isinstance(obj, str):
         return obj

@@ -23,7 +23,7 @@ flags.DEFINE_integer("epochs", 12, "Epochs per classifier (the best on validatio
 flags.DEFINE_integer("valid_pairs", 1000, "Pool pairs held out for the epoch choice.")
 flags.DEFINE_integer("seed", 0, "Seed of the pool shuffle, initialisations and dropout.")
 flags.DEFINE_integer("repeats", 1, "Seeds seed, seed + 1, ...: each cell is the mean over them, with its "
-                     "standard deviation (each seed draws another labelled subset).")
+                     "standard deviation (each seed draws another labelled subset).", lower_bound=1)
 flags.DEFINE_string("out", "", "Write the Markdown table here (and the numbers to OUT.json).")
 flags.mark_flags_as_required(["workdir"])
 FLAGS = flags.FLAGS
@@ -65,8 +65,6 @@ def main(argv):
     pool = nli.read_pairs(FLAGS.pool or nli.default_pairs(config, "train"))
     test = nli.read_pairs(FLAGS.test or nli.default_pairs(config, "test"))
     settings = nli.Settings(epochs=FLAGS.epochs, valid_pairs=FLAGS.valid_pairs, seed=FLAGS.seed)
-    if FLAGS.repeats < 1:
-        raise app.UsageError(f"--repeats={FLAGS.repeats}: expected >= 1")
     result = nli.repeated_table(encoders, vocab, pool, test, sizes, settings, repeats=FLAGS.repeats)
     result["workdirs"] = dict(named)
     text = nli.markdown(result)

@@ -180,8 +180,9 @@ class _Sentences:
         self.vocab_size = len(self.vocab)
 
     def describe(self):
-        kept = (f" ({self.n_train} within data.max_len={self.config.data.max_len}: one pass)"
-                if self.n_train != len(self.train_ex) else "")
+        within = (f"within data.max_len={self.config.data.max_len}" if self.config.data.length_policy == "filter"
+                  else "non-empty")
+        kept = f" ({self.n_train} {within}: one pass)" if self.n_train != len(self.train_ex) else ""
         return (f"{len(self.train_ex)} train{kept} / {len(self.valid_ex)} valid sentences, "
                 f"vocabulary {len(self.vocab)}")
 

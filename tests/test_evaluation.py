@@ -197,6 +197,7 @@ def test_the_gaussian_fit_prior_draws_from_the_codes_mean_and_covariance():
 def test_a_gaussian_fit_report_has_its_own_folder():
     assert evaluation.eval_dir("w", 0, "gaussian_fit") == os.path.join("w", "eval-gaussian_fit")
     assert evaluation.eval_dir("w", 500) == os.path.join("w", "eval-500")
+    assert evaluation.eval_dir("w", 0, "model", 20) == os.path.join("w", "eval-max20")
 
 
 @pytest.mark.slow
@@ -213,7 +214,7 @@ def test_evaluate_with_the_gaussian_fit_prior(builtin_run):
                                        lm=LMSettings(embed_dim=32, hidden_dim=64, epochs=1))
     m = evaluation.evaluate_workdir(workdir, settings)
     assert m["reconstruction"]["sentences"] == expected
-    out = os.path.join(workdir, "eval-gaussian_fit")
+    out = os.path.join(workdir, "eval-gaussian_fit-max6")
     assert "(sentences of at most 6 words)" in open(os.path.join(out, "report.md")).read()
     assert json.load(open(os.path.join(out, "metrics.json")))["samples"]["prior"] == "gaussian_fit"
     assert m["samples"]["n"] == 500 and min(m["classifier"]["sample_class_shares"]) > 0.1

@@ -163,6 +163,9 @@ def arae_generation_table(rows, baselines, paper=ARAE_SNLI):
     _check_rows(rows, paper)
     for name, m in rows:
         s = m["samples"]
+        if m["settings"].get("test_files") or m["settings"].get("test_max_words"):
+            raise ValueError(f"row {name!r} was evaluated on --test_files or --test_max_words: its reverse PPL is of "
+                             "other test sentences than the baselines'; evaluate on the config's whole test split")
         if m["settings"]["lm"] != baselines["settings"] or min(s.get("reverse_ppl_samples", -1), s["n"]) != \
                 baselines["Real data"]["sentences"]:
             raise ValueError(f"row {name!r} was evaluated with other LM settings or another sample count than the "

@@ -76,7 +76,8 @@ def write_report(out, m, recon_examples, samples, interpolations, figures):
     the `figures` ([(title, PNG file name)], from `plots`)."""
     r, s, lat = m["reconstruction"], m["samples"], m["latent"]
     from arae_tf.preset_lib import command_line, portable_path
-    where = portable_path(os.path.abspath(m["workdir"])) if m.get("workdir") else "preset"
+    source = m.get("workdir") or "preset"
+    where = source if source == "preset" or source.startswith("zoo:") else portable_path(os.path.abspath(source))
     lines = [f"# Evaluation: {m['model']} ({where})", "",
              f"Command: `{command_line(m['command'])}`  ", f"Test split: {m['test_split']}{_length_note(m)}; "
              f"{s['n']} greedy prior samples; wall time {m['seconds']:.0f}s.", "",

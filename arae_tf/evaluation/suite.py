@@ -44,18 +44,20 @@ def _log(msg):
     logging.info(f"[evaluate] {msg}")
 
 
-def eval_dir(workdir, checkpoint=0, prior="model"):
+def eval_dir(workdir, checkpoint=0, prior="model", test_max_words=0):
     """Where `evaluate_workdir` reports: `<workdir>/eval`, or `<workdir>/eval-<step>` for a checkpoint;
-    `-gaussian_fit` appended for samples from the training codes' Gaussian."""
+    `-gaussian_fit` appended for samples from the training codes' Gaussian, `-max<N>` for a test split
+    cut to sentences of at most N words (so that no report of the whole split is overwritten)."""
     name = f"eval-{checkpoint}" if checkpoint else "eval"
-    return os.path.join(workdir, name if prior == "model" else f"{name}-{prior}")
+    name = name if prior == "model" else f"{name}-{prior}"
+    return os.path.join(workdir, f"{name}-max{test_max_words}" if test_max_words > 0 else name)
 
 
 def evaluate_workdir(workdir, settings=EvalSettings(), checkpoint=0):
     """Evaluates the model trained in `workdir` (`checkpoint` > 0: that step's checkpoint, reported in
     `eval-<step>/`); returns the metrics dict (also written to disk)."""
     model, vocab, config = load_trained(workdir, checkpoint)
-    return evaluate_model(model, vocab, config, eval_dir(workdir, checkpoint, settings.prior), settings,
+    return evaluate_model(model, vocab, config, eval_dir(workdir, checkpoint, settings.prior, settings.test_max_words), settings,
                           source=os.path.abspath(workdir) + (f" checkpoint {checkpoint}" if checkpoint else ""),
                           training_log=os.path.join(workdir, "metrics.jsonl"))
 
@@ -135,9 +137,10 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
     `config` is read, never changed (`settings.test_files` apply to a copy). Image models (`vocab` None)
     get `image_lib.evaluate_images`: NLL per pixel, pixel accuracy, code statistics and PNG grids."""
     if model.modality == "image":
-        if settings.prior != "model" or settings.test_files:
-            raise ValueError("image models are evaluated on their own prior and test split: --prior=gaussian_fit and "
-                             "--test_files are for text models (the AE's Gaussian fit is its own prior)")
+        if settings.prior != "model" or settings.test_files or settings.test_max_words:
+            raise ValueError("image models are evaluated on their own prior and test split: --prior=gaussian_fit, "
+                             "--test_files and --test_max_words are for text models (the AE's Gaussian fit is its "
+                             "own prior)")
         from arae_tf import image_lib
         m = image_lib.evaluate_images(model, config, out, seed=settings.seed, log=_log)
         m.update(workdir=source, model=config.model, command=_recorded_command())
@@ -153,7 +156,8 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
     train = load_examples(config.data, "train")
     test = load_examples(config.data, "test")
     if settings.test_max_words > 0:
-        kept = [e for e in test if len(e[0].split()) <= settings.test_max_words]
+        from arae_tf.data.vocab import split_words  # as the training data's length filter counts words
+        kept = [e for e in test if len(split_words(e[0])) <= settings.test_max_words]
         if not kept:
             raise ValueError(f"test_max_words={settings.test_max_words} leaves none of the {len(test)} test sentences")
         _log(f"test sentences of at most {settings.test_max_words} words: {len(kept)} of {len(test)}")
