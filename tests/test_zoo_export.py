@@ -377,3 +377,9 @@ def test_model_card_commands_run_from_a_checkout():
     assert command_line(argv, repo="/repo") == (
         "python -m arae_tf.evaluate --workdir=workdirs/arae_snli --cache_dir=workdirs/eval_cache/arae_snli "
         "--out=workdirs/report")
+    # The tables command's rows (NAME=PATH), a checkpoint's or prior's report folder included.
+    from arae_tf.evaluation.paper_tables import _portable_args
+    assert _portable_args(["--table=arae_snli", "--row=ARAE samples=/runs/arae", "--row=AE samples=/runs/ae/eval-gaussian_fit",
+                           "--out=/runs/t.md"]) == [
+        "--table=arae_snli", "--row=ARAE samples=workdirs/arae", "--row=AE samples=workdirs/ae/eval-gaussian_fit",
+        "--out=workdirs/t.md"]
