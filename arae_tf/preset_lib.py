@@ -92,9 +92,9 @@ def portable_path(path, repo=None, roots=()):
 
 
 def _workdir_roots(argv):
-    """The folders holding the absolute `--workdir=` values of a command (the machine's workdirs root)."""
-    return tuple(sorted({os.path.dirname(os.path.normpath(a.split("=", 1)[1])) for a in argv
-                         if isinstance(a, str) and a.startswith("--workdir=/")}))
+    """The folders holding the absolute `--workdir=[NAME=]PATH` values of a command (the machine's workdirs root)."""
+    values = [a.split("=", 1)[1].rpartition("=")[2] for a in argv if isinstance(a, str) and a.startswith("--workdir=")]
+    return tuple(sorted({os.path.dirname(os.path.normpath(v)) for v in values if v.startswith("/")}))
 
 
 def portable(obj, repo=None, roots=None):
@@ -110,9 +110,12 @@ def portable(obj, repo=None, roots=None):
         return [portable(v, repo, roots) for v in obj]
     if not isinstance(obj, str):
         return obj
-    if obj.startswith("--") and "=" in obj and obj.split("=", 1)[1].startswith("/"):
+    if obj.startswith("--") and "=" in obj:
         flag, value = obj.split("=", 1)
-        return f"{flag}={portable_path(value, repo, roots or ())}"
+        name, sep, path = value.rpartition("=")  # `--flag=/path` or `--flag=NAME=/path`
+        if path.startswith("/"):
+            return f"{flag}={name}{sep}{portable_path(path, repo, roots or ())}"
+        return obj
     if obj.startswith("/") and obj.endswith(".py") and os.path.basename(os.path.dirname(obj)) == "arae_tf":
         return "arae_tf/" + os.path.basename(obj)
     return portable_path(obj, repo, roots or ()) if obj.startswith("/") else obj

@@ -11,6 +11,8 @@ models' data; the models' training data should leave the test pairs' sentences o
 (`data.train_exclude_files`, as configs/arae_snli.py does).
 """
 
+import sys
+
 from absl import app, flags
 
 from arae_tf import cli
@@ -66,7 +68,9 @@ def main(argv):
     test = nli.read_pairs(FLAGS.test or nli.default_pairs(config, "test"))
     settings = nli.Settings(epochs=FLAGS.epochs, valid_pairs=FLAGS.valid_pairs, seed=FLAGS.seed)
     result = nli.repeated_table(encoders, vocab, pool, test, sizes, settings, repeats=FLAGS.repeats)
-    result["workdirs"] = dict(named)
+    from arae_tf.preset_lib import command_line, portable_path
+    result["workdirs"] = {n: portable_path(os.path.abspath(d)) for n, d in named}
+    result["command"] = command_line(sys.argv)
     text = nli.markdown(result)
     if FLAGS.out:
         with open(FLAGS.out, "w") as f:

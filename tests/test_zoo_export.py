@@ -377,6 +377,8 @@ def test_model_card_commands_run_from_a_checkout():
     assert command_line(argv, repo="/repo") == (
         "python -m arae_tf.evaluate --workdir=workdirs/arae_snli --cache_dir=workdirs/eval_cache/arae_snli "
         "--out=workdirs/report")
+    assert command_line(["/x/arae_tf/semisupervised.py", "--workdir=AE=/runs/ae", "--out=/runs/t.md"], repo="/repo") == (
+        "python -m arae_tf.semisupervised --workdir=AE=workdirs/ae --out=workdirs/t.md")
     # The tables command's rows (NAME=PATH), a checkpoint's or prior's report folder included.
     from arae_tf.evaluation.paper_tables import _portable_args
     assert _portable_args(["--table=arae_snli", "--row=ARAE samples=/runs/arae", "--row=AE samples=/runs/ae/eval-gaussian_fit",
