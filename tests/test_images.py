@@ -261,7 +261,8 @@ def test_image_models_refuse_text_only_evaluation(trained):
     from arae_tf.evaluation import EvalSettings, evaluate_workdir
     from arae_tf.prior_lib import training_codes
     workdir, model, _ = trained
-    with pytest.raises(ValueError, match="--prior=gaussian_fit and --test_files are for text models"):
-        evaluate_workdir(workdir, EvalSettings(prior="gaussian_fit"))
+    for settings in (EvalSettings(prior="gaussian_fit"), EvalSettings(test_max_words=20)):
+        with pytest.raises(ValueError, match="--prior=gaussian_fit, --test_files and --test_max_words are for text models"):
+            evaluate_workdir(workdir, settings)
     with pytest.raises(ValueError, match="image models are not supported here"):
         training_codes(model, None)
