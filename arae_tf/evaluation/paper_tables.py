@@ -104,6 +104,13 @@ def dialog_table(rows, paper=WAE_DIALOG, corpus=WAE_DIALOG_CORPUS):
     return "\n".join(lines)
 
 
+def _require_whole_test_split(m, what):
+    """ARAE Table 1's rows and baselines score the same test sentences: refuse a report of another split."""
+    if m["settings"].get("test_files") or m["settings"].get("test_max_words"):
+        raise ValueError(f"{what} was evaluated on --test_files or --test_max_words: its reverse PPL is of other test "
+                         "sentences than the baselines'; evaluate on the config's whole test split")
+
+
 def lm_rows(workdir_eval, out_json=""):
     """ARAE Table 1's "Real data" and "LM samples" rows, measured like the model rows of the evaluation
     report `workdir_eval` (its data, vocabulary, reference LM cache, sample count and LM settings):
@@ -125,9 +132,7 @@ def lm_rows(workdir_eval, out_json=""):
     if "reverse_ppl_samples" not in m.get("samples", {}):
         raise ValueError(f"{report_dir}/metrics.json has no reverse PPL (evaluated with --reverse_samples=-1?): "
                          "evaluate with reverse PPL first")
-    if m["settings"].get("test_files") or m["settings"].get("test_max_words"):
-        raise ValueError(f"{report_dir}/metrics.json was evaluated on --test_files or --test_max_words; evaluate on "
-                         "the config's whole test split")
+    _require_whole_test_split(m, f"{report_dir}/metrics.json")
     key = {"lm": m["settings"]["lm"], "n": m["samples"]["reverse_ppl_samples"],
            "decode_max_len": m["settings"]["decode_max_len"], "workdir": m["workdir"]}
     if os.path.exists(out_json):
@@ -163,9 +168,7 @@ def arae_generation_table(rows, baselines, paper=ARAE_SNLI):
     _check_rows(rows, paper)
     for name, m in rows:
         s = m["samples"]
-        if m["settings"].get("test_files") or m["settings"].get("test_max_words"):
-            raise ValueError(f"row {name!r} was evaluated on --test_files or --test_max_words: its reverse PPL is of "
-                             "other test sentences than the baselines'; evaluate on the config's whole test split")
+        _require_whole_test_split(m, f"row {name!r}")
         if m["settings"]["lm"] != baselines["settings"] or min(s.get("reverse_ppl_samples", -1), s["n"]) != \
                 baselines["Real data"]["sentences"]:
             raise ValueError(f"row {name!r} was evaluated with other LM settings or another sample count than the "
@@ -220,21 +223,12 @@ def sigma_histogram(rows, out_png, num_sentences=1000):
 
 
 def _portable_args(args):
-    """The tables command's arguments with this machine's folders made checkout-relative: `--row=NAME=PATH`
-    paths and other `--flag=PATH` values, each workdir's parent folder standing for `workdirs/`."""
-    from arae_tf.preset_lib import portable, portable_path
+    """The tables command's arguments with this machine's folders made checkout-relative
+    (`preset_lib.portable`), the folder holding the rows' workdirs standing for `workdirs/`."""
+    from arae_tf.preset_lib import portable
     workdirs = [a.split("=", 1)[1].rpartition("=")[2] for a in args if a.startswith(("--row=", "--sigma_row="))]
     workdirs = [os.path.dirname(w) if os.path.basename(w).startswith("eval") else w for w in workdirs]
-    roots = tuple({os.path.dirname(os.path.normpath(w)) for w in workdirs if w.startswith("/")})
-    out = []
-    for a in args:
-        flag, _, value = a.partition("=")
-        name, sep, path = value.rpartition("=")
-        if sep and path.startswith("/"):
-            out.append(f"{flag}={name}={portable_path(path, roots=roots)}")
-        else:
-            out.append(portable([a], roots=roots)[0])
-    return out
+    return portable(list(args), roots=tuple({os.path.dirname(os.path.normpath(w)) for w in workdirs if w.startswith("/")}))
 
 
 def write_table(table, named_workdirs, out="", args=()):
