@@ -192,6 +192,34 @@ def test_reverse_input_reads_real_tokens_backwards(vocab):
     assert not np.allclose(rev.encode(fwd), plain.encode(fwd), atol=1e-4)
 
 
+def test_bidirectional_encoder_concatenates_a_backward_read(vocab):
+    """`bidirectional`: the encoder state is [forward read ; backward read of the real tokens], the
+    backward half equal to a plain encoder (its weights) reading `<eos> c b a`; padding changes
+    nothing; the decoder has its own size; both options round-trip through the config."""
+    from arae_tf.data.vocab import BOS_ID
+    keras.utils.set_random_seed(0)
+    bi = tiny_backbone(len(vocab), bidirectional=True, decoder_hidden_dim=12)
+    plain = tiny_backbone(len(vocab))
+    plain.encoder_embedding.set_weights(bi.encoder_embedding.get_weights())
+    plain.encoder_lstm.set_weights(bi.encoder_lstm_backward.get_weights())
+    a, b, c = 5, 6, 7
+    fwd = np.array([[BOS_ID, a, b, c, EOS_ID, PAD_ID, PAD_ID], [BOS_ID, a, b, EOS_ID, PAD_ID, PAD_ID, PAD_ID]])
+    back = np.array([[BOS_ID, EOS_ID, c, b, a, PAD_ID, PAD_ID], [BOS_ID, EOS_ID, b, a, PAD_ID, PAD_ID, PAD_ID]])
+    h = bi.encoder_state(fwd).numpy()
+    assert h.shape == (2, 16)
+    np.testing.assert_allclose(h[:, 8:], plain.encoder_state(back), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(bi.encoder_state(np.pad(fwd, [[0, 0], [0, 4]])), h, rtol=1e-5, atol=1e-6)
+    assert bi.encode(fwd).shape == (2, 8) and bi.code_projection is not None
+    assert bi.decoder_lstms[0].units == 12 and bi.output_projection.kernel.shape == (12, len(vocab))
+    assert bi.decode(bi.encode(fwd), max_len=4).shape == (2, 4)
+    assert any(v is bi.encoder_lstm_backward.kernel for v in bi.encoder_variables)
+    again = SentenceAutoencoderBackbone.from_config(bi.get_config())
+    assert (again.bidirectional, again.decoder_hidden_dim) == (True, 12)
+    assert tiny_backbone(len(vocab)).decoder_hidden_dim == 8
+    with pytest.raises(ValueError, match="decoder_hidden_dim"):
+        tiny_backbone(len(vocab), decoder_hidden_dim=-1)
+
+
 def test_sampled_softmax_is_a_training_loss_only(vocab, batch):
     """`sampled_softmax` changes `reconstruction(training=True)` only: evaluation is the exact softmax,
     whatever the setting; the field round-trips through the config and is range-checked by name."""

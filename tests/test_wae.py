@@ -75,6 +75,21 @@ def test_mmd_is_unbiased_whatever_the_batch_size():
     assert biased - _brute_mmd(x, y, "imq") > 0.5 * large
 
 
+def test_mmd_of_a_single_code_is_zero_and_a_batch_of_one_trains(vocab, batch):
+    """A pass's last, partial length bucket can hold one sentence: the unbiased MMD has no estimate
+    for N = 1, so it is 0 there (finite, with a finite gradient) instead of 0/0 = NaN in every weight."""
+    one = tf.Variable(np.ones((1, 4), np.float32))
+    prior = tf.constant(np.random.default_rng(0).normal(size=(1, 4)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        value = regularizers.mmd(one, prior)
+    assert float(value) == 0.0 and np.all(np.isfinite(tape.gradient(value, one).numpy()))
+    assert float(regularizers.mmd(np.ones((2, 4), np.float32), prior)) == 0.0  # M = 1 as well
+    model = tiny_wae(len(vocab), stochastic=True, kl_weight=0.01)
+    logs = model.train_step({"tokens": tf.constant(batch[:1])})
+    assert all(np.isfinite(float(v)) for v in logs.values()), logs
+    assert all(np.all(np.isfinite(w.numpy())) for w in model.trainable_weights)
+
+
 def test_kl_terms_match_closed_forms():
     rng = np.random.default_rng(3)
     mu, log_var = rng.normal(size=(4, 5)).astype(np.float32), rng.normal(size=(4, 5)).astype(np.float32)

@@ -59,7 +59,8 @@ def _backbone(config, vocab_size, num_decoders=1, stochastic=False):
                                        latent_dim=b.latent_dim, normalize_code=b.normalize_code,
                                        hidden_init=b.hidden_init, init_range=b.init_range or None,
                                        num_decoders=num_decoders, reverse_input=b.reverse_input,
-                                       stochastic=stochastic, sampled_softmax=b.sampled_softmax)
+                                       stochastic=stochastic, sampled_softmax=b.sampled_softmax,
+                                       decoder_hidden_dim=b.decoder_hidden_dim, bidirectional=b.bidirectional)
 
 
 def _ae_optimizer(o):

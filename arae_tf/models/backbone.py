@@ -2,7 +2,9 @@
 
 Encoder: embedding -> LSTM; the code is the state after the last *real* token
 (padding is carried through unchanged, so it cannot change the code), optionally
-through a dense layer, optionally L2-normalised onto the unit sphere.
+through a dense layer, optionally L2-normalised onto the unit sphere. With
+`bidirectional` a second LSTM reads the real tokens backwards and the two final
+states are concatenated before the dense layer (the WAE reference code).
 
 Decoder: embedding -> LSTM whose input at every step is [word embedding ; z]
 (the z part of the input projection is computed once per sentence); optional
@@ -35,7 +37,11 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
     Args:
         vocab_size: number of tokens, specials included.
         embed_dim: word embedding size.
-        hidden_dim: LSTM size (encoder and decoder).
+        hidden_dim: LSTM size (the encoder's, per direction; the decoder's unless `decoder_hidden_dim`).
+        decoder_hidden_dim: the decoder LSTMs' size; 0 (default): `hidden_dim`. The stochastic-WAE
+            reference code decodes with 2 x hidden_dim units beside a bidirectional encoder.
+        bidirectional: the encoder also reads each sentence backwards with a second LSTM; the code
+            comes from both final states [B, 2 * hidden_dim] through the dense code layer.
         latent_dim: code size; if it differs from `hidden_dim` (or `code_dense`),
             a dense layer maps the final encoder state to the code.
         normalize_code: L2-normalise the code (ARAE/AE/AAE).
@@ -62,7 +68,7 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
 
     def __init__(self, vocab_size, embed_dim=128, hidden_dim=128, latent_dim=128, normalize_code=True,
                  code_dense=False, hidden_init=False, num_decoders=1, init_range=None, reverse_input=False,
-                 stochastic=False, sampled_softmax=0, **kwargs):
+                 stochastic=False, sampled_softmax=0, decoder_hidden_dim=0, bidirectional=False, **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.vocab_size = vocab_size
@@ -71,7 +77,13 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         self.latent_dim = latent_dim
         self.normalize_code = normalize_code
         self.stochastic = stochastic
-        self.code_dense = code_dense or latent_dim != hidden_dim or stochastic
+        self.bidirectional = bool(bidirectional)
+        if decoder_hidden_dim < 0:
+            raise ValueError(f"decoder_hidden_dim must be >= 0 (0: hidden_dim), got {decoder_hidden_dim}")
+        self._decoder_hidden_arg = int(decoder_hidden_dim)
+        self.decoder_hidden_dim = int(decoder_hidden_dim) or hidden_dim
+        self.encoder_output_dim = hidden_dim * (2 if self.bidirectional else 1)
+        self.code_dense = code_dense or latent_dim != hidden_dim or stochastic or self.bidirectional
         self._code_dense_arg = code_dense
         self.hidden_init = hidden_init
         self.num_decoders = num_decoders
@@ -88,28 +100,31 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         self.encoder_embedding = keras.layers.Embedding(vocab_size, embed_dim, embeddings_initializer=emb_init,
                                                         name="encoder_embedding")
         self.encoder_lstm = LSTM(hidden_dim, embed_dim, init_range=init_range, name="encoder_lstm")
+        self.encoder_lstm_backward = (LSTM(hidden_dim, embed_dim, init_range=init_range, name="encoder_lstm_backward")
+                                      if self.bidirectional else None)
         self.code_projection = (keras.layers.Dense(latent_dim, name="code_projection") if self.code_dense else None)
         self.log_var_projection = keras.layers.Dense(latent_dim, name="log_var_projection") if stochastic else None
         self.decoder_embeddings = [
             keras.layers.Embedding(vocab_size, embed_dim, embeddings_initializer=emb_init, name=f"decoder_embedding_{i}")
             for i in range(num_decoders)]
-        self.decoder_lstms = [LSTM(hidden_dim, embed_dim + latent_dim, init_range=init_range, name=f"decoder_lstm_{i}")
-                              for i in range(num_decoders)]
-        self.init_projections = ([keras.layers.Dense(hidden_dim, activation="tanh", name=f"init_projection_{i}")
+        self.decoder_lstms = [LSTM(self.decoder_hidden_dim, embed_dim + latent_dim, init_range=init_range,
+                                   name=f"decoder_lstm_{i}") for i in range(num_decoders)]
+        self.init_projections = ([keras.layers.Dense(self.decoder_hidden_dim, activation="tanh",
+                                                     name=f"init_projection_{i}")
                                   for i in range(num_decoders)] if hidden_init else [])
         self.output_projection = keras.layers.Dense(vocab_size, kernel_initializer=dense_init, name="output_projection")
 
         # === Build (so weights exist before any call: loading, optimizer.build) ===
         self.encoder_embedding.build((None, None))
         if self.code_projection is not None:
-            self.code_projection.build((None, hidden_dim))
+            self.code_projection.build((None, self.encoder_output_dim))
         if self.log_var_projection is not None:
-            self.log_var_projection.build((None, hidden_dim))
+            self.log_var_projection.build((None, self.encoder_output_dim))
         for e in self.decoder_embeddings:
             e.build((None, None))
         for p in self.init_projections:
             p.build((None, latent_dim))
-        self.output_projection.build((None, hidden_dim))
+        self.output_projection.build((None, self.decoder_hidden_dim))
         self.built = True
 
     @property
@@ -121,7 +136,7 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
     @property
     def encoder_variables(self):
         layers = [self.encoder_embedding, self.encoder_lstm] + [
-            l for l in (self.code_projection, self.log_var_projection) if l is not None]
+            l for l in (self.encoder_lstm_backward, self.code_projection, self.log_var_projection) if l is not None]
         return [v for l in layers for v in l.trainable_variables]
 
     # -- encoder --------------------------------------------------------------
@@ -135,14 +150,21 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         return self.finish_code(h), (ops.cast(self.log_var_projection(h), "float32") if self.stochastic else None)
 
     def encoder_state(self, tokens):
-        """The encoder LSTM's state after each row's last real token [B, hidden_dim]."""
+        """The encoder LSTM's state after each row's last real token [B, hidden_dim]; with
+        `bidirectional`, [forward state ; backward state] [B, 2 * hidden_dim]."""
         x = tokens[:, 1:]
         mask = ops.not_equal(x, PAD_ID)
+        lengths = ops.sum(ops.cast(mask, "int32"), axis=1)
         if self.reverse_input:  # real tokens reversed in place, padding stays at the end
-            x = tf.reverse_sequence(x, ops.sum(ops.cast(mask, "int32"), axis=1), seq_axis=1, batch_axis=0)
-        xw = self.encoder_lstm.project(self.encoder_embedding(x))
-        _, (h, _) = self.encoder_lstm.scan(xw, mask=mask)
-        return h
+            x = tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
+        emb = self.encoder_embedding(x)
+        _, (h, _) = self.encoder_lstm.scan(self.encoder_lstm.project(emb), mask=mask)
+        if not self.bidirectional:
+            return h
+        backward = self.encoder_lstm_backward
+        _, (hb, _) = backward.scan(backward.project(tf.reverse_sequence(emb, lengths, seq_axis=1, batch_axis=0)),
+                                   mask=mask)
+        return ops.concatenate([h, hb], axis=-1)
 
     def finish_code(self, h):
         z = self.code_projection(h) if self.code_projection is not None else h
@@ -242,7 +264,8 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
                       code_dense=self._code_dense_arg, hidden_init=self.hidden_init,
                       num_decoders=self.num_decoders, init_range=self.init_range,
                       reverse_input=self.reverse_input, stochastic=self.stochastic,
-                      sampled_softmax=self.sampled_softmax)
+                      sampled_softmax=self.sampled_softmax, decoder_hidden_dim=self._decoder_hidden_arg,
+                      bidirectional=self.bidirectional)
         return config
 
 

@@ -46,15 +46,23 @@ def kernel_matrix(a, b, kernel="imq", prior_var=1.0, scales=KERNEL_SCALES):
 
 def _off_diagonal_mean(k):
     n = ops.cast(ops.shape(k)[0], k.dtype)
-    return (ops.sum(k) - ops.sum(ops.diagonal(k))) / (n * (n - 1.0))
+    # max(.., 1): a single row has no off-diagonal pair; `mmd` then returns 0 (a finite 0/1 here keeps
+    # the unselected branch's gradient finite).
+    return (ops.sum(k) - ops.sum(ops.diagonal(k))) / ops.maximum(n * (n - 1.0), 1.0)
 
 
 def mmd(z, prior, kernel="imq", prior_var=1.0, scales=KERNEL_SCALES):
-    """Unbiased MMD^2 between codes z [N, d] and prior samples [M, d] (N, M >= 2)."""
+    """Unbiased MMD^2 between codes z [N, d] and prior samples [M, d].
+
+    The unbiased estimator needs N, M >= 2. With fewer (a batch of one sentence: the last, partial
+    batch of a length bucket at the end of a pass) there is no estimate and the result is 0, so the
+    batch trains on its other losses instead of turning every weight into NaN."""
     z = ops.convert_to_tensor(z)
     prior = ops.cast(prior, z.dtype)
     k = lambda a, b: kernel_matrix(a, b, kernel, prior_var, scales)
-    return _off_diagonal_mean(k(z, z)) + _off_diagonal_mean(k(prior, prior)) - 2.0 * ops.mean(k(z, prior))
+    value = _off_diagonal_mean(k(z, z)) + _off_diagonal_mean(k(prior, prior)) - 2.0 * ops.mean(k(z, prior))
+    enough = ops.logical_and(ops.shape(z)[0] >= 2, ops.shape(prior)[0] >= 2)
+    return ops.where(enough, value, ops.zeros_like(value))
 
 
 def gaussian_kl(mu, log_var):
