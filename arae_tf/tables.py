@@ -11,6 +11,10 @@ Reads `<workdir>/eval/metrics.json` written by `python -m arae_tf.evaluate` and 
         --row="ARAE samples=workdirs/arae_snli" --row="AE samples=workdirs/ae_snli/eval-gaussian_fit"
         (ARAE Table 1: the "Real data" and "LM samples" rows are measured like the first row's report)
 
+    python -m arae_tf.tables --table=arae_yelp --out=docs/arae_yelp_table3.md \
+        --row="AE=workdirs/ae_yelp_full" --row="ARAE, λ₁ = 1=workdirs/arae_yelp_66k_prior" ...
+        (ARAE Table 3: transfer accuracy, self-BLEU, forward and reverse PPL of the transfers)
+
     python -m arae_tf.tables --sigma_row="WAE-S λ_KL=0=workdirs/snli/wae_s0" --sigma_png=docs/sigma.png
 
 Row names must be the papers' row names (listed by `--table` errors) so the paper's numbers can
@@ -25,7 +29,7 @@ from arae_tf import cli
 
 FLAGS = flags.FLAGS
 # The keys of paper_tables.TABLES (not imported here: the evaluation package imports TensorFlow).
-flags.DEFINE_enum("table", "wae_snli", ["arae_snli", "wae_dialog", "wae_snli"], "Which paper table.")
+flags.DEFINE_enum("table", "wae_snli", ["arae_snli", "arae_yelp", "wae_dialog", "wae_snli"], "Which paper table.")
 flags.DEFINE_multi_string("row", [], "`paper row name=workdir` (or `=workdir/eval-<step>` for a checkpoint's report), in table order.")
 flags.DEFINE_string("out", "", "Markdown file to write (default: print).")
 flags.DEFINE_multi_string("sigma_row", [], "`name=workdir` of a Gaussian-encoder model for the sigma histogram.")

@@ -138,3 +138,41 @@ def test_evaluation_reports_transfer_metrics(builtin_transfer):
     assert tr["self_bleu"] > 20 and tr["sentences"] == 1000 and tr["reverse_ppl_sentences"] == 600
     assert set(tr["accuracy_by_target"]) == {"0", "1", "2"}
     assert "## Transfer" in open(os.path.join(workdir, "eval", "report.md")).read()
+
+
+def test_arae_table3_puts_the_papers_numbers_beside_ours():
+    from arae_tf.evaluation import paper_tables as tables
+    lm = {"steps": 1000, "seed": 0}
+
+    def report(acc, **settings):
+        return {"settings": {"lm": dict(lm), **settings},
+                "transfer": {"sentences": 1000, "accuracy": acc, "self_bleu": 20.5, "forward_ppl": 96.66,
+                             "reverse_ppl": 152.73, "reverse_ppl_sentences": 10000, "classifier_test_accuracy": 0.958}}
+
+    lines = tables.transfer_table([("AE", report(0.3)), ("ARAE, λ₁ = 10", report(0.787))]).splitlines()
+    assert lines[2] == "| AE | 30.0% | 20.50 | 96.7 | 152.7 | 59.3% | 37.28 | 31.9 | 68.9 |"
+    assert lines[3].startswith("| ARAE, λ₁ = 10 | 78.7% |") and lines[3].endswith("| 81.8% | 20.18 | 27.7 | 77.0 |")
+    assert "1,000 test sentences" in lines[-1] and "0.958" in lines[-1] and "10,000 transferred" in lines[-1]
+    with pytest.raises(KeyError, match="known"):
+        tables.transfer_table([("ARAE", report(0.5))])
+    with pytest.raises(KeyError, match="no transfer metrics"):
+        tables.transfer_table([("AE", {"settings": {"lm": lm}})])
+    other = report(0.5)
+    other["settings"]["lm"]["steps"] = 300
+    with pytest.raises(ValueError, match="other LM settings"):
+        tables.transfer_table([("AE", report(0.3)), ("ARAE, λ₁ = 1", other)])
+    with pytest.raises(ValueError, match="test_max_words"):
+        tables.transfer_table([("AE", report(0.3, test_max_words=20))])
+
+
+def test_tables_binary_offers_every_paper_table():
+    """`python -m arae_tf.tables --table` lists exactly `paper_tables.TABLES` (the binary does not import
+    the evaluation package, so the list is written out there)."""
+    import ast
+    import re
+    import arae_tf
+    from arae_tf.evaluation import paper_tables
+    # Read, not imported: importing a binary defines its absl flags (`--out` is also evaluate's).
+    source = open(os.path.join(os.path.dirname(arae_tf.__file__), "tables.py")).read()
+    listed = ast.literal_eval(re.search(r'DEFINE_enum\("table", "\w+", (\[[^\]]*\])', source).group(1))
+    assert sorted(listed) == sorted(paper_tables.TABLES)
