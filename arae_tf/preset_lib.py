@@ -91,10 +91,14 @@ def portable_path(path, repo=None, roots=()):
     return "workdirs/" + os.path.basename(path)
 
 
-def _workdir_roots(argv):
-    """The folders holding the absolute `--workdir=[NAME=]PATH` values of a command (the machine's workdirs root)."""
-    values = [a.split("=", 1)[1].rpartition("=")[2] for a in argv if isinstance(a, str) and a.startswith("--workdir=")]
-    return tuple(sorted({os.path.dirname(os.path.normpath(v)) for v in values if v.startswith("/")}))
+def workdir_roots(argv, flags=("--workdir=",)):
+    """The folders holding the absolute `FLAG[NAME=]PATH` values of a command's workdir flags `flags`
+    (the machine's workdirs root). A workdir's report folder (`<workdir>/eval[-<step>]`, as the tables
+    command's rows may name) stands for its workdir."""
+    values = [a.split("=", 1)[1].rpartition("=")[2] for a in argv if isinstance(a, str) and a.startswith(flags)]
+    values = [os.path.normpath(v) for v in values if v.startswith("/")]
+    workdirs = [os.path.dirname(v) if os.path.basename(v).startswith("eval") else v for v in values]
+    return tuple(sorted({os.path.dirname(w) for w in workdirs}))
 
 
 def portable(obj, repo=None, roots=None):
@@ -106,7 +110,7 @@ def portable(obj, repo=None, roots=None):
     if isinstance(obj, dict):
         return {k: portable(v, repo, roots) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        roots = _workdir_roots(obj) or roots
+        roots = workdir_roots(obj) or roots
         return [portable(v, repo, roots) for v in obj]
     if not isinstance(obj, str):
         return obj

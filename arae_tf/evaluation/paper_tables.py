@@ -269,10 +269,8 @@ def sigma_histogram(rows, out_png, num_sentences=1000):
 def _portable_args(args):
     """The tables command's arguments with this machine's folders made checkout-relative
     (`preset_lib.portable`), the folder holding the rows' workdirs standing for `workdirs/`."""
-    from arae_tf.preset_lib import portable
-    workdirs = [a.split("=", 1)[1].rpartition("=")[2] for a in args if a.startswith(("--row=", "--sigma_row="))]
-    workdirs = [os.path.dirname(w) if os.path.basename(w).startswith("eval") else w for w in workdirs]
-    return portable(list(args), roots=tuple({os.path.dirname(os.path.normpath(w)) for w in workdirs if w.startswith("/")}))
+    from arae_tf.preset_lib import portable, workdir_roots
+    return portable(list(args), roots=workdir_roots(args, ("--row=", "--sigma_row=")))
 
 
 def write_table(table, named_workdirs, out="", args=()):
