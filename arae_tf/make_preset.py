@@ -3,7 +3,8 @@
     python -m arae_tf.make_preset --workdir=workdirs/arae_yelp_transfer --name=arae_yelp \\
         --description="ARAE sentiment transfer on Yelp" [--compare=workdirs/ae_yelp_transfer]
 
-Weights are stored as float16 (`--dtype=float32` to keep them exact). The card records the
+Weights are stored as float16 (`--dtype=float32` to keep them exact; `--dtype=int8` stores the
+vocabulary-sized matrices as int8 with a scale per word, for presets that must stay small). The card records the
 training command and config (from the workdir), the evaluation numbers found in
 `<workdir>/eval/metrics.json` (run `python -m arae_tf.evaluate` first) and, with `--compare`,
 a side-by-side table against another evaluated workdir.
@@ -19,7 +20,9 @@ flags.DEFINE_integer("checkpoint", 0, "Step of the checkpoint to publish (defaul
 flags.DEFINE_string("name", None, "Preset name (directory under --zoo_dir).")
 flags.DEFINE_string("description", "", "One line for zoo.list().")
 flags.DEFINE_string("zoo_dir", None, "Where presets live (default: the repository's zoo/).")
-flags.DEFINE_string("dtype", "float16", "Weight storage: float16 or float32.")
+flags.DEFINE_enum("dtype", "float16", ["float16", "float32", "int8"],
+                  "Weight storage: float16, float32 (exact) or int8 (the embeddings and output layer as int8 "
+                  "with a float32 scale per word, the rest float16).")
 flags.DEFINE_multi_string("compare", [], "Other evaluated workdirs for the card's comparison table.")
 flags.DEFINE_string("notes", "", "A Markdown file appended to the card (measured curves, caveats).")
 flags.DEFINE_string("paper_row", "", "WAE-family presets: the stochastic-WAE paper's table row to put the evaluation "

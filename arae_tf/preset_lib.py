@@ -4,7 +4,7 @@ What `python -m arae_tf.make_preset` does: `load_source` reads a trained workdir
 kind of model), `write_preset` stores it under the zoo directory with its card: usage for its kind,
 the training command and config (paths made portable: `portable_path`, `command_line`), the data's
 terms, the evaluation in `<workdir>/eval/metrics.json` beside the paper's table row where one is
-named (`paper_rows`), the float16 storage check (`storage_check`) and an optional side-by-side
+named (`paper_rows`), the storage check (float16 or int8) (`storage_check`) and an optional side-by-side
 table against other evaluated workdirs.
 """
 
@@ -179,6 +179,10 @@ def _evaluation_section(kind, metrics, paper_row):
             f"{s['entropy']:.2f} | {s['avg_len']:.1f} |", ""]
 
 
+STORAGE_WORDS = {"int8": "int8 for the vocabulary-sized matrices (embeddings, output layer; a float32 scale "
+                         "per word) and float16 elsewhere"}
+
+
 def _card(name, description, kind, dataset, experiment, metrics, compare_table, notes, fp16_check, paper_row,
           dtype):
     lines = [f"# {name}", "", description, "",
@@ -186,7 +190,7 @@ def _card(name, description, kind, dataset, experiment, metrics, compare_table, 
              "```", "", "## Training", "", f"Command: `{command_line(experiment.get('command', []))}`", ""]
     if experiment.get("checkpoint"):
         lines += [f"Published checkpoint: iteration {experiment['checkpoint']} (picked on validation).", ""]
-    lines += [f"Data: {DATA_NOTES.get(dataset, dataset)}", "", f"Weights stored as {dtype}; {fp16_check}", ""]
+    lines += [f"Data: {DATA_NOTES.get(dataset, dataset)}", "", f"Weights stored as {STORAGE_WORDS.get(dtype, dtype)}; {fp16_check}", ""]
     if metrics:
         lines += [f"## Evaluation (`python -m arae_tf.evaluate`, {dataset} test split)", "",
                   f"Command: `{command_line(metrics.get('command', []))}`", ""]
@@ -199,7 +203,7 @@ def _card(name, description, kind, dataset, experiment, metrics, compare_table, 
 
 
 def storage_check(model, loaded, test_examples, kind, n=1000):
-    """How close float16 storage is: the share of greedy outputs on the first `n` test examples that
+    """How close the stored (float16 or int8) weights are: the share of greedy outputs on the first `n` test examples that
     the stored preset reproduces exactly (replies to contexts for dialog models, reconstructions
     otherwise)."""
     examples = test_examples[:n]

@@ -268,3 +268,27 @@ def test_sampled_softmax_model_learns_the_builtin_corpus():
                                 max_seconds=120, eval_every=200, eval_sentences=200, log=lambda m: None)
     assert r["curve"][-1]["val_bleu"] >= 60.0, r["curve"]
     assert r["seconds_to_target"] is not None
+
+
+def test_contrastive_decoding_picks_argmax_of_the_contrasted_log_probs(vocab):
+    """contrast=beta decodes each step from log p_d - beta * log p_other (two decoders): every greedy
+    token is the argmax of that score under teacher forcing of the decoded prefix, beam 1 is greedy,
+    beta 0 is plain decoding, and a one-decoder backbone refuses it."""
+    keras.utils.set_random_seed(4)
+    bb = tiny_backbone(len(vocab), embed_dim=16, hidden_dim=16, latent_dim=16, num_decoders=2)
+    z = tf.random.normal([6, 16])
+    beta = 0.7
+    for d in (0, 1):
+        ids = bb.decode(z, max_len=8, decoder=d, contrast=beta).numpy()
+        np.testing.assert_array_equal(bb.decode(z, max_len=8, decoder=d, contrast=0.0), bb.decode(z, max_len=8, decoder=d))
+        np.testing.assert_array_equal(bb.decode(z, max_len=8, decoder=d, method="beam", beam_size=1, contrast=beta), ids)
+        inputs = np.concatenate([np.full([6, 1], 2), ids[:, :-1]], 1).astype("int32")
+        lp = [tf.nn.log_softmax(bb.output_projection(bb.decoder_states(z, inputs, k))).numpy() for k in (d, 1 - d)]
+        score = lp[0] - beta * lp[1]
+        score[..., [PAD_ID, 2]] = -np.inf
+        for i, row in enumerate(ids):
+            n = list(row).index(EOS_ID) + 1 if EOS_ID in row else len(row)
+            np.testing.assert_array_equal(row[:n], score[i, :n].argmax(-1))
+        assert not np.array_equal(ids, bb.decode(z, max_len=8, decoder=d).numpy())  # beta 0.7 changes some rows
+    with pytest.raises(ValueError, match="two or more decoders"):
+        tiny_backbone(len(vocab)).decode(z, max_len=4, contrast=0.5)

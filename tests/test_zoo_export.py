@@ -56,6 +56,43 @@ def test_float16_preset_is_close(tmp_path, trained, preset):
     assert os.path.getsize(os.path.join(path, "weights.npz")) < 0.8 * full  # (zip headers weigh on tiny models)
 
 
+def test_int8_preset_quantizes_the_vocabulary_matrices_and_decodes_close(tmp_path, trained):
+    """dtype="int8": every (vocabulary, d) or (d, vocabulary) matrix is int8 with one scale per word,
+    within half a quantization step of the float32 weight once loaded; everything else is float16."""
+    model, vocab, texts = trained
+    path = zoo.save_preset(model, vocab, str(tmp_path / "int8"), {"name": "int8"}, dtype="int8")
+    with np.load(os.path.join(path, "weights.npz")) as npz:
+        stored = {k: npz[k] for k in npz.files}
+    quantized = [k for k, a in stored.items() if a.dtype == np.int8]
+    assert quantized and all(len(vocab) in stored[k].shape for k in quantized)
+    assert all(k + zoo.SCALE_SUFFIX in stored for k in quantized)
+    floats = [k for k, a in stored.items() if a.dtype.kind == "f" and not k.endswith(zoo.SCALE_SUFFIX)]
+    assert floats and all(stored[k].dtype == np.float16 for k in floats)
+    loaded = zoo.load(path)
+    assert loaded.preset["dtype"] == "int8"
+    for a, b in zip(model.weights, loaded.weights):
+        if a.path in quantized:
+            step = stored[a.path + zoo.SCALE_SUFFIX]
+            assert np.all(np.abs(a.numpy() - b.numpy()) <= 0.5 * step + 1e-7), a.path
+    np.testing.assert_allclose(loaded.encode(texts), model.encode(texts), atol=5e-2)
+
+
+def test_int8_without_its_scale_is_refused_by_name(tmp_path, trained):
+    model, vocab, _ = trained
+    path = zoo.save_preset(model, vocab, str(tmp_path / "int8"), {"name": "int8"}, dtype="int8")
+    with np.load(os.path.join(path, "weights.npz")) as npz:
+        stored = {k: npz[k] for k in npz.files}
+    dropped = next(k for k in stored if k.endswith(zoo.SCALE_SUFFIX))
+    del stored[dropped]
+    np.savez(os.path.join(path, "weights.npz"), **stored)
+    zoo.write_manifest(path)
+    with pytest.raises(zoo.PresetError, match=f"int8 weight {dropped[:-len(zoo.SCALE_SUFFIX)]} has no"):
+        zoo.load(path)
+    with pytest.raises(ValueError, match="dtype must be one of float16, float32, int8, got 'int4'"):
+        zoo.save_preset(model, vocab, str(tmp_path / "int4"), {"name": "int4"}, dtype="int4")
+    assert not os.path.exists(tmp_path / "int4")
+
+
 def test_fine_tuning_from_a_preset(preset):
     loaded = zoo.load(preset)
     ex = synthetic.generate(128, num_classes=2, seed=9)

@@ -239,7 +239,7 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         return ops.cast(ops.matmul(h, kernel) + bias, "float32"), h, c
 
     def decode(self, z, max_len=20, method="greedy", temperature=1.0, top_k=0, top_p=1.0, beam_size=4,
-               length_penalty=0.0, seed=None, decoder=0):
+               length_penalty=0.0, seed=None, decoder=0, contrast=0.0):
         """Generates token ids [B, max_len] from codes z (graph-compatible, batched): the sampler
         `decoding.get_sampler(method, ...)` run with this backbone's decoder `decoder`.
 
@@ -247,11 +247,13 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
             method: "greedy", "sample" (with `temperature`, `top_k`, `top_p`), or "beam".
             seed: int or shape-[2] int tensor for sampling (stateless: same seed, same output).
             length_penalty: beam search scores are divided by length**length_penalty.
+            contrast: beta >= 0; > 0 (two or more decoders) decodes from p_decoder / (geometric mean
+                of the other decoders' p)**beta at every step (`decoding` module docstring).
         Decoding stops at `<eos>` (kept in the output) or `max_len`; after `<eos>` a row is `<pad>`.
         """
         sampler = decoding.get_sampler(method, temperature=temperature, top_k=top_k, top_p=top_p,
                                        beam_size=beam_size, length_penalty=length_penalty)
-        return sampler(self, z, max_len=max_len, seed=seed, decoder=decoder)
+        return sampler(self, z, max_len=max_len, seed=seed, decoder=decoder, contrast=contrast)
 
     def decode_by_class(self, z, classes, max_len=20, **decode_kwargs):
         """`decoding.decode_by_class`: code z[i] decoded by decoder classes[i]. Options as `decode`."""

@@ -14,6 +14,12 @@ share of every step's LSTM input), `_initial_state`, `_decoding_projection` (the
 
 `SentenceAutoencoderBackbone.decode(method=...)` is `get_sampler(method, ...)(self, ...)`, and
 `decode_by_class` here is the one decode-by-class of the text API and the SavedModel.
+
+Contrastive decoding (`contrast` = beta > 0, models with several decoders): every sampler draws
+from the per-step distribution proportional to p_d(w) / (geometric mean over the other decoders c of
+p_c(w))**beta, i.e. the logits log p_d - beta * mean_c log p_c (`_Stepper`). For style transfer
+with decoder d the target class, it favours the words that mark the target class over those all
+classes share; beta 0 is plain decoding (docs/arae_yelp_table3.md measures the trade-off).
 """
 
 import numpy as np
@@ -25,6 +31,44 @@ NEG_INF = -1e9
 METHODS = ("greedy", "sample", "beam")
 
 
+class _Stepper:
+    """One decoding step of decoder `decoder`, optionally contrasted with the backbone's other
+    decoders (`contrast` = beta > 0; see the module docstring). The step's inputs that follow the
+    batch rows (each decoder's share of z and its LSTM state) are one nested structure, `rows`, so
+    samplers can drop finished rows or reorder beams with `tf.nest`."""
+
+    def __init__(self, backbone, decoder=0, contrast=0.0):
+        self.backbone, self.contrast = backbone, float(contrast)
+        others = [d for d in range(backbone.num_decoders) if d != decoder] if self.contrast else []
+        if self.contrast and not others:
+            raise ValueError("contrast needs a model with two or more decoders")
+        self.decoders = [decoder] + others
+        self.projection = backbone._decoding_projection()
+        self.banned = self.projection[1] <= NEG_INF / 2  # <pad>, <bos>: stay banned after contrasting
+
+    def initial(self, z):
+        """The per-row inputs for codes z [B, d]: ((z share, (h, c)) for each decoder used)."""
+        bb = self.backbone
+        return tuple((bb._z_projection(bb.decoder_lstms[d], z), bb._initial_state(z, d)) for d in self.decoders)
+
+    def __call__(self, token, rows):
+        """(float32 logits [B, V], the next `rows`) after feeding `token` [B]."""
+        out, nxt = [], []
+        for d, (z_proj, (h, c)) in zip(self.decoders, rows):
+            logits, h, c = self.backbone._step_logits(d, token, z_proj, h, c, self.projection)
+            out.append(logits)
+            nxt.append((z_proj, (h, c)))
+        if not self.contrast:
+            return out[0], tuple(nxt)
+        others = tf.add_n([tf.nn.log_softmax(x) for x in out[1:]]) / float(len(out) - 1)
+        logits = tf.nn.log_softmax(out[0]) - self.contrast * others
+        return tf.where(self.banned[None], tf.cast(NEG_INF, logits.dtype), logits), tuple(nxt)
+
+
+def _row_spec(x):
+    return tf.TensorShape([None]).concatenate(x.shape[1:])
+
+
 class _ShrinkingBatchSampler:
     """Token-by-token decoding in which finished rows leave the batch, so each step costs only the
     rows still decoding and the loop ends as soon as every row has finished. Subclasses choose the
@@ -33,31 +77,30 @@ class _ShrinkingBatchSampler:
     def next_tokens(self, logits, seed, t):
         raise NotImplementedError
 
-    def __call__(self, backbone, z, max_len=20, seed=None, decoder=0):
+    def __call__(self, backbone, z, max_len=20, seed=None, decoder=0, contrast=0.0):
         z = tf.convert_to_tensor(z)
         batch = tf.shape(z)[0]
-        z_proj = backbone._z_projection(backbone.decoder_lstms[decoder], z)
-        h, c = backbone._initial_state(z, decoder)
+        step = _Stepper(backbone, decoder, contrast)
         seed = as_seed(seed)
-        projection = backbone._decoding_projection()
         rows = tf.range(batch)  # the output row of each row still decoding
         token = tf.fill([batch], BOS_ID)
         out = tf.TensorArray(tf.int32, size=max_len)
 
-        def cond(t, rows, token, z_proj, h, c, out):
+        def cond(t, rows, token, inputs, out):
             return (t < max_len) & (tf.size(rows) > 0)
 
-        def body(t, rows, token, z_proj, h, c, out):
-            logits, h, c = backbone._step_logits(decoder, token, z_proj, h, c, projection)
+        def body(t, rows, token, inputs, out):
+            logits, inputs = step(token, inputs)
             nxt = self.next_tokens(logits, seed, t)
             out = out.write(t, tf.scatter_nd(rows[:, None], nxt, [batch]))  # finished rows: <pad> (0)
             going = tf.not_equal(nxt, EOS_ID)
-            return (t + 1,) + tuple(tf.boolean_mask(x, going) for x in (rows, nxt, z_proj, h, c)) + (out,)
+            keep = lambda x: tf.boolean_mask(x, going)  # noqa: E731
+            return t + 1, keep(rows), keep(nxt), tf.nest.map_structure(keep, inputs), out
 
-        shrinking = (rows, token, z_proj, h, c)  # their first dimension shrinks as rows finish
-        invariants = tuple(tf.TensorShape([None]).concatenate(v.shape[1:]) for v in shrinking)
-        t, _, _, _, _, _, out = tf.while_loop(cond, body, (tf.constant(0),) + shrinking + (out,),
-                                              shape_invariants=(tf.TensorShape([]),) + invariants + (tf.TensorShape(None),))
+        shrinking = (rows, token, step.initial(z))  # their first dimension shrinks as rows finish
+        invariants = tf.nest.map_structure(_row_spec, shrinking)
+        t, _, _, _, out = tf.while_loop(cond, body, (tf.constant(0),) + shrinking + (out,),
+                                        shape_invariants=(tf.TensorShape([]),) + invariants + (tf.TensorShape(None),))
         # No step taken (an empty batch, max_len 0): nothing was written, and stacking would fail.
         ids = tf.cond(t > 0, lambda: tf.transpose(out.stack()[:t]), lambda: tf.zeros([batch, 0], tf.int32))
         return tf.pad(ids, [[0, 0], [0, max_len - t]])
@@ -89,43 +132,42 @@ class BeamSampler:
     def __init__(self, beam_size=4, length_penalty=0.0):
         self.beam_size, self.length_penalty = beam_size, length_penalty
 
-    def __call__(self, backbone, z, max_len=20, seed=None, decoder=0):
+    def __call__(self, backbone, z, max_len=20, seed=None, decoder=0, contrast=0.0):
         z = tf.convert_to_tensor(z)
         batch = tf.shape(z)[0]
         K, V = self.beam_size, backbone.vocab_size
         zk = tf.repeat(z, K, axis=0)  # [B*K, d], beam-major within example
-        z_proj = backbone._z_projection(backbone.decoder_lstms[decoder], zk)
-        h, c = backbone._initial_state(zk, decoder)
+        step = _Stepper(backbone, decoder, contrast)
+        inputs = step.initial(zk)
         scores = tf.tile(tf.concat([[0.0], tf.fill([K - 1], NEG_INF)], 0)[None], [batch, 1])  # only beam 0 alive
         token = tf.fill([batch * K], BOS_ID)
         done = tf.zeros([batch, K], tf.bool)
         lengths = tf.zeros([batch, K], tf.float32)
         seqs = tf.zeros([batch, K, 0], tf.int32)
         pad_only = tf.one_hot(PAD_ID, V, on_value=0.0, off_value=NEG_INF)
-        projection = backbone._decoding_projection()
 
-        def cond(t, token, h, c, scores, done, lengths, seqs):
+        def cond(t, token, inputs, scores, done, lengths, seqs):
             return (t < max_len) & ~tf.reduce_all(done)
 
-        def body(t, token, h, c, scores, done, lengths, seqs):
-            logits, h, c = backbone._step_logits(decoder, token, z_proj, h, c, projection)
+        def body(t, token, inputs, scores, done, lengths, seqs):
+            logits, inputs = step(token, inputs)
             logp = tf.reshape(tf.nn.log_softmax(logits), [batch, K, V])
             logp = tf.where(done[:, :, None], pad_only[None, None], logp)  # finished beams only extend with pad
             total = tf.reshape(scores[:, :, None] + logp, [batch, K * V])
             scores, idx = tf.math.top_k(total, k=K)
             beam, tok = idx // V, tf.cast(idx % V, tf.int32)
             flat = tf.reshape(beam + tf.range(batch)[:, None] * K, [-1])
-            h, c = tf.gather(h, flat), tf.gather(c, flat)
+            inputs = tf.nest.map_structure(lambda x: tf.gather(x, flat), inputs)
             prev_done = tf.gather(done, beam, batch_dims=1)
             lengths = tf.gather(lengths, beam, batch_dims=1) + tf.cast(~prev_done, tf.float32)
             seqs = tf.concat([tf.gather(seqs, beam, batch_dims=1), tok[:, :, None]], axis=2)
             done = prev_done | tf.equal(tok, EOS_ID)
-            return t + 1, tf.reshape(tok, [-1]), h, c, scores, done, lengths, seqs
+            return t + 1, tf.reshape(tok, [-1]), inputs, scores, done, lengths, seqs
 
-        t, _, _, _, scores, done, lengths, seqs = tf.while_loop(
-            cond, body, (tf.constant(0), token, h, c, scores, done, lengths, seqs),
-            shape_invariants=(tf.TensorShape([]), token.shape, h.shape, c.shape, scores.shape, done.shape,
-                              lengths.shape, tf.TensorShape([None, K, None])))
+        t, _, _, scores, done, lengths, seqs = tf.while_loop(
+            cond, body, (tf.constant(0), token, inputs, scores, done, lengths, seqs),
+            shape_invariants=(tf.TensorShape([]), token.shape, tf.nest.map_structure(lambda x: x.shape, inputs),
+                              scores.shape, done.shape, lengths.shape, tf.TensorShape([None, K, None])))
         norm = scores / tf.pow(tf.maximum(lengths, 1.0), self.length_penalty)
         best = tf.argmax(norm, axis=1, output_type=tf.int32)
         ids = tf.gather(seqs, best, batch_dims=1)

@@ -120,7 +120,8 @@ def check_count(n, name, limit=MAX_ROWS):
 
 def check_decode_options(options, num_decoders):
     """Checks the keyword options of `SentenceAutoencoderBackbone.decode` before any work."""
-    known = {"max_len", "method", "temperature", "top_k", "top_p", "beam_size", "length_penalty", "decoder"}
+    known = {"max_len", "method", "temperature", "top_k", "top_p", "beam_size", "length_penalty", "decoder",
+             "contrast"}
     unknown = sorted(set(options) - known)
     if unknown:
         raise TypeError(f"unknown decoding option(s) {unknown}; known: {sorted(known)}")
@@ -142,6 +143,12 @@ def check_decode_options(options, num_decoders):
     if "length_penalty" in o and not (isinstance(o["length_penalty"], (int, float))
                                       and abs(o["length_penalty"]) < float("inf")):
         raise ValueError(f"length_penalty must be a finite number, got {o['length_penalty']!r}")
+    if "contrast" in o:
+        if not (isinstance(o["contrast"], (int, float)) and not isinstance(o["contrast"], bool)
+                and 0 <= o["contrast"] <= 1):
+            raise ValueError(f"contrast must be a number in [0, 1], got {o['contrast']!r}")
+        if o["contrast"] and num_decoders < 2:
+            raise ValueError(f"contrast > 0 contrasts a model's decoders; this model has {num_decoders}")
 
 
 def as_text_list(texts, name="texts", limit=MAX_ROWS):
