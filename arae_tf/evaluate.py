@@ -34,6 +34,9 @@ flags.DEFINE_integer("test_max_words", 0, "> 0: leave out test sentences longer 
                      "config's data.max_len, when training filtered longer sentences out).")
 flags.DEFINE_enum("prior", "model", ["model", "gaussian_fit"], "Where prior samples come from: the model's prior, "
                   "or a Gaussian fitted to its training codes (ARAE Table 1's AE baseline; report in eval-gaussian_fit/).")
+flags.DEFINE_string("transfer_decoding", "", "Transfer models: decode the transfers with these options instead of "
+                    "the model's own, e.g. 'method=beam,beam_size=4,length_penalty=1,contrast=0.1' (with --workdir "
+                    "the report goes to eval[-<step>]-<options>/).")
 flags.DEFINE_string("compare_out", "", "With several workdirs: write a side-by-side Markdown table here.")
 FLAGS = flags.FLAGS
 
@@ -53,7 +56,12 @@ def main(argv):
     settings = evaluation.EvalSettings(
         num_samples=FLAGS.num_samples, reverse_samples=FLAGS.reverse_samples, lm=lm, seed=FLAGS.seed,
         diagnostic_sentences=FLAGS.diagnostic_sentences, cache_dir=FLAGS.cache_dir, test_files=tuple(FLAGS.test_files),
-        prior=FLAGS.prior, test_max_words=FLAGS.test_max_words)
+        prior=FLAGS.prior, test_max_words=FLAGS.test_max_words, transfer_decoding=FLAGS.transfer_decoding)
+    try:
+        from arae_tf.models.text_api import parse_decoding
+        parse_decoding(FLAGS.transfer_decoding)
+    except ValueError as e:
+        raise app.UsageError(str(e)) from None
     if FLAGS.workdir:
         results = [evaluation.evaluate_workdir(w, settings, FLAGS.checkpoint) for w in FLAGS.workdir]
     else:

@@ -7,7 +7,9 @@ characters and Unicode whitespace separate words, code-point lowercasing; at mos
 saved vocabulary, using core TensorFlow ops only (no tensorflow-text op library), so
 the stock `tensorflow/serving` model server runs it.
 
-Signatures (inputs -> outputs), all greedy decoding up to `max_len` words:
+Signatures (inputs -> outputs), all greedy decoding up to `max_len` words, except `transfer`,
+which decodes with the model's `transfer_decoding` (e.g. beam search with contrast; greedy if unset),
+as `model.transfer` does:
 
     encode(sentences: string[N])                                -> codes: float32[N, d]
     reconstruct(sentences: string[N] [, labels: int32[N]])      -> sentences: string[N]
@@ -92,9 +94,11 @@ def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, max_batc
         return tf.cond(tf.shape(tokens)[0] > 0, lambda: backbone.encode(tokens),
                        lambda: tf.zeros([0, model.latent_dim], tf.float32))
 
-    def decode(z, classes):
-        """Greedy decoding of each code with the decoder of its class ([N] int32, checked)."""
-        return backbone.decode(z, max_len=max_len) if C == 1 else backbone.decode_by_class(z, classes, max_len=max_len)
+    def decode(z, classes, **options):
+        """Greedy decoding (or `options`) of each code with the decoder of its class ([N] int32, checked)."""
+        if C == 1:
+            return backbone.decode(z, max_len=max_len, **options)
+        return backbone.decode_by_class(z, classes, max_len=max_len, **options)
 
     def sentences_ok(sentences, name="sentences"):
         n = tf.size(sentences)
@@ -115,8 +119,8 @@ def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, max_batc
     def seed_ok(seed):
         return [_require(seed >= 0, "argument `seed`: must be >= 0")]
 
-    def encode_text(sentences, classes=None):
-        return {"sentences": text(decode(codes(sentences), classes))}
+    def encode_text(sentences, classes=None, **options):
+        return {"sentences": text(decode(codes(sentences), classes, **options))}
 
     S = lambda shape, dtype, name: tf.TensorSpec(shape, dtype, name=name)
     archive = keras.export.ExportArchive()
@@ -136,7 +140,7 @@ def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, max_batc
         archive.add_endpoint(
             "transfer", lambda sentences, to: _checked(
                 sentences_ok(sentences) + classes_ok(to, "to", tf.size(sentences)),
-                lambda: encode_text(sentences, to)),
+                lambda: encode_text(sentences, to, **model.transfer_decoding)),
             [S([None], tf.string, "sentences"), S([None], tf.int32, "to")])
         archive.add_endpoint(
             "sample", lambda num, seed, label: _checked(

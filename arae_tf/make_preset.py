@@ -7,7 +7,8 @@ Weights are stored as float16 (`--dtype=float32` to keep them exact; `--dtype=in
 vocabulary-sized matrices as int8 with a scale per word, for presets that must stay small). The card records the
 training command and config (from the workdir), the evaluation numbers found in
 `<workdir>/eval/metrics.json` (run `python -m arae_tf.evaluate` first) and, with `--compare`,
-a side-by-side table against another evaluated workdir.
+a side-by-side table against another evaluated workdir. `--transfer_decoding` gives a transfer
+model the decoding its `transfer` uses by default (evaluate it first with the same flag).
 """
 
 from absl import app, flags
@@ -23,6 +24,9 @@ flags.DEFINE_string("zoo_dir", None, "Where presets live (default: the repositor
 flags.DEFINE_enum("dtype", "float16", ["float16", "float32", "int8"],
                   "Weight storage: float16, float32 (exact) or int8 (the embeddings and output layer as int8 "
                   "with a float32 scale per word, the rest float16).")
+flags.DEFINE_string("transfer_decoding", "", "Transfer models: the decoding `transfer` uses by default in the preset "
+                    "(and its SavedModel), e.g. 'method=beam,beam_size=4,length_penalty=1,contrast=0.1'; the card's "
+                    "evaluation is then read from the matching eval[-<step>]-<options>/ (evaluate --transfer_decoding).")
 flags.DEFINE_multi_string("compare", [], "Other evaluated workdirs for the card's comparison table.")
 flags.DEFINE_string("notes", "", "A Markdown file appended to the card (measured curves, caveats).")
 flags.DEFINE_string("paper_row", "", "WAE-family presets: the stochastic-WAE paper's table row to put the evaluation "
@@ -40,9 +44,12 @@ def main(argv):
     if FLAGS.paper_row and FLAGS.paper_row not in rows:
         raise app.UsageError(f"--paper_row={FLAGS.paper_row!r} is not a row of the WAE paper tables for a "
                              f"{source.kind} model; its table's rows: {rows}")
-    preset_lib.write_preset(source, FLAGS.name, description=FLAGS.description, zoo_dir=FLAGS.zoo_dir,
-                            dtype=FLAGS.dtype, compare=FLAGS.compare, notes_file=FLAGS.notes,
-                            paper_row=FLAGS.paper_row)
+    try:
+        preset_lib.write_preset(source, FLAGS.name, description=FLAGS.description, zoo_dir=FLAGS.zoo_dir,
+                                dtype=FLAGS.dtype, compare=FLAGS.compare, notes_file=FLAGS.notes,
+                                paper_row=FLAGS.paper_row, transfer_decoding=FLAGS.transfer_decoding)
+    except preset_lib.TransferDecodingError as e:
+        raise app.UsageError(str(e)) from None
 
 
 if __name__ == "__main__":

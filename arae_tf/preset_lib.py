@@ -184,13 +184,17 @@ STORAGE_WORDS = {"int8": "int8 for the vocabulary-sized matrices (embeddings, ou
 
 
 def _card(name, description, kind, dataset, experiment, metrics, compare_table, notes, fp16_check, paper_row,
-          dtype):
+          dtype, decoding=None):
     lines = [f"# {name}", "", description, "",
              "## Use", "", "```python", "from arae_tf import zoo", f"m = zoo.load({name!r})"] + USAGE[kind] + [
              "```", "", "## Training", "", f"Command: `{command_line(experiment.get('command', []))}`", ""]
     if experiment.get("checkpoint"):
         lines += [f"Published checkpoint: iteration {experiment['checkpoint']} (picked on validation).", ""]
     lines += [f"Data: {DATA_NOTES.get(dataset, dataset)}", "", f"Weights stored as {STORAGE_WORDS.get(dtype, dtype)}; {fp16_check}", ""]
+    if decoding:
+        opts = ", ".join(f"{k}={v!r}" for k, v in decoding.items())
+        lines += [f"Transfer decoding (the default of `m.transfer` and of the SavedModel's `transfer`): `{opts}`. "
+                  "The paper decodes greedily: `m.transfer(texts, to, method='greedy', contrast=0)`.", ""]
     if metrics:
         lines += [f"## Evaluation (`python -m arae_tf.evaluate`, {dataset} test split)", "",
                   f"Command: `{command_line(metrics.get('command', []))}`", ""]
@@ -244,18 +248,39 @@ def paper_rows(kind):
     return {"sentences": list(paper_tables.WAE_SNLI), "dialog": list(paper_tables.WAE_DIALOG)}.get(kind, [])
 
 
+class TransferDecodingError(ValueError):
+    """`transfer_decoding` given for a model that is not a transfer model, or not parseable."""
+
+
 def write_preset(source, name, description="", zoo_dir=None, dtype="float16", compare=(), notes_file="",
-                 paper_row=""):
+                 paper_row="", transfer_decoding=""):
     """Publishes `source` (a `Source`) as preset `name` under `zoo_dir` (default: the repository's zoo/):
     weights stored as `dtype`, metadata, manifest and the model card, whose evaluation is read from the
     workdir's `eval/` (`eval-<step>/` for a checkpoint) and compared with the evaluated workdirs `compare`;
-    `notes_file`: Markdown appended to the card. Returns the preset's path."""
+    `notes_file`: Markdown appended to the card. `transfer_decoding` (a transfer model; "key=value,..."
+    as `text_api.parse_decoding`): the preset's default transfer decoding, its evaluation read from
+    `eval[-<step>]-<options>/`. Returns the preset's path."""
     workdir, checkpoint, model, vocab, config, test_examples, kind = source
+    from arae_tf.models.text_api import parse_decoding
+    try:
+        decoding = parse_decoding(transfer_decoding)
+    except ValueError as e:
+        raise TransferDecodingError(str(e)) from None
+    if decoding and kind != "transfer":
+        raise TransferDecodingError(f"--transfer_decoding is for transfer models; {workdir} holds a {kind} model")
+    if decoding:
+        model.transfer_decoding = decoding
     with open(os.path.join(workdir, "config.json")) as f:
         experiment = json.load(f)
     if checkpoint:
         experiment["checkpoint"] = checkpoint
-    metrics_path = os.path.join(evaluation.eval_dir(workdir, checkpoint), "metrics.json")
+    metrics_path = os.path.join(evaluation.eval_dir(workdir, checkpoint, transfer_decoding=transfer_decoding),
+                                "metrics.json")
+    if decoding and not os.path.exists(metrics_path):
+        raise TransferDecodingError(f"no evaluation with this transfer decoding at {metrics_path}: run "
+                                    f"python -m arae_tf.evaluate --workdir={workdir}"
+                                    f"{f' --checkpoint={checkpoint}' if checkpoint else ''} "
+                                    f"--transfer_decoding={transfer_decoding} first")
     metrics = json.load(open(metrics_path)) if os.path.exists(metrics_path) else None
     compare_table = ""
     if compare and kind == "images":
@@ -270,7 +295,7 @@ def write_preset(source, name, description="", zoo_dir=None, dtype="float16", co
     partial = path + ".partial"  # written in full, then renamed: a failure leaves no half-written preset
     shutil.rmtree(partial, ignore_errors=True)
     # Recorded paths of the machine that trained it, made to work from a checkout.
-    meta = portable({"name": name, "description": description, "training": experiment,
+    meta = portable({"name": name, "description": description, "training": experiment, "transfer_decoding": decoding,
                      "metrics": {k: v for k, v in (metrics or {}).items() if k not in ("transfer",)},
                      "transfer_metrics": {k: v for k, v in (metrics or {}).get("transfer", {}).items()
                                           if k != "examples"}})
@@ -284,7 +309,7 @@ def write_preset(source, name, description="", zoo_dir=None, dtype="float16", co
         notes = open(notes_file).read() if notes_file else ""
         with open(os.path.join(partial, "MODEL_CARD.md"), "w") as f:
             f.write(_card(name, description, kind, dataset_name(config), experiment, metrics,
-                          compare_table, notes, check, paper_row, dtype))
+                          compare_table, notes, check, paper_row, dtype, decoding))
         zoo.write_manifest(partial)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)

@@ -2,6 +2,7 @@
 transfer learned on the built-in corpus with three classes (class of any output known exactly)."""
 
 import os
+import shutil
 
 import keras
 import numpy as np
@@ -140,6 +141,45 @@ def test_evaluation_reports_transfer_metrics(builtin_transfer):
     assert "## Transfer" in open(os.path.join(workdir, "eval", "report.md")).read()
 
 
+def test_transfer_decoding_evaluated_and_published(builtin_transfer, tmp_path):
+    """`evaluate --transfer_decoding` reports to its own eval-<options>/ with the options recorded, and
+    `make_preset --transfer_decoding` publishes a preset whose `transfer` decodes so by default, with the
+    card's figures read from that report; without the report, or for a model with one decoder, it
+    refuses before writing anything."""
+    import subprocess
+    import sys
+
+    from arae_tf import evaluation, preset_lib, zoo
+    from arae_tf.metrics.lm import LMSettings
+    from tests.conftest import REPO
+    model, _, workdir = builtin_transfer
+    spec = "method=beam,beam_size=3,contrast=0.2"
+    cmd = [sys.executable, "-m", "arae_tf.make_preset", f"--workdir={workdir}", "--name=tiny_transfer",
+           f"--zoo_dir={tmp_path}", f"--transfer_decoding={spec}"]
+    shutil.rmtree(os.path.join(workdir, "eval-beam3-c0.2"), ignore_errors=True)
+    missing = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    assert missing.returncode != 0 and "--transfer_decoding=method=beam,beam_size=3,contrast=0.2 first" in missing.stderr
+    assert os.listdir(tmp_path) == []
+    settings = evaluation.EvalSettings(num_samples=100, diagnostic_sentences=20, decode_max_len=12,
+                                       lm=LMSettings(embed_dim=8, hidden_dim=8, steps=5), transfer_decoding=spec)
+    m = evaluation.evaluate_workdir(workdir, settings)
+    assert m["transfer"]["decoding"] == {"method": "beam", "beam_size": 3, "contrast": 0.2}
+    assert os.path.exists(os.path.join(workdir, "eval-beam3-c0.2", "metrics.json"))
+    ok = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    preset = zoo.load(str(tmp_path / "tiny_transfer"), compile=False)
+    assert preset.transfer_decoding == m["transfer"]["decoding"]
+    texts = [t for t, _ in synthetic.generate(20, num_classes=3, seed=5)]
+    assert preset.transfer(texts, to=1, max_len=12) == model.transfer(texts, to=1, max_len=12, **preset.transfer_decoding)
+    card = (tmp_path / "tiny_transfer" / "MODEL_CARD.md").read_text()
+    assert "Transfer decoding (the default of `m.transfer`" in card and "'contrast': 0.2" not in card
+    assert "contrast=0.2" in card and f"{100 * m['transfer']['accuracy']:.1f}" in card
+    one = preset_lib.Source(*((workdir, 0, model, None, None, [], "sentences")))
+    with pytest.raises(preset_lib.TransferDecodingError, match="is for transfer models"):
+        preset_lib.write_preset(one, "x", zoo_dir=str(tmp_path / "other"), transfer_decoding=spec)
+    assert not os.path.exists(tmp_path / "other")
+
+
 def test_arae_table3_puts_the_papers_numbers_beside_ours():
     from arae_tf.evaluation import paper_tables as tables
     lm = {"steps": 1000, "seed": 0}
@@ -176,3 +216,30 @@ def test_tables_binary_offers_every_paper_table():
     source = open(os.path.join(os.path.dirname(arae_tf.__file__), "tables.py")).read()
     listed = ast.literal_eval(re.search(r'DEFINE_enum\("table", "\w+", (\[[^\]]*\])', source).group(1))
     assert sorted(listed) == sorted(paper_tables.TABLES)
+
+
+def test_transfer_decoding_is_the_default_of_transfer_saved_and_checked(vocab):
+    """`transfer_decoding` options apply to `transfer` unless overridden, survive serialization, and
+    are checked (unknown keys, sampling, contrast on one decoder) with the option named; the CLI
+    string form parses to the same dict, and bad strings name the flag and the part."""
+    from arae_tf.models.text_api import decoding_name, parse_decoding
+    opts = parse_decoding("method=beam, beam_size=3,length_penalty=1,contrast=0.25")
+    assert opts == {"method": "beam", "beam_size": 3, "length_penalty": 1.0, "contrast": 0.25}
+    assert decoding_name(opts) == "beam3-lp1-c0.25" and decoding_name({}) == "" and parse_decoding("") == {}
+    model = tiny_transfer(len(vocab), num_classes=2, transfer_decoding=opts)
+    model.vocabulary = vocab
+    texts = ["the food was good .", "bad service ."]
+    assert model.transfer(texts, to=0) == model.transfer(texts, to=0, **opts)
+    assert model.transfer(texts, to=0, method="greedy", contrast=0.0) == model.decode(model.encode(texts), decoder=0)
+    assert model.transfer(texts, to=0, method="greedy") != model.transfer(texts, to=0)  # the options matter here
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
+    assert again.transfer_decoding == opts
+    for bad, match in [({"top_k": 3}, r"unknown option\(s\) \['top_k'\]"), ({"method": "sample"}, "greedy or beam"),
+                       ({"contrast": 2.0}, r"contrast must be a number in \[0, 1\]")]:
+        with pytest.raises(ValueError, match=match):
+            model.transfer_decoding = bad
+    assert model.transfer_decoding == opts  # a refused value leaves the old one
+    for spec, match in [("beam_size=4,method", "'method' is not key=value"), ("beam_size=four", "beam_size='four' is not a int"),
+                        ("method=sample", "method must be greedy or beam"), ("contrast=0.1,contrast=0.2", "contrast given twice")]:
+        with pytest.raises(ValueError, match="--transfer_decoding: " + match):
+            parse_decoding(spec)

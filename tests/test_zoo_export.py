@@ -278,14 +278,21 @@ def test_export_transfer_model_matches_python_in_a_fresh_process(tmp_path, train
     texts = texts[:4] + ["Some UNSEEN words , and CAPITALS", ""]
     labels = [0, 1, 0, 1, 1, 0]
     out_dir = str(tmp_path / "export" / "1")
-    names = export_lib.export_model(model, vocab, out_dir, max_len=12)
+    model.transfer_decoding = {"method": "beam", "beam_size": 3, "contrast": 0.3}  # `transfer` decodes so
+    try:
+        names = export_lib.export_model(model, vocab, out_dir, max_len=12)
+        assert model.transfer(texts, to=1, max_len=12) == model.transfer(texts, to=1, max_len=12, method="beam",
+                                                                         beam_size=3, contrast=0.3)
+        transferred = model.transfer(texts, to=1, max_len=12)
+    finally:
+        model.transfer_decoding = None
     assert names == ["encode", "reconstruct", "sample", "interpolate", "transfer"]
     got = _run_fresh(out_dir, texts, labels)
     assert not got["arae_tf_imported"] and got["non_core_ops"] == []
     assert got["signatures"] == sorted(names + ["serving_default"])  # serving_default = encode
     np.testing.assert_allclose(got["codes"], model.encode(texts), atol=1e-5)
-    assert got["transfer"] == model.transfer(texts, to=1, max_len=12)
-    assert got["reconstruct"] == model.transfer(texts, to=np.array(labels), max_len=12)
+    assert got["transfer"] == transferred
+    assert got["reconstruct"] == model.transfer(texts, to=np.array(labels), max_len=12)  # greedy
     assert got["sample"] == model.sample(4, seed=7, max_len=12, decoder=1)
     assert got["interpolate"] == model.interpolate(texts[0], texts[1], steps=4, max_len=12, decoder=0)
     with pytest.raises(FileExistsError):

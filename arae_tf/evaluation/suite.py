@@ -14,6 +14,7 @@ from arae_tf.data.sources import load_examples
 from arae_tf.evaluation import dialog, latent, reconstruction, report, samples, transfer
 from arae_tf.metrics import classifier as classifier_lib
 from arae_tf.metrics import lm as lm_lib
+from arae_tf.models.text_api import decoding_name, parse_decoding
 from arae_tf.workdir import config_from_dict, load_trained
 
 
@@ -35,6 +36,8 @@ class EvalSettings:
     #                               filter (data.max_len, policy "filter") leaves out training sentences
     prior: str = "model"          # "model": the model's own prior; "gaussian_fit": a Gaussian fitted to the codes
     #                               of every training sentence (ARAE Table 1's baseline for an AE's samples)
+    transfer_decoding: str = ""   # transfer models: decoding options of the transfers ("method=beam,beam_size=4,
+    #                               length_penalty=1,contrast=0.1"; text_api.parse_decoding); "": the model's own
 
 
 PRIORS = ("model", "gaussian_fit")
@@ -44,20 +47,24 @@ def _log(msg):
     logging.info(f"[evaluate] {msg}")
 
 
-def eval_dir(workdir, checkpoint=0, prior="model", test_max_words=0):
+def eval_dir(workdir, checkpoint=0, prior="model", test_max_words=0, transfer_decoding=""):
     """Where `evaluate_workdir` reports: `<workdir>/eval`, or `<workdir>/eval-<step>` for a checkpoint;
     `-gaussian_fit` appended for samples from the training codes' Gaussian, `-max<N>` for a test split
-    cut to sentences of at most N words (so that no report of the whole split is overwritten)."""
+    cut to sentences of at most N words, `-<decoding>` (e.g. `-beam4-lp1-c0.1`) for transfers decoded
+    with `transfer_decoding` options (so that no report of another setting is overwritten)."""
     name = f"eval-{checkpoint}" if checkpoint else "eval"
     name = name if prior == "model" else f"{name}-{prior}"
-    return os.path.join(workdir, f"{name}-max{test_max_words}" if test_max_words > 0 else name)
+    name = f"{name}-max{test_max_words}" if test_max_words > 0 else name
+    decoding = decoding_name(parse_decoding(transfer_decoding, "transfer_decoding"))
+    return os.path.join(workdir, f"{name}-{decoding}" if decoding else name)
 
 
 def evaluate_workdir(workdir, settings=EvalSettings(), checkpoint=0):
     """Evaluates the model trained in `workdir` (`checkpoint` > 0: that step's checkpoint, reported in
     `eval-<step>/`); returns the metrics dict (also written to disk)."""
     model, vocab, config = load_trained(workdir, checkpoint)
-    return evaluate_model(model, vocab, config, eval_dir(workdir, checkpoint, settings.prior, settings.test_max_words), settings,
+    return evaluate_model(model, vocab, config, eval_dir(workdir, checkpoint, settings.prior, settings.test_max_words,
+                                                        settings.transfer_decoding), settings,
                           source=os.path.abspath(workdir) + (f" checkpoint {checkpoint}" if checkpoint else ""),
                           training_log=os.path.join(workdir, "metrics.jsonl"))
 
@@ -137,9 +144,9 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
     `config` is read, never changed (`settings.test_files` apply to a copy). Image models (`vocab` None)
     get `image_lib.evaluate_images`: NLL per pixel, pixel accuracy, code statistics and PNG grids."""
     if model.modality == "image":
-        if settings.prior != "model" or settings.test_files or settings.test_max_words:
+        if settings.prior != "model" or settings.test_files or settings.test_max_words or settings.transfer_decoding:
             raise ValueError("image models are evaluated on their own prior and test split: --prior=gaussian_fit, "
-                             "--test_files and --test_max_words are for text models (the AE's Gaussian fit is its "
+                             "--test_files, --test_max_words and --transfer_decoding are for text models (the AE's Gaussian fit is its "
                              "own prior)")
         from arae_tf import image_lib
         m = image_lib.evaluate_images(model, config, out, seed=settings.seed, log=_log)
@@ -147,6 +154,10 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
         with open(os.path.join(out, "metrics.json"), "w") as f:
             json.dump(m, f, indent=2)
         return m
+    decoding = parse_decoding(settings.transfer_decoding, "transfer_decoding")  # checked before anything is written
+    if decoding and model.decoder_classes < 2:
+        raise ValueError(f"transfer_decoding={settings.transfer_decoding!r} is for transfer models (one decoder "
+                         f"per class); this {config.model} model has one decoder")
     t_all = time.time()
     os.makedirs(out, exist_ok=True)
     cache = settings.cache_dir or os.path.join(out, "cache")
@@ -203,7 +214,8 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
         _log(f"classifier: {m['classifier']}")
     if model.decoder_classes > 1:  # one decoder per class: transfer
         m["transfer"] = _timed("transfer", lambda: transfer.transfer_report(
-            model, vocab, train, test, settings, real_lm, clf, m.get("classifier", {}).get("test_accuracy")))
+            model, vocab, train, test, settings, real_lm, clf, m.get("classifier", {}).get("test_accuracy"),
+            decoding=decoding))
 
     m["latent"], arrays = _timed("latent diagnostics", lambda: latent.latent_report(
         model, vocab, test_text[: settings.diagnostic_sentences], settings), show=lambda r: "done")

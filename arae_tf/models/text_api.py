@@ -102,6 +102,44 @@ class TextAPI:
         return self.decode(z, max_len=max_len, **decode_kwargs)
 
 
+# The decoding options a transfer model may carry as its default (`ARAETransfer.transfer_decoding`):
+# deterministic ones only, so a SavedModel's `transfer` signature gives the same sentences.
+TRANSFER_DECODING = {"method": str, "beam_size": int, "length_penalty": float, "contrast": float}
+
+
+def parse_decoding(spec, where="--transfer_decoding"):
+    """Decoding options from "key=value,..." (e.g. "method=beam,beam_size=4,length_penalty=1,contrast=0.1";
+    "" gives {}). Keys: those of `TRANSFER_DECODING`; method greedy or beam. Errors name `where`."""
+    out = {}
+    for part in filter(None, (p.strip() for p in (spec or "").split(","))):
+        key, eq, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not eq or key not in TRANSFER_DECODING:
+            raise ValueError(f"{where}: {part!r} is not key=value with a key of {sorted(TRANSFER_DECODING)}")
+        if key in out:
+            raise ValueError(f"{where}: {key} given twice")
+        try:
+            out[key] = TRANSFER_DECODING[key](value)
+        except ValueError:
+            raise ValueError(f"{where}: {key}={value!r} is not a {TRANSFER_DECODING[key].__name__}") from None
+    if out.get("method", "greedy") not in ("greedy", "beam"):
+        raise ValueError(f"{where}: method must be greedy or beam (deterministic), got {out['method']!r}")
+    return out
+
+
+def decoding_name(options):
+    """A short file-name-safe name of transfer decoding options ("" for none): e.g. "beam4-lp1-c0.1"."""
+    if not options:
+        return ""
+    o = dict(options)
+    name = f"beam{o.get('beam_size', 4)}" if o.get("method") == "beam" else "greedy"
+    if o.get("method") == "beam" and o.get("length_penalty"):
+        name += f"-lp{o['length_penalty']:g}"
+    if o.get("contrast"):
+        name += f"-c{o['contrast']:g}"
+    return name
+
+
 MAX_ROWS = 100_000  # the most sentences, samples or interpolation points one text-API call decodes
 
 

@@ -26,7 +26,7 @@ from arae_tf.distribute import apply_gradients, num_replicas
 from arae_tf.layers.mlp import critic_mlp
 from arae_tf.models.arae import ARAE
 from arae_tf.models.decoding import as_seed
-from arae_tf.models.text_api import check_decode_options
+from arae_tf.models.text_api import TRANSFER_DECODING, check_decode_options
 
 ADVERSARIES = ("wrong", "uniform")
 
@@ -41,11 +41,14 @@ class ARAETransfer(ARAE):
         classifier_hidden: widths of the latent classifier MLP (128-128 in the paper).
         class_weight: lambda_2, the scale of the classifier's gradient entering the encoder.
         adversary: "wrong" or "uniform" (see the module docstring).
+        transfer_decoding: the decoding options `transfer` uses unless told otherwise (keys of
+            `text_api.TRANSFER_DECODING`: method greedy/beam, beam_size, length_penalty, contrast);
+            None or {}: greedy, as in the paper. Saved with the model, used by the SavedModel too.
         **kwargs: `ARAE` arguments (prior, critic, lambda_1 = adv_weight, noise...).
     """
 
     def __init__(self, backbone, num_classes=2, classifier_hidden=(128, 128), class_weight=1.0, adversary="wrong",
-                 **kwargs):
+                 transfer_decoding=None, **kwargs):
         super().__init__(backbone, **kwargs)
         if num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
@@ -59,6 +62,7 @@ class ARAETransfer(ARAE):
         self.classifier_hidden = tuple(classifier_hidden)
         self.class_weight = class_weight
         self.adversary = adversary
+        self.transfer_decoding = transfer_decoding
         # === Layers ===
         self.classifier = critic_mlp(self.latent_dim, self.classifier_hidden, batchnorm=True, out_dim=num_classes,
                                      name="classifier")
@@ -70,6 +74,22 @@ class ARAETransfer(ARAE):
     @property
     def metrics(self):
         return super().metrics + [self.cls_loss_tracker, self.cls_acc_tracker]
+
+    @property
+    def transfer_decoding(self):
+        """The default decoding options of `transfer` (a dict; {} is greedy). Settable; checked."""
+        return dict(self._transfer_decoding)
+
+    @transfer_decoding.setter
+    def transfer_decoding(self, options):
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(TRANSFER_DECODING))
+        if unknown:
+            raise ValueError(f"transfer_decoding: unknown option(s) {unknown}; known: {sorted(TRANSFER_DECODING)}")
+        if options.get("method", "greedy") not in ("greedy", "beam"):
+            raise ValueError(f"transfer_decoding: method must be greedy or beam, got {options['method']!r}")
+        check_decode_options(options, self.backbone.num_decoders)
+        self._transfer_decoding = options
 
     def compile(self, ae_optimizer=None, critic_optimizer=None, generator_optimizer=None, encoder_optimizer=None,
                 classifier_optimizer=None, **kwargs):
@@ -90,7 +110,8 @@ class ARAETransfer(ARAE):
     def get_config(self):
         config = super().get_config()
         config.update(num_classes=self.num_classes, classifier_hidden=list(self.classifier_hidden),
-                      class_weight=self.class_weight, adversary=self.adversary)
+                      class_weight=self.class_weight, adversary=self.adversary,
+                      transfer_decoding=self.transfer_decoding or None)
         return config
 
     # -- Algorithm 2 ----------------------------------------------------------
@@ -190,10 +211,12 @@ class ARAETransfer(ARAE):
         return self.decode_by_class(self.encode_ids(tokens), labels, **decode_kwargs)
 
     def transfer_ids(self, tokens, to, **decode_kwargs):
-        """Token ids of `tokens` re-decoded (greedy by default) by the decoder of class `to`
-        (an int, or one class per sentence)."""
-        return self.decode_by_class(self.encode_ids(tokens), to, **decode_kwargs)
+        """Token ids of `tokens` re-decoded by the decoder of class `to` (an int, or one class per
+        sentence), with `transfer_decoding` (greedy unless set) overridden by `decode_kwargs`."""
+        return self.decode_by_class(self.encode_ids(tokens), to, **{**self.transfer_decoding, **decode_kwargs})
 
     def transfer(self, texts, to, max_len=20, **decode_kwargs):
-        """Sentences re-written in class `to` (an int, or one per sentence; Yelp: 0 negative, 1 positive)."""
+        """Sentences re-written in class `to` (an int, or one per sentence; Yelp: 0 negative, 1 positive).
+        Decoding: the model's `transfer_decoding`, overridden by `decode_kwargs` (`method="greedy"`
+        for the paper's)."""
         return self._ids_to_texts(self.transfer_ids(self._texts_to_ids(texts), to, max_len=max_len, **decode_kwargs))
