@@ -155,7 +155,7 @@ def _evaluation_section(kind, metrics, paper_row):
                 f"{r['bleu']:.2f} | {tr.get('classifier_test_accuracy', nan):.3f} |", "",
                 "ARAE paper, Table 3 (its own Yelp split, 25 epochs on GPU): AE 59.3% / 37.28 / 31.9 / 68.9; "
                 "ARAE λ₁=1 73.4% / 31.15 / 29.7 / 70.1; ARAE λ₁=10 81.8% / 20.18 / 27.7 / 77.0.", ""] + (
-            ["Transfers (test sentences, greedy):", ""] + [f"- {a}  →  {b}" for a, b in tr["examples"][:8]] + [""]
+            [f"Transfers (test sentences, {_decoding_words(tr.get('decoding'))}):", ""] + [f"- {a}  →  {b}" for a, b in tr["examples"][:8]] + [""]
             if tr.get("examples") else [])
     if kind == "dialog":
         d = metrics["dialog"]
@@ -179,6 +179,11 @@ def _evaluation_section(kind, metrics, paper_row):
             f"{s['entropy']:.2f} | {s['avg_len']:.1f} |", ""]
 
 
+def _decoding_words(options):
+    """"greedy", or the transfer decoding options of an evaluation as `k=v, ...`."""
+    return ", ".join(f"{k}={v!r}" for k, v in options.items()) if options else "greedy"
+
+
 STORAGE_WORDS = {"int8": "int8 for the vocabulary-sized matrices (embeddings, output layer; a float32 scale "
                          "per word) and float16 elsewhere"}
 
@@ -192,8 +197,8 @@ def _card(name, description, kind, dataset, experiment, metrics, compare_table, 
         lines += [f"Published checkpoint: iteration {experiment['checkpoint']} (picked on validation).", ""]
     lines += [f"Data: {DATA_NOTES.get(dataset, dataset)}", "", f"Weights stored as {STORAGE_WORDS.get(dtype, dtype)}; {fp16_check}", ""]
     if decoding:
-        opts = ", ".join(f"{k}={v!r}" for k, v in decoding.items())
-        lines += [f"Transfer decoding (the default of `m.transfer` and of the SavedModel's `transfer`): `{opts}`. "
+        lines += [f"Transfer decoding (the default of `m.transfer` and of the SavedModel's `transfer`): "
+                  f"`{_decoding_words(decoding)}`. "
                   "The paper decodes greedily: `m.transfer(texts, to, method='greedy', contrast=0)`.", ""]
     if metrics:
         lines += [f"## Evaluation (`python -m arae_tf.evaluate`, {dataset} test split)", "",
