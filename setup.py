@@ -40,6 +40,7 @@ setup(
         "arae-offsets=arae_tf.cli:offsets",
         "arae-semisupervised=arae_tf.cli:semisupervised",
         "arae-demo=arae_tf.cli:demo",
+        "arae-transfer-sweep=arae_tf.cli:transfer_sweep",
     ]},
     python_requires=">=3.10",
     install_requires=INSTALL,

@@ -180,6 +180,38 @@ def test_transfer_decoding_evaluated_and_published(builtin_transfer, tmp_path):
     assert not os.path.exists(tmp_path / "other")
 
 
+def test_transfer_sweep_on_validation(builtin_transfer, tmp_path):
+    """`python -m arae_tf.transfer_sweep` scores every (checkpoint, β) on validation: β 0 with greedy
+    decoding is exactly the model's greedy transfer; the table names each row and its command; a β
+    outside [0, 1] is refused before any work."""
+    import subprocess
+    import sys
+
+    from arae_tf import transfer_sweep
+    from arae_tf.evaluation.transfer import transfer_scores
+    from arae_tf.metrics import classifier as classifier_lib
+    from tests.conftest import REPO
+    model, _, workdir = builtin_transfer
+    results, n = transfer_sweep.sweep(workdir, [0], transfer_sweep.decodings("greedy", 4, 1.0, ["0", "0.5"]),
+                                      sentences=60, cache_dir=str(tmp_path / "cache"), log=lambda m: None)
+    assert n == 60 and [r[1]["contrast"] for r in results] == [0.0, 0.5]
+    from arae_tf.data.sources import load_examples
+    from arae_tf.workdir import load_trained
+    _, _, config = load_trained(workdir)
+    valid = load_examples(config.data, "valid")
+    pick = sorted(np.random.default_rng(0).choice(len(valid), 60, replace=False))
+    src = [valid[i][0] for i in pick]
+    to = (np.array([valid[i][1] for i in pick]) + 1) % 3
+    clf = classifier_lib.SentimentClassifier.load(str(tmp_path / "cache" / "fasttext"))
+    greedy = transfer_scores(src, model.transfer(src, to=to, max_len=20, method="greedy"), to, 3, clf)
+    assert results[0][2]["accuracy"] == greedy["accuracy"] and results[0][2]["self_bleu"] == greedy["self_bleu"]
+    text = transfer_sweep.table(results, n, "python -m arae_tf.transfer_sweep ...")
+    assert "| final | greedy | 0.5 |" in text and "60 validation sentences" in text
+    bad = subprocess.run([sys.executable, "-m", "arae_tf.transfer_sweep", f"--workdir={workdir}", "--contrast=0,1.5"],
+                         cwd=REPO, capture_output=True, text=True)
+    assert bad.returncode != 0 and "--contrast: 1.5 is not in [0, 1]" in bad.stderr
+
+
 def test_arae_table3_puts_the_papers_numbers_beside_ours():
     from arae_tf.evaluation import paper_tables as tables
     lm = {"steps": 1000, "seed": 0}
