@@ -18,6 +18,7 @@ workdir, which must be storage that all workers can read (they resume from the c
 checkpoints). The other workers write into a temporary directory, deleted at the end.
 """
 
+import hashlib
 import json
 import math
 import os
@@ -179,6 +180,13 @@ class _Sentences:
                                                     with_sources=True)[0])
         self.vocab_size = len(self.vocab)
 
+    def digest(self):
+        """sha256 of the training examples in order (text, label and dialog context of each)."""
+        h = hashlib.sha256()
+        for e in self.train_ex:
+            h.update(f"{e[0]}\t{e[1]}\t{getattr(e, 'source', '')}\n".encode("utf-8"))
+        return h.hexdigest()
+
     def describe(self):
         within = (f"within data.max_len={self.config.data.max_len}" if self.config.data.length_policy == "filter"
                   else "non-empty")
@@ -212,6 +220,10 @@ class _Images:
         self.valid = image_lib.load_split(config, "valid")
         self.vocab, self.n_train, self.vocab_size = None, len(self.train), 0
 
+    def digest(self):
+        """sha256 of the training images (their pixel bytes, in order)."""
+        return hashlib.sha256(np.ascontiguousarray(self.train).tobytes()).hexdigest()
+
     def describe(self):
         return f"{self.n_train} train / {len(self.valid)} valid images of {self.train.shape[1]} pixels"
 
@@ -239,7 +251,8 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
     with strategy.scope():
         model = build_model(config, data.vocab_size, steps_per_pass=steps_per_pass)
     configured = learning_rates(model)
-    step, ckpt = resume(model, workdir, vocab)
+    data_digest = data.digest()
+    step, ckpt = resume(model, workdir, vocab, data_digest)
     if ckpt:
         step = int(model.train_iterations.numpy())
         logging.info(f"[resume] from {ckpt} at step {step}")
@@ -255,7 +268,8 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
                         unit="img" if vocab is None else "sent")
     guard = DivergenceGuard(min(config.train.log_every, chunk), write_dir)
     callbacks = [progress, guard, evaluator, Checkpointer(write_dir, config.train.keep_checkpoints,
-                                                               vocab.digest() if vocab is not None else None)]
+                                                               vocab.digest() if vocab is not None else None,
+                                                               data_digest)]
     decay = lr_decay_callback(config, steps_per_pass)
     if decay is not None:
         callbacks.insert(0, decay)

@@ -110,14 +110,15 @@ def diverged_message(workdir, step, what):
 
 class Checkpointer(keras.callbacks.Callback):
     """Saves weights (model + all optimizers) every chunk; the .json marker, written last, records the
-    weights' sha256, the vocabulary's and the random-number states. Weights holding NaN or inf are
-    never written: `TrainingDiverged` is raised instead."""
+    weights' sha256, the vocabulary's, the training data's (`data_digest`) and the random-number
+    states. Weights holding NaN or inf are never written: `TrainingDiverged` is raised instead."""
 
-    def __init__(self, workdir, keep, vocab_digest=None):
+    def __init__(self, workdir, keep, vocab_digest=None, data_digest=None):
         super().__init__()
         self.dir = os.path.join(workdir, "checkpoints")
         self.keep = keep
         self.vocab_digest = vocab_digest
+        self.data_digest = data_digest
         os.makedirs(self.dir, exist_ok=True)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -132,7 +133,7 @@ class Checkpointer(keras.callbacks.Callback):
         os.replace(path + ".tmp.weights.h5", path)
         atomic_json(os.path.join(self.dir, f"ckpt-{step}.json"),
                      {"step": step, "time": time.time(), "vocab_size": self.model.backbone.vocab_size,
-                      "vocab_sha256": self.vocab_digest, "weights_sha256": digest,
+                      "vocab_sha256": self.vocab_digest, "weights_sha256": digest, "data_sha256": self.data_digest,
                       "seed_states": seed_states(self.model)})
         for _, old in _checkpoint_markers(self.dir)[: -self.keep]:
             for p in (old, old[: -len(".json")] + ".weights.h5"):
@@ -140,9 +141,11 @@ class Checkpointer(keras.callbacks.Callback):
                     os.remove(p)
 
 
-def resume(model, workdir, vocab):
+def resume(model, workdir, vocab, data_digest=None):
     """Loads the newest intact checkpoint of `workdir` into `model`; returns its (step, weights path),
-    (0, None) where there is none. `vocab` is None for image models.
+    (0, None) where there is none. `vocab` is None for image models. Where the checkpoint records
+    the sha256 of the data it was trained on and `data_digest` differs, a warning says so (the data
+    files changed, or a warm start on other data) and training goes on.
 
     A checkpoint whose marker cannot be read, whose weights do not match the sha256 its marker
     records, or whose weights cannot be loaded is reported (file and reason) and the next older one
@@ -177,6 +180,10 @@ def resume(model, workdir, vocab):
             continue
         if "seed_states" in saved:
             restore_seed_states(model, saved["seed_states"], marker)
+        if data_digest and saved.get("data_sha256") and saved["data_sha256"] != data_digest:
+            logging.warning(f"[resume] {marker} was trained on other training data (sha256 "
+                            f"{saved['data_sha256'][:12]}... against {data_digest[:12]}... now): the data "
+                            f"files changed since, or this is a warm start on new data; continuing")
         for d in damaged:
             logging.info(f"[resume] skipping damaged checkpoint {d}")
         return step, weights

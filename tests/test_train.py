@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -246,3 +247,23 @@ def test_a_pass_counts_the_sentences_the_length_filter_keeps(tmp_path, caplog):
     assert metrics["step"] == expected
     assert f"{len(examples)} train ({kept} within data.max_len=6: one pass)" in caplog.text
     assert f"{expected} iterations of batch {config.data.batch_size} = 1.0 passes" in caplog.text
+
+
+def test_resuming_on_other_training_data_warns(tmp_path, caplog):
+    """Each checkpoint records the sha256 of its training examples: resuming on the same data is
+    silent, on other data (here a larger built-in corpus) it warns, naming the checkpoint, and trains on."""
+    caplog.set_level(logging.INFO, logger="absl")
+    from arae_tf.configs import arae_builtin
+    config = arae_builtin.get_config("smoke")
+    config.train.steps, config.train.eval_every = 2, 2
+    workdir = str(tmp_path / "run")
+    train_lib.train_and_evaluate(config, workdir)
+    marker = json.load(open(os.path.join(workdir, "checkpoints", "ckpt-2.json")))
+    assert len(marker["data_sha256"]) == 64
+    config.train.steps = 4
+    train_lib.train_and_evaluate(config, workdir)
+    assert "trained on other training data" not in caplog.text
+    config.train.steps = 6
+    config.data.builtin_train_size += 100
+    assert train_lib.train_and_evaluate(config, workdir)["step"] == 6
+    assert re.search(r"ckpt-4\.json was trained on other training data \(sha256 \w{12}\.\.\. against", caplog.text)
