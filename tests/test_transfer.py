@@ -235,6 +235,12 @@ def test_arae_table3_puts_the_papers_numbers_beside_ours():
         tables.transfer_table([("AE", report(0.3)), ("ARAE, λ₁ = 1", other)])
     with pytest.raises(ValueError, match="test_max_words"):
         tables.transfer_table([("AE", report(0.3, test_max_words=20))])
+    assert "each sent to the other class (greedy)" in lines[-1]
+    beam = report(0.86)
+    beam["transfer"]["decoding"] = {"method": "beam", "contrast": 0.1}
+    assert "(method='beam', contrast=0.1)" in tables.transfer_table([("ARAE, λ₁ = 1", beam)])
+    with pytest.raises(ValueError, match=r"decoded its transfers otherwise \(greedy\) than row 'ARAE, λ₁ = 1'"):
+        tables.transfer_table([("ARAE, λ₁ = 1", beam), ("AE", report(0.3))])
 
 
 def test_tables_binary_offers_every_paper_table():

@@ -216,6 +216,10 @@ def transfer_table(rows, paper=ARAE_YELP):
                 m["transfer"]["reverse_ppl_sentences"] != first["transfer"]["reverse_ppl_sentences"]:
             raise ValueError(f"row {name!r} was evaluated with other LM settings or another reverse-PPL sentence count "
                              f"than row {rows[0][0]!r}: evaluate every row with the same --num_samples and LM flags")
+        if m["transfer"].get("decoding", {}) != first["transfer"].get("decoding", {}):
+            raise ValueError(f"row {name!r} decoded its transfers otherwise ({m['transfer'].get('decoding') or 'greedy'}) "
+                             f"than row {rows[0][0]!r} ({first['transfer'].get('decoding') or 'greedy'}): evaluate "
+                             f"every row with the same --transfer_decoding")
     lines = ["| model | transfer | self-BLEU | forward PPL | reverse PPL | paper transfer | paper BLEU | "
              "paper forward PPL | paper reverse PPL |", "|---" * 9 + "|"]
     for name, m in rows:
@@ -227,7 +231,8 @@ def transfer_table(rows, paper=ARAE_YELP):
         cells[4] += "%"
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     t = first["transfer"]
-    lines += ["", f"{t['sentences']:,} test sentences, each sent to the other class. Transfer: the share the fastText "
+    decoding = ", ".join(f"{k}={v!r}" for k, v in t.get("decoding", {}).items()) or "greedy"
+    lines += ["", f"{t['sentences']:,} test sentences, each sent to the other class ({decoding}). Transfer: the share the fastText "
               f"classifier (test accuracy {_fmt(t.get('classifier_test_accuracy'), 3)}) assigns to the target class; "
               "self-BLEU against the sources; forward PPL of the transfers under the LM trained on real training text; "
               f"reverse PPL of the real test sentences under an LM trained on {t['reverse_ppl_sentences']:,} transferred "
