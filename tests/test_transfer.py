@@ -187,12 +187,12 @@ def test_transfer_sweep_on_validation(builtin_transfer, tmp_path):
     import subprocess
     import sys
 
-    from arae_tf import transfer_sweep
+    from arae_tf.evaluation import transfer as transfer_lib
     from arae_tf.evaluation.transfer import transfer_scores
     from arae_tf.metrics import classifier as classifier_lib
     from tests.conftest import REPO
     model, _, workdir = builtin_transfer
-    results, n = transfer_sweep.sweep(workdir, [0], transfer_sweep.decodings("greedy", 4, 1.0, ["0", "0.5"]),
+    results, n = transfer_lib.decoding_sweep(workdir, [0], transfer_lib.decoding_grid("greedy", 4, 1.0, ["0", "0.5"]),
                                       sentences=60, cache_dir=str(tmp_path / "cache"), log=lambda m: None)
     assert n == 60 and [r[1]["contrast"] for r in results] == [0.0, 0.5]
     from arae_tf.data.sources import load_examples
@@ -205,7 +205,7 @@ def test_transfer_sweep_on_validation(builtin_transfer, tmp_path):
     clf = classifier_lib.SentimentClassifier.load(str(tmp_path / "cache" / "fasttext"))
     greedy = transfer_scores(src, model.transfer(src, to=to, max_len=20, method="greedy"), to, 3, clf)
     assert results[0][2]["accuracy"] == greedy["accuracy"] and results[0][2]["self_bleu"] == greedy["self_bleu"]
-    text = transfer_sweep.table(results, n, "python -m arae_tf.transfer_sweep ...")
+    text = transfer_lib.sweep_table(results, n, "python -m arae_tf.transfer_sweep ...")
     assert "| final | greedy | 0.5 |" in text and "60 validation sentences" in text
     bad = subprocess.run([sys.executable, "-m", "arae_tf.transfer_sweep", f"--workdir={workdir}", "--contrast=0,1.5"],
                          cwd=REPO, capture_output=True, text=True)
