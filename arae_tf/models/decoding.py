@@ -19,7 +19,7 @@ Contrastive decoding (`contrast` = beta > 0, models with several decoders): ever
 from the per-step distribution proportional to p_d(w) / (geometric mean over the other decoders c of
 p_c(w))**beta, i.e. the logits log p_d - beta * mean_c log p_c (`_Stepper`). For style transfer
 with decoder d the target class, it favours the words that mark the target class over those all
-classes share; beta 0 is plain decoding (docs/arae_yelp_table3.md measures the trade-off).
+classes share; beta 0 is plain decoding (docs/arae_yelp_decoding_sweep.md measures the trade-off).
 """
 
 import numpy as np
