@@ -35,8 +35,9 @@ flags.DEFINE_integer("test_max_words", 0, "> 0: leave out test sentences longer 
 flags.DEFINE_enum("prior", "model", ["model", "gaussian_fit"], "Where prior samples come from: the model's prior, "
                   "or a Gaussian fitted to its training codes (ARAE Table 1's AE baseline; report in eval-gaussian_fit/).")
 flags.DEFINE_string("transfer_decoding", "", "Transfer models: decode the transfers with these options instead of "
-                    "the model's own, e.g. 'method=beam,beam_size=4,length_penalty=1,contrast=0.1' (with --workdir "
-                    "the report goes to eval[-<step>]-<options>/).")
+                    "the model's own (options left out: greedy, contrast 0, beam_size 4, length_penalty 0), e.g. "
+                    "'method=beam,beam_size=4,length_penalty=1,contrast=0.1' or 'method=greedy' (the paper's); "
+                    "with --workdir the report goes to eval[-<step>]-<options>/.")
 flags.DEFINE_string("compare_out", "", "With several workdirs: write a side-by-side Markdown table here.")
 FLAGS = flags.FLAGS
 

@@ -272,6 +272,12 @@ def test_transfer_decoding_is_the_default_of_transfer_saved_and_checked(vocab):
     assert model.transfer(texts, to=0, method="greedy") != model.transfer(texts, to=0)  # the options matter here
     again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
     assert again.transfer_decoding == opts
+    # An evaluation's explicit decoding replaces the model's whole (left-out options: plain greedy).
+    from arae_tf.evaluation.transfer import _transfer_texts
+    ex = [(t, 1) for t in texts]
+    assert _transfer_texts(model, ex, 20)[2] == model.transfer(texts, to=0)
+    assert _transfer_texts(model, ex, 20, decoding={"method": "greedy"})[2] == \
+        model.transfer(texts, to=0, method="greedy", contrast=0.0)
     for bad, match in [({"top_k": 3}, r"unknown option\(s\) \['top_k'\]"), ({"method": "sample"}, "greedy or beam"),
                        ({"contrast": 2.0}, r"contrast must be a number in \[0, 1\]")]:
         with pytest.raises(ValueError, match=match):

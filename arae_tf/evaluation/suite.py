@@ -215,7 +215,7 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
     if model.decoder_classes > 1:  # one decoder per class: transfer
         m["transfer"] = _timed("transfer", lambda: transfer.transfer_report(
             model, vocab, train, test, settings, real_lm, clf, m.get("classifier", {}).get("test_accuracy"),
-            decoding=decoding))
+            decoding=decoding or None))
 
     m["latent"], arrays = _timed("latent diagnostics", lambda: latent.latent_report(
         model, vocab, test_text[: settings.diagnostic_sentences], settings), show=lambda r: "done")

@@ -32,14 +32,20 @@ def transfer_scores(sources, transfers, targets, num_classes, classifier=None):
     return out
 
 
+# What a decoding option absent from an explicit `decoding` means (the samplers' defaults): explicit
+# options replace the model's `transfer_decoding` as a whole, they are not merged into it.
+DECODING_DEFAULTS = {"method": "greedy", "contrast": 0.0, "beam_size": 4, "length_penalty": 0.0}
+
+
 def _transfer_texts(model, examples, max_len, batch=500, decoding=None):
-    """(sources, targets, transfers): every sentence of `examples` to its next class, decoded with the
-    model's `transfer_decoding` overridden by `decoding`."""
+    """(sources, targets, transfers): every sentence of `examples` to its next class, decoded with
+    `decoding` (None: the model's own `transfer_decoding`; options left out take `DECODING_DEFAULTS`)."""
     src = [t for t, _ in examples]
     to = next_classes([y for _, y in examples], model.decoder_classes).tolist()
+    options = {} if decoding is None else {**DECODING_DEFAULTS, **decoding}
     out = []
     for i in range(0, len(src), batch):
-        out += model.transfer(src[i: i + batch], to=np.array(to[i: i + batch]), max_len=max_len, **(decoding or {}))
+        out += model.transfer(src[i: i + batch], to=np.array(to[i: i + batch]), max_len=max_len, **options)
     return src, to, out
 
 
@@ -47,7 +53,7 @@ def transfer_report(model, vocab, train, test, settings, real_lm, clf, clf_test_
     """ARAE Table 3 metrics on the test split: transfer accuracy (fastText, its own test accuracy
     beside), self-BLEU against the sources, forward PPL of the transfers, and reverse PPL of real test
     text under an LM trained on `num_samples` transferred *training* sentences. The transfers are
-    decoded with the model's `transfer_decoding` overridden by `decoding` (recorded as "decoding")."""
+    decoded with `decoding` (None: the model's own `transfer_decoding`), recorded as "decoding"."""
     src, to, out = _transfer_texts(model, test, settings.decode_max_len, decoding=decoding)
     rng = np.random.default_rng(settings.seed)
     pick = rng.choice(len(train), size=min(settings.num_samples, len(train)), replace=False)
@@ -56,7 +62,8 @@ def transfer_report(model, vocab, train, test, settings, real_lm, clf, clf_test_
     report = {"sentences": len(src), "self_bleu": scores["self_bleu"], "bleu_signature": scores["bleu_signature"],
               "forward_ppl": lm_lib.forward_ppl(out, real_lm, vocab, settings.lm),
               "reverse_ppl": lm_lib.reverse_ppl(out_train, [t for t, _ in test], vocab, settings.lm),
-              "reverse_ppl_sentences": len(out_train), "decoding": {**getattr(model, "transfer_decoding", {}), **(decoding or {})}}
+              "reverse_ppl_sentences": len(out_train),
+              "decoding": getattr(model, "transfer_decoding", {}) if decoding is None else dict(decoding)}
     if clf is not None:
         report.update(accuracy=scores["accuracy"], classifier_test_accuracy=clf_test_accuracy,
                       accuracy_by_target=scores["accuracy_by_target"])
