@@ -21,8 +21,8 @@ def zoo_demo(name):
     transfer = model.decoder_classes > 1
     if transfer:
         if model.transfer_decoding:
-            opts = ", ".join(f"{k}={v!r}" for k, v in model.transfer_decoding.items())
-            print(f"\nTransfer decoding: {opts} (the preset's default; method='greedy', contrast=0 is the paper's)")
+            from arae_tf.models.text_api import decoding_words
+            print(f"\nTransfer decoding: {decoding_words(model.transfer_decoding)} (the preset's default; method='greedy', contrast=0 is the paper's)")
         print("\nNegative -> positive:")
         for a, b in zip(NEGATIVE, model.transfer(NEGATIVE, to=1)):
             print(f"  {a}\n    -> {b}")

@@ -21,6 +21,7 @@ from arae_tf import evaluation, zoo
 from arae_tf.data import pipeline
 from arae_tf.data.sources import load_examples
 from arae_tf.evaluation import paper_tables
+from arae_tf.models.text_api import decoding_words, parse_decoding
 
 DATA_NOTES = {
     "yelp": "../shared/data/yelp (Yelp review sentences of Shen et al. 2017, 0 negative / 1 positive; the training "
@@ -155,7 +156,7 @@ def _evaluation_section(kind, metrics, paper_row):
                 f"{r['bleu']:.2f} | {tr.get('classifier_test_accuracy', nan):.3f} |", "",
                 "ARAE paper, Table 3 (its own Yelp split, 25 epochs on GPU): AE 59.3% / 37.28 / 31.9 / 68.9; "
                 "ARAE λ₁=1 73.4% / 31.15 / 29.7 / 70.1; ARAE λ₁=10 81.8% / 20.18 / 27.7 / 77.0.", ""] + (
-            [f"Transfers (test sentences, {_decoding_words(tr.get('decoding'))}):", ""] + [f"- {a}  →  {b}" for a, b in tr["examples"][:8]] + [""]
+            [f"Transfers (test sentences, {decoding_words(tr.get('decoding'))}):", ""] + [f"- {a}  →  {b}" for a, b in tr["examples"][:8]] + [""]
             if tr.get("examples") else [])
     if kind == "dialog":
         d = metrics["dialog"]
@@ -179,11 +180,6 @@ def _evaluation_section(kind, metrics, paper_row):
             f"{s['entropy']:.2f} | {s['avg_len']:.1f} |", ""]
 
 
-def _decoding_words(options):
-    """"greedy", or the transfer decoding options of an evaluation as `k=v, ...`."""
-    return ", ".join(f"{k}={v!r}" for k, v in options.items()) if options else "greedy"
-
-
 STORAGE_WORDS = {"int8": "int8 for the vocabulary-sized matrices (embeddings, output layer; a float32 scale "
                          "per word) and float16 elsewhere"}
 
@@ -198,7 +194,7 @@ def _card(name, description, kind, dataset, experiment, metrics, compare_table, 
     lines += [f"Data: {DATA_NOTES.get(dataset, dataset)}", "", f"Weights stored as {STORAGE_WORDS.get(dtype, dtype)}; {fp16_check}", ""]
     if decoding:
         lines += [f"Transfer decoding (the default of `m.transfer` and of the SavedModel's `transfer`): "
-                  f"`{_decoding_words(decoding)}`. "
+                  f"`{decoding_words(decoding)}`. "
                   "The paper decodes greedily: `m.transfer(texts, to, method='greedy', contrast=0)`.", ""]
     if metrics:
         lines += [f"## Evaluation (`python -m arae_tf.evaluate`, {dataset} test split)", "",
@@ -266,7 +262,6 @@ def write_preset(source, name, description="", zoo_dir=None, dtype="float16", co
     as `text_api.parse_decoding`): the preset's default transfer decoding, its evaluation read from
     `eval[-<step>]-<options>/`. Returns the preset's path."""
     workdir, checkpoint, model, vocab, config, test_examples, kind = source
-    from arae_tf.models.text_api import parse_decoding
     try:
         decoding = parse_decoding(transfer_decoding)
     except ValueError as e:

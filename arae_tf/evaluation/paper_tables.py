@@ -231,7 +231,8 @@ def transfer_table(rows, paper=ARAE_YELP):
         cells[4] += "%"
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     t = first["transfer"]
-    decoding = ", ".join(f"{k}={v!r}" for k, v in t.get("decoding", {}).items()) or "greedy"
+    from arae_tf.models.text_api import decoding_words
+    decoding = decoding_words(t.get("decoding", {}))
     lines += ["", f"{t['sentences']:,} test sentences, each sent to the other class ({decoding}). Transfer: the share the fastText "
               f"classifier (test accuracy {_fmt(t.get('classifier_test_accuracy'), 3)}) assigns to the target class; "
               "self-BLEU against the sources; forward PPL of the transfers under the LM trained on real training text; "

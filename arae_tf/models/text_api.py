@@ -122,9 +122,23 @@ def parse_decoding(spec, where="--transfer_decoding"):
             out[key] = TRANSFER_DECODING[key](value)
         except ValueError:
             raise ValueError(f"{where}: {key}={value!r} is not a {TRANSFER_DECODING[key].__name__}") from None
-    if out.get("method", "greedy") not in ("greedy", "beam"):
-        raise ValueError(f"{where}: method must be greedy or beam (deterministic), got {out['method']!r}")
-    return out
+    return check_transfer_decoding(out, where)
+
+
+def check_transfer_decoding(options, where="transfer_decoding"):
+    """`options` if they can be a transfer model's stored decoding: keys of `TRANSFER_DECODING`,
+    method greedy or beam (deterministic); ValueError naming `where` otherwise."""
+    unknown = sorted(set(options) - set(TRANSFER_DECODING))
+    if unknown:
+        raise ValueError(f"{where}: unknown option(s) {unknown}; known: {sorted(TRANSFER_DECODING)}")
+    if options.get("method", "greedy") not in ("greedy", "beam"):
+        raise ValueError(f"{where}: method must be greedy or beam (deterministic), got {options['method']!r}")
+    return options
+
+
+def decoding_words(options):
+    """Decoding options for people: "greedy" for none, else `key=value, ...`."""
+    return ", ".join(f"{k}={v!r}" for k, v in options.items()) if options else "greedy"
 
 
 def decoding_name(options):

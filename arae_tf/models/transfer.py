@@ -26,7 +26,7 @@ from arae_tf.distribute import apply_gradients, num_replicas
 from arae_tf.layers.mlp import critic_mlp
 from arae_tf.models.arae import ARAE
 from arae_tf.models.decoding import as_seed
-from arae_tf.models.text_api import TRANSFER_DECODING, check_decode_options
+from arae_tf.models.text_api import check_decode_options, check_transfer_decoding
 
 ADVERSARIES = ("wrong", "uniform")
 
@@ -82,12 +82,7 @@ class ARAETransfer(ARAE):
 
     @transfer_decoding.setter
     def transfer_decoding(self, options):
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(TRANSFER_DECODING))
-        if unknown:
-            raise ValueError(f"transfer_decoding: unknown option(s) {unknown}; known: {sorted(TRANSFER_DECODING)}")
-        if options.get("method", "greedy") not in ("greedy", "beam"):
-            raise ValueError(f"transfer_decoding: method must be greedy or beam, got {options['method']!r}")
+        options = check_transfer_decoding(dict(options or {}))
         check_decode_options(options, self.backbone.num_decoders)
         self._transfer_decoding = options
 
