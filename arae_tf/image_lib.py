@@ -76,23 +76,43 @@ def labelled_digits_file(config):
     return path if os.path.exists(path) else None
 
 
-def digit_classifier(csv_path, seed=0, epochs=30):
+def digit_classifier(csv_path, seed=0, epochs=30, cache_dir=""):
     """An MLP (784-256-10) trained on the labelled digits of `csv_path` (784 grey values 0-255 then the
     label per line), binarized at 128 as the data: returns (predict(images [N, 784]) -> probabilities
-    [N, 10], its accuracy on the last 1,000 digits, held out)."""
+    [N, 10], its accuracy on the last 1,000 digits, held out).
+
+    With `cache_dir`, the trained weights are kept there (`digit_classifier.weights.h5` and its
+    `.json`) and reused while the file's sha256, `seed` and `epochs` are the same."""
+    import hashlib
+
     import keras
+    with open(csv_path, "rb") as f:
+        key = {"sha256": hashlib.sha256(f.read()).hexdigest(), "seed": seed, "epochs": epochs}
+    weights = os.path.join(cache_dir, "digit_classifier.weights.h5") if cache_dir else ""
+    meta = weights[: -len(".weights.h5")] + ".json" if weights else ""
+    keras.utils.set_random_seed(seed)
+    net = keras.Sequential([keras.Input((784,)), keras.layers.Dense(256, activation="relu"),
+                            keras.layers.Dropout(0.3, seed=seed), keras.layers.Dense(10)])
+    predict = lambda images: keras.ops.convert_to_numpy(keras.ops.softmax(net(np.asarray(images, np.float32))))
+    if meta and os.path.exists(meta) and os.path.exists(weights):
+        with open(meta) as f:
+            cached = json.load(f)
+        if cached.get("key") == key:
+            net.load_weights(weights)
+            return predict, cached["held_out_accuracy"]
     data = np.loadtxt(csv_path, delimiter=",", dtype=np.int64)
     x, y = (data[:, :784] >= 128).astype(np.float32), data[:, 784]
     order = np.random.default_rng(seed).permutation(len(x))
     x, y = x[order], y[order]
-    keras.utils.set_random_seed(seed)
-    net = keras.Sequential([keras.Input((784,)), keras.layers.Dense(256, activation="relu"),
-                            keras.layers.Dropout(0.3, seed=seed), keras.layers.Dense(10)])
     net.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                 metrics=["accuracy"])
     net.fit(x[:-1000], y[:-1000], batch_size=100, epochs=epochs, verbose=0, shuffle=False)
     accuracy = float(net.evaluate(x[-1000:], y[-1000:], verbose=0, return_dict=True)["accuracy"])
-    predict = lambda images: keras.ops.convert_to_numpy(keras.ops.softmax(net(np.asarray(images, np.float32))))
+    if weights:
+        os.makedirs(cache_dir, exist_ok=True)
+        net.save_weights(weights)
+        with open(meta, "w") as f:  # written last: a cache without it is never read
+            json.dump({"key": key, "held_out_accuracy": accuracy}, f)
     return predict, accuracy
 
 
@@ -107,12 +127,14 @@ def digit_scores(probabilities, confident=0.9):
             "class_entropy": float(-(nz * np.log(nz)).sum())}
 
 
-def evaluate_images(model, config, out, seed=0, num_grid=100, split="test", log=print, num_samples=10000):
+def evaluate_images(model, config, out, seed=0, num_grid=100, split="test", log=print, num_samples=10000,
+                    cache_dir=""):
     """Writes `out/metrics.json`, `out/report.md` and PNG grids (reconstructions, prior samples,
     interpolations) for an image model on `split`. Returns the metrics.
 
     Where labelled digits sit beside the data (`labelled_digits_file`), `num_samples` prior samples
-    (binarized at 0.5) and the real `split` images are scored by `digit_classifier` (`digit_scores`)."""
+    (binarized at 0.5) and the real `split` images are scored by `digit_classifier` (`digit_scores`),
+    trained once per `cache_dir` (default `out/cache`)."""
     os.makedirs(out, exist_ok=True)
     t = time.time()
     if model.fits_codes:  # the AE: a Gaussian fitted to training codes, the stream's first batches (as in training)
@@ -126,7 +148,7 @@ def evaluate_images(model, config, out, seed=0, num_grid=100, split="test", log=
     m["nll_per_image"] = m["nll_per_pixel"] * x.shape[1]
     digits = labelled_digits_file(config)
     if digits and x.shape[1] == 784:
-        predict, accuracy = digit_classifier(digits, seed=seed)
+        predict, accuracy = digit_classifier(digits, seed=seed, cache_dir=cache_dir or os.path.join(out, "cache"))
         samples = np.concatenate([model.sample_images(1000, seed=seed + i, flat=True)
                                   for i in range(0, num_samples, 1000)]) >= 0.5
         from arae_tf.preset_lib import portable_path

@@ -176,8 +176,10 @@ class _Sentences:
         self.vocab = prepare_vocabulary(config, self.train_ex, workdir, write_dir)
         d = config.data
         # A pass (train.epochs, per-pass schedules) is over the examples the length policy keeps.
-        self.n_train = len(pipeline.encode_examples(self.train_ex, self.vocab, d.max_len, d.length_policy,
-                                                    with_sources=True)[0])
+        # Tokenized once: the training and code-fit streams are built from it.
+        self.encoded = pipeline.encode_examples(self.train_ex, self.vocab, d.max_len, d.length_policy,
+                                                with_sources=True)
+        self.n_train = len(self.encoded[0])
         self.vocab_size = len(self.vocab)
 
     def digest(self):
@@ -199,8 +201,10 @@ class _Sentences:
         config, d = self.config, self.config.data
         train_ds = pipeline.make_dataset(self.train_ex, self.vocab, d.batch_size, d.max_len, shuffle=True,
                                          seed=config.seed, bucket=d.bucket, repeat=True, start_step=step,
-                                         length_policy=d.length_policy, static_shapes=d.get("static_shapes", False))
-        code_fit_ds = samples_lib.code_fit_dataset(self.train_ex, self.vocab, config) if model.fits_codes else None
+                                         length_policy=d.length_policy, static_shapes=d.get("static_shapes", False),
+                                         encoded=self.encoded)
+        code_fit_ds = (samples_lib.code_fit_dataset(self.train_ex, self.vocab, config, encoded=self.encoded)
+                       if model.fits_codes else None)
         valid_ds = pipeline.make_dataset(self.valid_ex, self.vocab, d.batch_size, d.max_len, shuffle=False,
                                          bucket=False, length_policy=d.length_policy)
         classifier = None

@@ -132,7 +132,11 @@ def test_evaluate_trained_builtin_model(builtin_run):
     out = os.path.join(workdir, "eval")
     for f in ("metrics.json", "report.md", "samples.txt", "training_curves.png", "swap_nll.png", "code_norms.png"):
         assert os.path.getsize(os.path.join(out, f)) > 0, f
-    assert json.load(open(os.path.join(out, "metrics.json")))["samples"]["n"] == 1000
+    recorded = json.load(open(os.path.join(out, "metrics.json")))
+    assert recorded["samples"]["n"] == 1000
+    # No folder of this machine in the report: the workdir as a checkout's `workdirs/<name>`.
+    assert recorded["workdir"] == "workdirs/" + os.path.basename(workdir)
+    assert os.path.dirname(os.path.abspath(workdir)) not in json.dumps(recorded)
     assert m["reconstruction"]["bleu"] >= 90 and m["reconstruction"]["token_acc"] >= 0.95
     assert m["classifier"]["test_accuracy"] >= 0.99
     assert min(m["classifier"]["sample_class_shares"]) > 0.1  # samples of both sentiments

@@ -268,3 +268,27 @@ def test_image_models_refuse_text_only_evaluation(trained):
             evaluate_workdir(workdir, settings)
     with pytest.raises(ValueError, match="image models are not supported here"):
         training_codes(model, None)
+
+
+def test_digit_classifier_is_cached_by_file_seed_and_epochs(tmp_path):
+    """The digit classifier trains once per cache: a second call with the same file, seed and epochs
+    loads the weights (same probabilities and held-out accuracy, no refit); another seed retrains."""
+    from arae_tf import image_lib
+    rng = np.random.default_rng(0)
+    labels = np.arange(2500) % 10
+    pixels = (rng.random((2500, 784)) < 0.05) * 255
+    for k in range(20):  # a block of 20 pixels tells the digit: learnable in two epochs
+        pixels[np.arange(2500), labels * 70 + k] = 255
+    csv = tmp_path / "digits.csv"
+    np.savetxt(csv, np.column_stack([pixels, labels]), fmt="%d", delimiter=",")
+    cache = str(tmp_path / "cache")
+    predict, acc = image_lib.digit_classifier(str(csv), epochs=2, cache_dir=cache)
+    meta = os.path.join(cache, "digit_classifier.json")
+    assert os.path.exists(meta) and acc > 0.9
+    stamp = os.path.getmtime(meta)
+    again, acc2 = image_lib.digit_classifier(str(csv), epochs=2, cache_dir=cache)
+    x = (pixels[:50] >= 128).astype(np.float32)
+    np.testing.assert_allclose(again(x), predict(x), atol=1e-6)
+    assert acc2 == acc and os.path.getmtime(meta) == stamp
+    image_lib.digit_classifier(str(csv), epochs=2, seed=1, cache_dir=cache)
+    assert json.load(open(meta))["key"]["seed"] == 1

@@ -157,8 +157,9 @@ def test_transfer_decoding_evaluated_and_published(builtin_transfer, tmp_path):
     cmd = [sys.executable, "-m", "arae_tf.make_preset", f"--workdir={workdir}", "--name=tiny_transfer",
            f"--zoo_dir={tmp_path}", f"--transfer_decoding={spec}"]
     shutil.rmtree(os.path.join(workdir, "eval-beam3-c0.2"), ignore_errors=True)
-    missing = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-    assert missing.returncode != 0 and "--transfer_decoding=method=beam,beam_size=3,contrast=0.2 first" in missing.stderr
+    source = preset_lib.load_source(workdir)  # in-process (make_preset's CLI runs below, once)
+    with pytest.raises(preset_lib.TransferDecodingError, match="--transfer_decoding=method=beam,beam_size=3,contrast=0.2 first"):
+        preset_lib.write_preset(source, "tiny_transfer", zoo_dir=str(tmp_path), transfer_decoding=spec)
     assert os.listdir(tmp_path) == []
     settings = evaluation.EvalSettings(num_samples=100, diagnostic_sentences=20, decode_max_len=12,
                                        lm=LMSettings(embed_dim=8, hidden_dim=8, steps=5), transfer_decoding=spec)

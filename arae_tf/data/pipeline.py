@@ -201,7 +201,7 @@ def _bucket_bounds(max_len):
 
 
 def make_dataset(examples, vocab, batch_size, max_len, shuffle=True, seed=0, bucket=True, repeat=False,
-                 drop_remainder=False, length_policy="filter", static_shapes=False, start_step=0):
+                 drop_remainder=False, length_policy="filter", static_shapes=False, start_step=0, encoded=None):
     """A `tf.data.Dataset` of `{"tokens": int32[B, T], "label": int32[B]}` batches.
 
     The stream is a fixed function of the examples and `seed`: pass p over the data is ordered by a
@@ -218,9 +218,13 @@ def make_dataset(examples, vocab, batch_size, max_len, shuffle=True, seed=0, buc
             dropped): one compiled shape, as TPUs want.
         start_step: begin at this batch of the stream (resume: the batches an uninterrupted run would
             have seen next; only the current pass is replayed to get there).
+        encoded: `encode_examples(examples, vocab, max_len, length_policy, with_sources=True)` when the
+            caller has it already (the corpus is then not tokenized again).
     """
     paired = has_sources(examples)
-    seqs, labels, sources = encode_examples(examples, vocab, max_len, length_policy, with_sources=True)
+    if encoded is None:
+        encoded = encode_examples(examples, vocab, max_len, length_policy, with_sources=True)
+    seqs, labels, sources = encoded
     n = len(seqs)
     columns = {"tokens": seqs}
     if paired:

@@ -120,6 +120,21 @@ def _require_whole_test_split(m, what):
                          "sentences than the baselines'; evaluate on the config's whole test split")
 
 
+def _report_workdir(report_dir, m):
+    """The workdir of a report folder `<workdir>/eval[-...]` (else the workdir its metrics record)."""
+    if os.path.basename(os.path.normpath(report_dir)).startswith("eval"):
+        return os.path.dirname(os.path.normpath(report_dir))
+    return m["workdir"].split(" checkpoint ")[0]
+
+
+def _local_path(recorded, workdir):
+    """A folder a report records (`evaluation.suite`: `workdirs/<x>` for one beside the workdirs) on
+    this machine: `workdirs/<x>` is `<x>` in the folder holding `workdir`; other paths are as recorded."""
+    if recorded.startswith("workdirs/"):
+        return os.path.join(os.path.dirname(os.path.abspath(workdir)), recorded[len("workdirs/"):])
+    return recorded
+
+
 def lm_rows(workdir_eval, out_json=""):
     """ARAE Table 1's "Real data" and "LM samples" rows, measured like the model rows of the evaluation
     report `workdir_eval` (its data, vocabulary, reference LM cache, sample count and LM settings):
@@ -149,11 +164,12 @@ def lm_rows(workdir_eval, out_json=""):
             cached = json.load(f)
         if cached.get("key") == key:
             return cached
-    workdir = m["workdir"].split(" checkpoint ")[0]
+    workdir = _report_workdir(report_dir, m)
     _, vocab, config = load_trained(workdir)
     settings = lm_lib.LMSettings(**m["settings"]["lm"])
     n = min(m["samples"]["reverse_ppl_samples"], m["samples"]["n"])
-    cache = m["settings"]["cache_dir"] or os.path.join(report_dir, "cache")
+    cache = _local_path(m["settings"]["cache_dir"], workdir) if m["settings"]["cache_dir"] else os.path.join(
+        report_dir, "cache")
     train = [t for t, _ in load_examples(config.data, "train")]
     test = [t for t, _ in load_examples(config.data, "test")]
     real_lm = lm_lib.cached_lm(os.path.join(cache, "lm_real"), train, vocab, settings)

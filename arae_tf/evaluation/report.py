@@ -77,7 +77,7 @@ def write_report(out, m, recon_examples, samples, interpolations, figures):
     r, s, lat = m["reconstruction"], m["samples"], m["latent"]
     from arae_tf.preset_lib import command_line, portable_path
     source = m.get("workdir") or "preset"
-    where = source if source == "preset" or source.startswith("zoo:") else portable_path(os.path.abspath(source))
+    where = portable_path(source) if os.path.isabs(source) else source  # reports record portable paths
     lines = [f"# Evaluation: {m['model']} ({where})", "",
              f"Command: `{command_line(m['command'])}`  ", f"Test split: {m['test_split']}{_length_note(m)}; "
              f"{s['n']} greedy prior samples; wall time {m['seconds']:.0f}s.", "",

@@ -18,12 +18,13 @@ from arae_tf.metrics import lm as lm_lib
 from arae_tf.models.decoding import as_seed
 
 
-def code_fit_dataset(examples, vocab, config):
+def code_fit_dataset(examples, vocab, config, encoded=None):
     """The training stream from its first batch (not repeated): what a model that fits its prior to
-    training codes (`model.fits_codes`) is fitted on, whatever step training resumed at."""
+    training codes (`model.fits_codes`) is fitted on, whatever step training resumed at. `encoded`: as
+    `pipeline.make_dataset`."""
     d = config.data
     return pipeline.make_dataset(examples, vocab, d.batch_size, d.max_len, shuffle=True, seed=config.seed,
-                                 bucket=d.bucket, length_policy=d.length_policy)
+                                 bucket=d.bucket, length_policy=d.length_policy, encoded=encoded)
 
 
 def fit_codes(model, dataset, config):

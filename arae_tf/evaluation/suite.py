@@ -138,6 +138,16 @@ def _recorded_command():
     return portable(list(sys.argv))
 
 
+def _recorded(source, settings):
+    """(workdir, settings dict) as a report records them: absolute folders of this machine made
+    checkout-relative (`preset_lib.portable`), the folder holding the workdir standing for `workdirs/`
+    (`/runs/w checkpoint 5` -> `workdirs/w checkpoint 5`, cache `/runs/cache/x` -> `workdirs/cache/x`)."""
+    from arae_tf.preset_lib import portable
+    path, sep, step = (source or "").partition(" checkpoint ")
+    roots = (os.path.dirname(os.path.normpath(path)),) if os.path.isabs(path) else ()
+    return portable(path, roots=roots) + sep + step, portable(dataclasses.asdict(settings), roots=roots)
+
+
 def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source="", training_log=""):
     """Evaluates `model` on `config`'s data; writes metrics.json, report.md, samples and plots to `out`.
 
@@ -149,8 +159,8 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
                              "--test_files, --test_max_words and --transfer_decoding are for text models (the AE's Gaussian fit is its "
                              "own prior)")
         from arae_tf import image_lib
-        m = image_lib.evaluate_images(model, config, out, seed=settings.seed, log=_log)
-        m.update(workdir=source, model=config.model, command=_recorded_command())
+        m = image_lib.evaluate_images(model, config, out, seed=settings.seed, log=_log, cache_dir=settings.cache_dir)
+        m.update(workdir=_recorded(source, settings)[0], model=config.model, command=_recorded_command())
         with open(os.path.join(out, "metrics.json"), "w") as f:
             json.dump(m, f, indent=2)
         return m
@@ -176,8 +186,9 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
     train_text, test_text = [t for t, _ in train], [t for t, _ in test]
     test_split = "test" if (config.data.get("test_files") or config.data.source != "files") else "valid"
     _log(f"{source or out}: {config.model}, {len(train)} train / {len(test)} {test_split} sentences")
-    m = {"workdir": source, "model": config.model, "test_split": test_split,
-         "settings": dataclasses.asdict(settings), "command": _recorded_command()}
+    recorded_source, recorded_settings = _recorded(source, settings)
+    m = {"workdir": recorded_source, "model": config.model, "test_split": test_split,
+         "settings": recorded_settings, "command": _recorded_command()}
 
     max_len = settings.decode_max_len
     m["reconstruction"], recon_examples, recon_texts = _timed(

@@ -33,9 +33,10 @@ METHODS = ("greedy", "sample", "beam")
 
 class _Stepper:
     """One decoding step of decoder `decoder`, optionally contrasted with the backbone's other
-    decoders (`contrast` = beta > 0; see the module docstring). The step's inputs that follow the
-    batch rows (each decoder's share of z and its LSTM state) are one nested structure, `rows`, so
-    samplers can drop finished rows or reorder beams with `tf.nest`."""
+    decoders (`contrast` = beta > 0; see the module docstring). The step's per-row inputs are two
+    nested structures: `consts`, each decoder's share of z (fixed while a row decodes), and `states`,
+    each decoder's LSTM state, so samplers can drop finished rows (both) or reorder beams (only the
+    states: the beams of one example share its code) with `tf.nest`."""
 
     def __init__(self, backbone, decoder=0, contrast=0.0):
         self.backbone, self.contrast = backbone, float(contrast)
@@ -47,17 +48,19 @@ class _Stepper:
         self.banned = self.projection[1] <= NEG_INF / 2  # <pad>, <bos>: stay banned after contrasting
 
     def initial(self, z):
-        """The per-row inputs for codes z [B, d]: ((z share, (h, c)) for each decoder used)."""
+        """The per-row inputs for codes z [B, d]: (consts, states), each a tuple over the decoders
+        used of z's share of the step input [B, 4H] and of the LSTM state (h, c)."""
         bb = self.backbone
-        return tuple((bb._z_projection(bb.decoder_lstms[d], z), bb._initial_state(z, d)) for d in self.decoders)
+        return (tuple(bb._z_projection(bb.decoder_lstms[d], z) for d in self.decoders),
+                tuple(bb._initial_state(z, d) for d in self.decoders))
 
-    def __call__(self, token, rows):
-        """(float32 logits [B, V], the next `rows`) after feeding `token` [B]."""
+    def __call__(self, token, consts, states):
+        """(float32 logits [B, V], the next `states`) after feeding `token` [B]."""
         out, nxt = [], []
-        for d, (z_proj, (h, c)) in zip(self.decoders, rows):
+        for d, z_proj, (h, c) in zip(self.decoders, consts, states):
             logits, h, c = self.backbone._step_logits(d, token, z_proj, h, c, self.projection)
             out.append(logits)
-            nxt.append((z_proj, (h, c)))
+            nxt.append((h, c))
         if not self.contrast:
             return out[0], tuple(nxt)
         others = tf.add_n([tf.nn.log_softmax(x) for x in out[1:]]) / float(len(out) - 1)
@@ -90,7 +93,9 @@ class _ShrinkingBatchSampler:
             return (t < max_len) & (tf.size(rows) > 0)
 
         def body(t, rows, token, inputs, out):
-            logits, inputs = step(token, inputs)
+            consts, states = inputs
+            logits, states = step(token, consts, states)
+            inputs = (consts, states)
             nxt = self.next_tokens(logits, seed, t)
             out = out.write(t, tf.scatter_nd(rows[:, None], nxt, [batch]))  # finished rows: <pad> (0)
             going = tf.not_equal(nxt, EOS_ID)
@@ -138,7 +143,7 @@ class BeamSampler:
         K, V = self.beam_size, backbone.vocab_size
         zk = tf.repeat(z, K, axis=0)  # [B*K, d], beam-major within example
         step = _Stepper(backbone, decoder, contrast)
-        inputs = step.initial(zk)
+        consts, inputs = step.initial(zk)  # consts: the same for every beam of an example, never reordered
         scores = tf.tile(tf.concat([[0.0], tf.fill([K - 1], NEG_INF)], 0)[None], [batch, 1])  # only beam 0 alive
         token = tf.fill([batch * K], BOS_ID)
         done = tf.zeros([batch, K], tf.bool)
@@ -150,7 +155,7 @@ class BeamSampler:
             return (t < max_len) & ~tf.reduce_all(done)
 
         def body(t, token, inputs, scores, done, lengths, seqs):
-            logits, inputs = step(token, inputs)
+            logits, inputs = step(token, consts, inputs)
             logp = tf.reshape(tf.nn.log_softmax(logits), [batch, K, V])
             logp = tf.where(done[:, :, None], pad_only[None, None], logp)  # finished beams only extend with pad
             total = tf.reshape(scores[:, :, None] + logp, [batch, K * V])
