@@ -27,6 +27,12 @@ flags.DEFINE_integer("batch_size", 128, "Codes per critic or generator batch.")
 flags.DEFINE_float("gp_weight", None, "WGAN-GP weight (default: the source's).")
 flags.DEFINE_bool("generator_normalize", False, "Put the generator's output on the unit sphere.")
 flags.DEFINE_integer("seed", 0, "Seed of the code batches and the new critic.")
+flags.DEFINE_bool("fresh_generator", False, "Start the generator afresh too (implied by --noise_dim or "
+                  "--generator_hidden differing from the source's).")
+flags.DEFINE_integer("noise_dim", None, "The generator's noise size (default: the source's; another size starts a "
+                     "fresh generator).")
+flags.DEFINE_list("generator_hidden", None, "The generator's hidden widths, e.g. 256,256 (default: the source's; "
+                  "other widths start a fresh generator).")
 flags.mark_flags_as_required(["workdir"])
 flags.mark_flags_as_mutual_exclusive(["preset", "source"], required=True)
 FLAGS = flags.FLAGS
@@ -36,8 +42,18 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     from arae_tf import prior_lib
+    hidden = None
+    if FLAGS.generator_hidden is not None:
+        try:
+            hidden = tuple(int(u) for u in FLAGS.generator_hidden)
+        except ValueError:
+            raise app.UsageError(f"--generator_hidden={','.join(FLAGS.generator_hidden)}: give positive integers, "
+                                 "e.g. 256,256") from None
+    if (FLAGS.noise_dim is not None and FLAGS.noise_dim < 1) or (hidden is not None and (not hidden or min(hidden) < 1)):
+        raise app.UsageError("--noise_dim and --generator_hidden must be positive")
     prior_lib.refit_prior_to_workdir(FLAGS.preset, FLAGS.source, FLAGS.workdir, FLAGS.iterations, FLAGS.batch_size,
-                                     FLAGS.gp_weight, FLAGS.generator_normalize, FLAGS.seed)
+                                     FLAGS.gp_weight, FLAGS.generator_normalize, FLAGS.seed, FLAGS.fresh_generator,
+                                     FLAGS.noise_dim, hidden)
 
 
 if __name__ == "__main__":

@@ -28,9 +28,12 @@ def load_source(preset=None, source=None, data_dir=""):
     return model, model.vocabulary, evaluation.preset_config(model, data_dir)
 
 
-def rebuild_with_new_critic(model, config, critic_batchnorm=False, gp_weight=None, generator_normalize=False):
+def rebuild_with_new_critic(model, config, critic_batchnorm=False, gp_weight=None, generator_normalize=False,
+                            fresh_generator=False, noise_dim=None, generator_hidden=None):
     """A model built from `config` with the critic settings changed, holding every weight of `model`
-    (matched by variable path) except the critic's, which start fresh. Returns (new model, new config)."""
+    (matched by variable path) except the critic's, which start fresh. With `fresh_generator` (implied
+    by a new `noise_dim` or `generator_hidden`), the generator starts fresh too, with those sizes.
+    Returns (new model, new config)."""
     import keras
 
     from arae_tf.models import build_model
@@ -39,6 +42,14 @@ def rebuild_with_new_critic(model, config, critic_batchnorm=False, gp_weight=Non
     config.arae.generator_normalize = generator_normalize
     if gp_weight is not None:
         config.arae.gp_weight = gp_weight
+    if noise_dim is not None and noise_dim != config.arae.noise_dim:
+        config.arae.noise_dim, fresh_generator = int(noise_dim), True
+    if generator_hidden is not None and tuple(generator_hidden) != tuple(config.arae.generator_hidden):
+        config.arae.generator_hidden, fresh_generator = tuple(int(u) for u in generator_hidden), True
+    if config.arae.noise_dim < 1 or not config.arae.generator_hidden or min(config.arae.generator_hidden) < 1:
+        raise ValueError(f"noise_dim and generator_hidden must be positive, got {config.arae.noise_dim} and "
+                         f"{tuple(config.arae.generator_hidden)}")
+    fresh = ("critic/", "generator/") if fresh_generator else ("critic/",)
     keras.utils.set_random_seed(config.seed)
     new = build_model(config, model.backbone.vocab_size)
     if not hasattr(new, "fit_prior"):
@@ -46,13 +57,14 @@ def rebuild_with_new_critic(model, config, critic_batchnorm=False, gp_weight=Non
     old = {v.path: v for v in model.weights}
     kept = 0
     for v in new.weights:
-        if v.path.startswith("critic/") or v.path not in old:
+        if v.path.startswith(fresh) or v.path not in old:
             continue
         v.assign(old[v.path].numpy())
         kept += 1
     new.vocabulary = model.vocabulary
     _log(f"kept {kept} of {len(new.weights)} weights; new critic ({len(new.critic.weights)} weights, "
-         f"batchnorm={critic_batchnorm})")
+         f"batchnorm={critic_batchnorm})" + (f"; new generator (noise {config.arae.noise_dim}, hidden "
+                                              f"{tuple(config.arae.generator_hidden)})" if fresh_generator else ""))
     return new, config
 
 
@@ -65,7 +77,8 @@ def training_codes(model, config, batch=2000):
 
 
 def refit_prior_to_workdir(preset, source, workdir, iterations, batch_size=128, gp_weight=None,
-                           generator_normalize=False, seed=0):
+                           generator_normalize=False, seed=0, fresh_generator=False, noise_dim=None,
+                           generator_hidden=None):
     """The whole binary: load, rebuild the critic, fit the prior, write `workdir` (see fit_prior.py)."""
     from arae_tf import workdir as workdir_lib
     from arae_tf.metrics import latent
@@ -73,7 +86,8 @@ def refit_prior_to_workdir(preset, source, workdir, iterations, batch_size=128, 
         raise FileExistsError(f"{workdir} already holds a model; give a new --workdir")
     model, vocab, config = load_source(preset, source)
     model, config = rebuild_with_new_critic(model, config, gp_weight=gp_weight,
-                                            generator_normalize=generator_normalize)
+                                            generator_normalize=generator_normalize, fresh_generator=fresh_generator,
+                                            noise_dim=noise_dim, generator_hidden=generator_hidden)
     config.seed = seed
     t = time.time()
     codes = training_codes(model, config)

@@ -1,6 +1,8 @@
 """AE / ARAE: objective signs, serialization and saving round trips, compile survival."""
 
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -221,3 +223,18 @@ def test_fit_prior_binary_rebuilds_the_critic_and_keeps_the_autoencoder(builtin_
                            cwd=REPO, capture_output=True, text=True, timeout=600,
                            env=dict(__import__("os").environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3"))
     assert again.returncode != 0 and "already holds a model" in again.stderr
+    # Another generator size starts a fresh generator of that size; the autoencoder is kept.
+    out2 = str(tmp_path / "prior_wide")
+    wide = subprocess.run([sys.executable, "-m", "arae_tf.fit_prior", f"--source={builtin_run[0]}", f"--workdir={out2}",
+                           "--iterations=5", "--noise_dim=12", "--generator_hidden=24,24"], cwd=REPO, capture_output=True,
+                          text=True, timeout=600, env=dict(__import__("os").environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert wide.returncode == 0, wide.stderr[-2000:]
+    refit2, _, config2 = load_trained(out2)
+    assert config2.arae.noise_dim == 12 and tuple(config2.arae.generator_hidden) == (24, 24)
+    assert refit2.generator.weights[0].shape == (12, 24) and refit2.sample_codes(3, seed=0).shape == (3, refit2.latent_dim)
+    for a, b in zip(source.backbone.weights, refit2.backbone.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    bad = subprocess.run([sys.executable, "-m", "arae_tf.fit_prior", f"--source={builtin_run[0]}",
+                          f"--workdir={tmp_path / 'bad'}", "--generator_hidden=24,x"], cwd=REPO, capture_output=True,
+                         text=True, timeout=600, env=dict(__import__("os").environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert bad.returncode != 0 and "--generator_hidden=24,x" in bad.stderr and not os.path.exists(tmp_path / "bad")
