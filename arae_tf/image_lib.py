@@ -95,8 +95,11 @@ def digit_classifier(csv_path, seed=0, epochs=30, cache_dir=""):
                             keras.layers.Dropout(0.3, seed=seed), keras.layers.Dense(10)])
     predict = lambda images: keras.ops.convert_to_numpy(keras.ops.softmax(net(np.asarray(images, np.float32))))
     if meta and os.path.exists(meta) and os.path.exists(weights):
-        with open(meta) as f:
-            cached = json.load(f)
+        try:
+            with open(meta) as f:
+                cached = json.load(f)
+        except ValueError:
+            cached = {}  # unreadable: retrain and rewrite
         if cached.get("key") == key:
             net.load_weights(weights)
             return predict, cached["held_out_accuracy"]
@@ -109,10 +112,13 @@ def digit_classifier(csv_path, seed=0, epochs=30, cache_dir=""):
     net.fit(x[:-1000], y[:-1000], batch_size=100, epochs=epochs, verbose=0, shuffle=False)
     accuracy = float(net.evaluate(x[-1000:], y[-1000:], verbose=0, return_dict=True)["accuracy"])
     if weights:
+        from arae_tf.workdir import atomic_json
         os.makedirs(cache_dir, exist_ok=True)
-        net.save_weights(weights)
-        with open(meta, "w") as f:  # written last: a cache without it is never read
-            json.dump({"key": key, "held_out_accuracy": accuracy}, f)
+        if os.path.exists(meta):
+            os.remove(meta)  # the old key must not outlive its weights
+        net.save_weights(weights[: -len(".weights.h5")] + ".tmp.weights.h5")
+        os.replace(weights[: -len(".weights.h5")] + ".tmp.weights.h5", weights)
+        atomic_json(meta, {"key": key, "held_out_accuracy": accuracy})  # last: weights without it are never read
     return predict, accuracy
 
 

@@ -29,10 +29,11 @@ def load_source(preset=None, source=None, data_dir=""):
 
 
 def rebuild_with_new_critic(model, config, critic_batchnorm=False, gp_weight=None, generator_normalize=False,
-                            fresh_generator=False, noise_dim=None, generator_hidden=None):
+                            fresh_generator=False, noise_dim=None, generator_hidden=None, seed=None):
     """A model built from `config` with the critic settings changed, holding every weight of `model`
     (matched by variable path) except the critic's, which start fresh. With `fresh_generator` (implied
     by a new `noise_dim` or `generator_hidden`), the generator starts fresh too, with those sizes.
+    `seed` (default: the config's) seeds the fresh weights and becomes the new config's seed.
     Returns (new model, new config)."""
     import keras
 
@@ -50,6 +51,8 @@ def rebuild_with_new_critic(model, config, critic_batchnorm=False, gp_weight=Non
         raise ValueError(f"noise_dim and generator_hidden must be positive, got {config.arae.noise_dim} and "
                          f"{tuple(config.arae.generator_hidden)}")
     fresh = ("critic/", "generator/") if fresh_generator else ("critic/",)
+    if seed is not None:
+        config.seed = seed
     keras.utils.set_random_seed(config.seed)
     new = build_model(config, model.backbone.vocab_size)
     if not hasattr(new, "fit_prior"):
@@ -87,8 +90,7 @@ def refit_prior_to_workdir(preset, source, workdir, iterations, batch_size=128, 
     model, vocab, config = load_source(preset, source)
     model, config = rebuild_with_new_critic(model, config, gp_weight=gp_weight,
                                             generator_normalize=generator_normalize, fresh_generator=fresh_generator,
-                                            noise_dim=noise_dim, generator_hidden=generator_hidden)
-    config.seed = seed
+                                            noise_dim=noise_dim, generator_hidden=generator_hidden, seed=seed)
     t = time.time()
     codes = training_codes(model, config)
     _log(f"{len(codes)} training codes ({time.time() - t:.0f}s), mean norm {np.linalg.norm(codes, axis=1).mean():.3f}")

@@ -223,3 +223,21 @@ def test_evaluate_with_the_gaussian_fit_prior(builtin_run):
     assert json.load(open(os.path.join(out, "metrics.json")))["samples"]["prior"] == "gaussian_fit"
     assert m["samples"]["n"] == 500 and min(m["classifier"]["sample_class_shares"]) > 0.1
     assert m["samples"]["forward_ppl"] < 5 * m["lm"]["test_ppl_real"]
+
+
+def test_reports_record_no_machine_folder_and_find_the_cache_again(tmp_path):
+    """A report records its workdir as `workdirs/<name>` and its cache relative to the workdir, which
+    `lm_rows` resolves back on the machine; a preset's report is refused by name."""
+    from arae_tf.evaluation import paper_tables, suite
+    runs = tmp_path / "runs"
+    (runs / "cache" / "x").mkdir(parents=True)
+    (runs / "w").mkdir()
+    source, settings = suite._recorded(f"{runs / 'w'} checkpoint 5", evaluation.EvalSettings(cache_dir=str(runs / "cache" / "x")))
+    assert source == "workdirs/w checkpoint 5" and settings["cache_dir"] == "../cache/x"
+    assert str(tmp_path) not in json.dumps(settings)
+    assert paper_tables._local_path(settings["cache_dir"], str(runs / "w")) == str(runs / "cache" / "x")
+    assert paper_tables._local_path("/elsewhere/cache", str(runs / "w")) == "/elsewhere/cache"  # older reports
+    source, settings = suite._recorded("zoo:arae_yelp", evaluation.EvalSettings(cache_dir="c"))
+    assert source == "zoo:arae_yelp" and settings["cache_dir"] == "c"
+    with pytest.raises(ValueError, match="zoo preset's report"):
+        paper_tables._report_workdir("eval_arae_yelp", {"workdir": "zoo:arae_yelp"})

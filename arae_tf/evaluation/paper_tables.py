@@ -122,17 +122,22 @@ def _require_whole_test_split(m, what):
 
 def _report_workdir(report_dir, m):
     """The workdir of a report folder `<workdir>/eval[-...]` (else the workdir its metrics record)."""
+    if str(m.get("workdir", "")).startswith("zoo:"):
+        raise ValueError(f"{report_dir} is a zoo preset's report; ARAE Table 1's baselines need a training workdir's "
+                         "report (python -m arae_tf.evaluate --workdir=...)")
     if os.path.basename(os.path.normpath(report_dir)).startswith("eval"):
         return os.path.dirname(os.path.normpath(report_dir))
     return m["workdir"].split(" checkpoint ")[0]
 
 
 def _local_path(recorded, workdir):
-    """A folder a report records (`evaluation.suite`: `workdirs/<x>` for one beside the workdirs) on
-    this machine: `workdirs/<x>` is `<x>` in the folder holding `workdir`; other paths are as recorded."""
-    if recorded.startswith("workdirs/"):
-        return os.path.join(os.path.dirname(os.path.abspath(workdir)), recorded[len("workdirs/"):])
-    return recorded
+    """The cache folder a report records, on this machine: absolute as recorded (reports before session
+    17); relative, against the workdir (`evaluation.suite` records it so), else against the current
+    folder (older reports of a relative --cache_dir)."""
+    if os.path.isabs(recorded):
+        return recorded
+    beside = os.path.normpath(os.path.join(workdir, recorded))
+    return recorded if not os.path.exists(beside) and os.path.exists(recorded) else beside
 
 
 def lm_rows(workdir_eval, out_json=""):

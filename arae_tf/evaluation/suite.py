@@ -139,13 +139,19 @@ def _recorded_command():
 
 
 def _recorded(source, settings):
-    """(workdir, settings dict) as a report records them: absolute folders of this machine made
-    checkout-relative (`preset_lib.portable`), the folder holding the workdir standing for `workdirs/`
-    (`/runs/w checkpoint 5` -> `workdirs/w checkpoint 5`, cache `/runs/cache/x` -> `workdirs/cache/x`)."""
+    """(workdir, settings dict) as a report records them, with no folder of this machine in them: the
+    workdir as `workdirs/<name>` (`/runs/w checkpoint 5` -> `workdirs/w checkpoint 5`), the cache folder
+    relative to the workdir (`/runs/cache/x` with workdir `/runs/w` -> `../cache/x`: what
+    `paper_tables.lm_rows` reads back), other paths checkout-relative (`preset_lib.portable`)."""
     from arae_tf.preset_lib import portable
     path, sep, step = (source or "").partition(" checkpoint ")
-    roots = (os.path.dirname(os.path.normpath(path)),) if os.path.isabs(path) else ()
-    return portable(path, roots=roots) + sep + step, portable(dataclasses.asdict(settings), roots=roots)
+    workdir = os.path.isabs(path)
+    roots = (os.path.dirname(os.path.normpath(path)),) if workdir else ()
+    recorded = dataclasses.asdict(settings)
+    cache = recorded.pop("cache_dir")
+    recorded = portable(recorded, roots=roots)
+    recorded["cache_dir"] = os.path.relpath(os.path.abspath(cache), path) if cache and workdir else portable(cache)
+    return portable(path, roots=roots) + sep + step, recorded
 
 
 def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source="", training_log=""):
