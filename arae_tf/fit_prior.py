@@ -49,8 +49,10 @@ def main(argv):
         except ValueError:
             raise app.UsageError(f"--generator_hidden={','.join(FLAGS.generator_hidden)}: give positive integers, "
                                  "e.g. 256,256") from None
-    if (FLAGS.noise_dim is not None and FLAGS.noise_dim < 1) or (hidden is not None and (not hidden or min(hidden) < 1)):
-        raise app.UsageError("--noise_dim and --generator_hidden must be positive")
+    try:
+        prior_lib.check_generator_sizes(FLAGS.noise_dim, hidden)  # before the source is loaded
+    except ValueError:
+        raise app.UsageError("--noise_dim and --generator_hidden must be positive") from None
     prior_lib.refit_prior_to_workdir(FLAGS.preset, FLAGS.source, FLAGS.workdir, FLAGS.iterations, FLAGS.batch_size,
                                      FLAGS.gp_weight, FLAGS.generator_normalize, FLAGS.seed, FLAGS.fresh_generator,
                                      FLAGS.noise_dim, hidden)

@@ -83,18 +83,17 @@ def digit_classifier(csv_path, seed=0, epochs=30, cache_dir=""):
 
     With `cache_dir`, the trained weights are kept there (`digit_classifier.weights.h5` and its
     `.json`) and reused while the file's sha256, `seed` and `epochs` are the same."""
-    import hashlib
-
     import keras
-    with open(csv_path, "rb") as f:
-        key = {"sha256": hashlib.sha256(f.read()).hexdigest(), "seed": seed, "epochs": epochs}
-    weights = os.path.join(cache_dir, "digit_classifier.weights.h5") if cache_dir else ""
-    meta = weights[: -len(".weights.h5")] + ".json" if weights else ""
+
+    from arae_tf.zoo import file_sha256
+    key = {"sha256": file_sha256(csv_path), "seed": seed, "epochs": epochs}
+    stem = os.path.join(cache_dir, "digit_classifier") if cache_dir else ""
+    weights, meta = stem + ".weights.h5", stem + ".json"
     keras.utils.set_random_seed(seed)
     net = keras.Sequential([keras.Input((784,)), keras.layers.Dense(256, activation="relu"),
                             keras.layers.Dropout(0.3, seed=seed), keras.layers.Dense(10)])
     predict = lambda images: keras.ops.convert_to_numpy(keras.ops.softmax(net(np.asarray(images, np.float32))))
-    if meta and os.path.exists(meta) and os.path.exists(weights):
+    if stem and os.path.exists(meta) and os.path.exists(weights):
         try:
             with open(meta) as f:
                 cached = json.load(f)
@@ -111,13 +110,13 @@ def digit_classifier(csv_path, seed=0, epochs=30, cache_dir=""):
                 metrics=["accuracy"])
     net.fit(x[:-1000], y[:-1000], batch_size=100, epochs=epochs, verbose=0, shuffle=False)
     accuracy = float(net.evaluate(x[-1000:], y[-1000:], verbose=0, return_dict=True)["accuracy"])
-    if weights:
+    if stem:
         from arae_tf.workdir import atomic_json
         os.makedirs(cache_dir, exist_ok=True)
         if os.path.exists(meta):
             os.remove(meta)  # the old key must not outlive its weights
-        net.save_weights(weights[: -len(".weights.h5")] + ".tmp.weights.h5")
-        os.replace(weights[: -len(".weights.h5")] + ".tmp.weights.h5", weights)
+        net.save_weights(stem + ".tmp.weights.h5")
+        os.replace(stem + ".tmp.weights.h5", weights)
         atomic_json(meta, {"key": key, "held_out_accuracy": accuracy})  # last: weights without it are never read
     return predict, accuracy
 

@@ -28,6 +28,13 @@ def load_source(preset=None, source=None, data_dir=""):
     return model, model.vocabulary, evaluation.preset_config(model, data_dir)
 
 
+def check_generator_sizes(noise_dim, generator_hidden):
+    """ValueError unless the generator's noise size and hidden widths (None: the source's) are positive."""
+    if (noise_dim is not None and noise_dim < 1) or (
+            generator_hidden is not None and (not generator_hidden or min(generator_hidden) < 1)):
+        raise ValueError(f"noise_dim and generator_hidden must be positive, got {noise_dim} and {generator_hidden}")
+
+
 def rebuild_with_new_critic(model, config, critic_batchnorm=False, gp_weight=None, generator_normalize=False,
                             fresh_generator=False, noise_dim=None, generator_hidden=None, seed=None):
     """A model built from `config` with the critic settings changed, holding every weight of `model`
@@ -43,13 +50,11 @@ def rebuild_with_new_critic(model, config, critic_batchnorm=False, gp_weight=Non
     config.arae.generator_normalize = generator_normalize
     if gp_weight is not None:
         config.arae.gp_weight = gp_weight
+    check_generator_sizes(noise_dim, generator_hidden)
     if noise_dim is not None and noise_dim != config.arae.noise_dim:
         config.arae.noise_dim, fresh_generator = int(noise_dim), True
     if generator_hidden is not None and tuple(generator_hidden) != tuple(config.arae.generator_hidden):
         config.arae.generator_hidden, fresh_generator = tuple(int(u) for u in generator_hidden), True
-    if config.arae.noise_dim < 1 or not config.arae.generator_hidden or min(config.arae.generator_hidden) < 1:
-        raise ValueError(f"noise_dim and generator_hidden must be positive, got {config.arae.noise_dim} and "
-                         f"{tuple(config.arae.generator_hidden)}")
     fresh = ("critic/", "generator/") if fresh_generator else ("critic/",)
     if seed is not None:
         config.seed = seed

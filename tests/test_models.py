@@ -207,10 +207,14 @@ def test_fit_prior_binary_rebuilds_the_critic_and_keeps_the_autoencoder(builtin_
 
     from arae_tf.evaluation import load_trained
     from tests.conftest import REPO
+    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
+
+    def fit_prior(out, *flags):
+        return subprocess.run([sys.executable, "-m", "arae_tf.fit_prior", f"--source={builtin_run[0]}",
+                               f"--workdir={out}", *flags], cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+
     out = str(tmp_path / "prior")
-    r = subprocess.run([sys.executable, "-m", "arae_tf.fit_prior", f"--source={builtin_run[0]}", f"--workdir={out}",
-                        "--iterations=20"], cwd=REPO, capture_output=True, text=True, timeout=600,
-                       env=dict(__import__("os").environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3"))
+    r = fit_prior(out, "--iterations=20")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "iteration 20/20" in r.stdout + r.stderr  # absl logging: standard error
     source, _, _ = load_trained(builtin_run[0])
@@ -219,22 +223,16 @@ def test_fit_prior_binary_rebuilds_the_critic_and_keeps_the_autoencoder(builtin_
     assert not any("batch_normalization" in v.path or "/bn_" in v.path for v in refit.critic.weights)
     for a, b in zip(source.backbone.weights, refit.backbone.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    again = subprocess.run([sys.executable, "-m", "arae_tf.fit_prior", f"--source={builtin_run[0]}", f"--workdir={out}"],
-                           cwd=REPO, capture_output=True, text=True, timeout=600,
-                           env=dict(__import__("os").environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3"))
+    again = fit_prior(out)
     assert again.returncode != 0 and "already holds a model" in again.stderr
     # Another generator size starts a fresh generator of that size; the autoencoder is kept.
     out2 = str(tmp_path / "prior_wide")
-    wide = subprocess.run([sys.executable, "-m", "arae_tf.fit_prior", f"--source={builtin_run[0]}", f"--workdir={out2}",
-                           "--iterations=5", "--noise_dim=12", "--generator_hidden=24,24"], cwd=REPO, capture_output=True,
-                          text=True, timeout=600, env=dict(__import__("os").environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3"))
+    wide = fit_prior(out2, "--iterations=5", "--noise_dim=12", "--generator_hidden=24,24")
     assert wide.returncode == 0, wide.stderr[-2000:]
     refit2, _, config2 = load_trained(out2)
     assert config2.arae.noise_dim == 12 and tuple(config2.arae.generator_hidden) == (24, 24)
     assert refit2.generator.weights[0].shape == (12, 24) and refit2.sample_codes(3, seed=0).shape == (3, refit2.latent_dim)
     for a, b in zip(source.backbone.weights, refit2.backbone.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    bad = subprocess.run([sys.executable, "-m", "arae_tf.fit_prior", f"--source={builtin_run[0]}",
-                          f"--workdir={tmp_path / 'bad'}", "--generator_hidden=24,x"], cwd=REPO, capture_output=True,
-                         text=True, timeout=600, env=dict(__import__("os").environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3"))
+    bad = fit_prior(tmp_path / "bad", "--generator_hidden=24,x")
     assert bad.returncode != 0 and "--generator_hidden=24,x" in bad.stderr and not os.path.exists(tmp_path / "bad")

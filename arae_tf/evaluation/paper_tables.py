@@ -137,7 +137,9 @@ def _local_path(recorded, workdir):
     if os.path.isabs(recorded):
         return recorded
     beside = os.path.normpath(os.path.join(workdir, recorded))
-    return recorded if not os.path.exists(beside) and os.path.exists(recorded) else beside
+    if os.path.exists(beside) or not os.path.exists(recorded):
+        return beside
+    return recorded
 
 
 def lm_rows(workdir_eval, out_json=""):
