@@ -93,29 +93,33 @@ def restore_learning_rates(model, configured):
 
 class LearningRateDecay(keras.callbacks.Callback):
     """The autoencoder optimizer's rate as a step function of the iteration (`optim.lr_decay*`):
-    `max(base * decay ** (iteration // every), lr_min)`, set before each iteration.
+    `max(base * decay ** ((iteration - start) // every), lr_min)` from iteration `start` on (`base`
+    before it), set before each iteration. `start` > 0 anneals a continued run from its own rate.
 
     A function of the iteration alone, so a resumed run continues the schedule exactly (the rate
     stored in the checkpoint is overwritten at the next iteration). Only `model.optimizer` (the
     autoencoder's, the one of AE/WAE/VAE) decays; ARAE's GAN and classifier optimizers keep theirs.
     Each change is printed."""
 
-    def __init__(self, base, decay, every, lr_min):
+    def __init__(self, base, decay, every, lr_min, start=0):
         super().__init__()
         if every < 1:
             raise ValueError(f"optim.lr_decay_every must be >= 1 here, got {every}")
+        if start < 0:
+            raise ValueError(f"optim.lr_decay_start must be >= 0, got {start}")
         self.base, self.decay, self.every, self.lr_min = float(base), float(decay), int(every), float(lr_min)
+        self.start = int(start)
         self.it = None
 
     def rate(self, iteration):
-        return max(self.base * self.decay ** (iteration // self.every), self.lr_min)
+        return max(self.base * self.decay ** (max(iteration - self.start, 0) // self.every), self.lr_min)
 
     def on_train_begin(self, logs=None):
         self.it = int(self.model.train_iterations.numpy())
         self._set(self.it)
 
     def on_train_batch_begin(self, batch, logs=None):
-        if self.it % self.every == 0:
+        if self.it >= self.start and (self.it - self.start) % self.every == 0:
             self._set(self.it)
 
     def on_train_batch_end(self, batch, logs=None):
@@ -134,4 +138,4 @@ def lr_decay_callback(config, batches_per_pass):
     if o.get("lr_decay", 1.0) == 1.0:
         return None
     every = o.lr_decay_every if o.lr_decay_every > 0 else batches_per_pass
-    return LearningRateDecay(o.ae_lr, o.lr_decay, every, o.lr_min)
+    return LearningRateDecay(o.ae_lr, o.lr_decay, every, o.lr_min, o.get("lr_decay_start", 0))

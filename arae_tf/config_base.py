@@ -82,6 +82,7 @@ def base_config(model="arae"):
     o.lr_decay = 1.0          # the autoencoder optimizer's rate is multiplied by this every lr_decay_every
     o.lr_decay_every = -1     # iterations (-1: one pass over the training data); 1.0 above: no decay
     o.lr_min = 0.0            # the decayed rate never goes below this
+    o.lr_decay_start = 0      # iteration the decay counts from (the rate is ae_lr before it; > 0: anneal a continued run)
 
     c.train = t = ml_collections.ConfigDict()
     t.steps = 0               # iterations; 0: derived from epochs

@@ -97,6 +97,7 @@ _CHECKS = [
     ("optim.lr_decay_every", lambda v: isinstance(v, int) and (v >= 1 or v == -1),
      "an integer >= 1, or -1 for one pass over the training data"),
     ("optim.lr_min", _nonnegative, "a number >= 0"),
+    ("optim.lr_decay_start", _nonnegative_int, "an integer >= 0"),
     ("train.steps", _nonnegative_int, "an integer >= 0 (0: derived from train.epochs)"),
     ("train.epochs", _rate, "a number > 0"),
     ("train.log_every", _positive_int, "an integer >= 1"),

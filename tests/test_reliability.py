@@ -207,6 +207,17 @@ def test_the_learning_rate_decays_by_period_down_to_its_floor(tmp_path, caplog):
                      f"[lr] step 4: optimizer learning rate {0.3 * base:.4g}"]
 
 
+def test_a_learning_rate_decay_can_start_at_a_later_iteration():
+    """optim.lr_decay_start: the base rate until then, then the decay counted from that iteration
+    (how a continued run is annealed from its own rate); a negative start is refused."""
+    from arae_tf.callbacks import LearningRateDecay
+    decay = LearningRateDecay(1.0, 0.5, 2, 0.2, start=4)
+    assert [decay.rate(i) for i in range(11)] == [1, 1, 1, 1, 1, 1, 0.5, 0.5, 0.25, 0.25, 0.2]
+    assert [LearningRateDecay(1.0, 0.5, 2, 0.0).rate(i) for i in range(4)] == [1, 1, 0.5, 0.5]
+    with pytest.raises(ValueError, match="lr_decay_start"):
+        LearningRateDecay(1.0, 0.5, 2, 0.0, start=-1)
+
+
 def test_a_learning_rate_decay_period_of_zero_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="optim.lr_decay_every = 0"):
         train_lib.train_and_evaluate(_config("wae", optim__lr_decay=0.5, optim__lr_decay_every=0), str(tmp_path))
