@@ -127,6 +127,7 @@ def _arae_section():
     a.critic_batchnorm = False  # True: the reference code's BatchNorm critic, which collapses the learned prior
     #                             (each of the real and fake batches normalised by its own statistics; docs/arae_prior.md)
     a.generator_normalize = False  # True: the generator's output on the unit sphere (not in the paper)
+    a.generator_skip = False  # True: a linear path from noise to code beside the MLP (layers.mlp.generator_mlp; not in the paper)
     a.critic_steps = 5
     a.lipschitz = "gp"        # "gp" | "clip"
     a.gp_weight = 0.1

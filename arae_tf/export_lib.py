@@ -45,7 +45,7 @@ import keras
 import tensorflow as tf
 
 from arae_tf.data.vocab import BOS_ID, EOS_ID, valid_utf8_graph
-from arae_tf.models.decoding import interpolation_path
+from arae_tf.models.decoding import cycle_transfer_by_class, interpolation_path
 
 SIGNATURES = ("encode", "reconstruct", "sample", "interpolate", "transfer")
 
@@ -122,6 +122,18 @@ def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, max_batc
     def encode_text(sentences, classes=None, **options):
         return {"sentences": text(decode(codes(sentences), classes, **options))}
 
+    def transfer_text(sentences, to):
+        """`model.transfer`'s decoding: its `transfer_decoding`, with cycle reranking when it sets `cycle`."""
+        options = dict(model.transfer_decoding)
+        cycle = options.pop("cycle", 0.0)
+        if not cycle:
+            return encode_text(sentences, to, **options)
+        tokens = ids(sentences)
+        out = tf.cond(tf.shape(tokens)[0] > 0,
+                      lambda: cycle_transfer_by_class(backbone, tokens, to, cycle, max_len=max_len, **options),
+                      lambda: tf.zeros([0, max_len], tf.int32))
+        return {"sentences": text(out)}
+
     S = lambda shape, dtype, name: tf.TensorSpec(shape, dtype, name=name)
     archive = keras.export.ExportArchive()
     archive.track(model)
@@ -140,7 +152,7 @@ def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, max_batc
         archive.add_endpoint(
             "transfer", lambda sentences, to: _checked(
                 sentences_ok(sentences) + classes_ok(to, "to", tf.size(sentences)),
-                lambda: encode_text(sentences, to, **model.transfer_decoding)),
+                lambda: transfer_text(sentences, to)),
             [S([None], tf.string, "sentences"), S([None], tf.int32, "to")])
         archive.add_endpoint(
             "sample", lambda num, seed, label: _checked(

@@ -2,6 +2,8 @@
 
     python -m arae_tf.fit_prior --preset=arae_yelp --workdir=workdirs/arae_yelp_prior
     python -m arae_tf.fit_prior --source=workdirs/arae_yelp_warm28 --workdir=workdirs/arae_yelp_prior
+    python -m arae_tf.fit_prior --preset=arae_yelp --workdir=workdirs/arae_yelp_prior_skip \
+        --noise_dim=128 --generator_skip --moment_init --critic_warmup=500 --generator_lr=1e-5 --batch_size=2048
 
 Why: a critic with BatchNorm, called on the real and the fake batch separately (the reference code's
 critic, and ours until session 10), normalises each batch with its own statistics, so it cannot see
@@ -12,6 +14,12 @@ now the default), and trains critic and generator (`ARAE.fit_prior`) on the code
 sentences; the encoder and decoders, so reconstruction and transfer, do not change. The output is
 a workdir (config.json, vocabulary.txt, final/) for `python -m arae_tf.evaluate` and
 `python -m arae_tf.make_preset`.
+
+A generator of 32 noise dimensions puts its samples on an at most 32-dimensional surface, while the
+codes need about 64-96 dimensions (on Yelp the top 32 principal directions hold 72% of their
+variance). `--generator_skip` adds a linear path from noise to code; with `--noise_dim` at the code
+size and `--moment_init` the generator starts at the codes' Gaussian fit and adversarial training
+refines it (docs/arae_prior.md, "Session 18").
 """
 
 
@@ -33,6 +41,13 @@ flags.DEFINE_integer("noise_dim", None, "The generator's noise size (default: th
                      "fresh generator).")
 flags.DEFINE_list("generator_hidden", None, "The generator's hidden widths, e.g. 256,256 (default: the source's; "
                   "other widths start a fresh generator).")
+flags.DEFINE_bool("generator_skip", None, "A linear path from noise to code beside the generator's MLP (default: "
+                  "the source's; another setting starts a fresh generator).")
+flags.DEFINE_bool("moment_init", False, "Start the generator at the Gaussian fit of the training codes (needs "
+                  "--generator_skip and noise_dim >= the code size), then train it adversarially.")
+flags.DEFINE_integer("critic_warmup", 0, "Critic updates alone (in iterations of arae.critic_steps) before the "
+                     "first generator update.")
+flags.DEFINE_float("generator_lr", None, "The generator's Adam rate (default: the source's optim.gan_lr).")
 flags.mark_flags_as_required(["workdir"])
 flags.mark_flags_as_mutual_exclusive(["preset", "source"], required=True)
 FLAGS = flags.FLAGS
@@ -49,13 +64,17 @@ def main(argv):
         except ValueError:
             raise app.UsageError(f"--generator_hidden={','.join(FLAGS.generator_hidden)}: give positive integers, "
                                  "e.g. 256,256") from None
+    if FLAGS.critic_warmup < 0 or (FLAGS.generator_lr is not None and not FLAGS.generator_lr > 0):
+        raise app.UsageError(f"--critic_warmup must be >= 0 and --generator_lr > 0, got {FLAGS.critic_warmup} and "
+                             f"{FLAGS.generator_lr}")
     try:
         prior_lib.check_generator_sizes(FLAGS.noise_dim, hidden)  # before the source is loaded
     except ValueError:
         raise app.UsageError("--noise_dim and --generator_hidden must be positive") from None
     prior_lib.refit_prior_to_workdir(FLAGS.preset, FLAGS.source, FLAGS.workdir, FLAGS.iterations, FLAGS.batch_size,
                                      FLAGS.gp_weight, FLAGS.generator_normalize, FLAGS.seed, FLAGS.fresh_generator,
-                                     FLAGS.noise_dim, hidden)
+                                     FLAGS.noise_dim, hidden, FLAGS.generator_skip, FLAGS.moment_init,
+                                     FLAGS.critic_warmup, FLAGS.generator_lr)
 
 
 if __name__ == "__main__":

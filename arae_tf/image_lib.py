@@ -169,8 +169,8 @@ def evaluate_images(model, config, out, seed=0, num_grid=100, split="test", log=
         "interpolations": save_grid(os.path.join(out, "interpolations.png"), np.concatenate(
             [model.interpolate_images(x[i], x[j], steps=GRID_COLUMNS) for i, j in interpolation_pairs(len(x), seed)]))}
     m["seconds"] = time.time() - t
-    with open(os.path.join(out, "metrics.json"), "w") as f:
-        json.dump(m, f, indent=2)
+    from arae_tf.workdir import atomic_json
+    atomic_json(os.path.join(out, "metrics.json"), m)
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write(report(m, figures))
     log(f"[evaluate] {split}: NLL {m['nll_per_pixel']:.4f} nats/pixel ({m['nll_per_image']:.1f} per image), "

@@ -36,10 +36,12 @@ def check_generator_sizes(noise_dim, generator_hidden):
 
 
 def rebuild_with_new_critic(model, config, critic_batchnorm=False, gp_weight=None, generator_normalize=False,
-                            fresh_generator=False, noise_dim=None, generator_hidden=None, seed=None):
+                            fresh_generator=False, noise_dim=None, generator_hidden=None, seed=None,
+                            generator_skip=None):
     """A model built from `config` with the critic settings changed, holding every weight of `model`
     (matched by variable path) except the critic's, which start fresh. With `fresh_generator` (implied
-    by a new `noise_dim` or `generator_hidden`), the generator starts fresh too, with those sizes.
+    by a new `noise_dim`, `generator_hidden` or `generator_skip`), the generator starts fresh too, with
+    those settings (None: the source's).
     `seed` (default: the config's) seeds the fresh weights and becomes the new config's seed.
     Returns (new model, new config)."""
     import keras
@@ -55,6 +57,8 @@ def rebuild_with_new_critic(model, config, critic_batchnorm=False, gp_weight=Non
         config.arae.noise_dim, fresh_generator = int(noise_dim), True
     if generator_hidden is not None and tuple(generator_hidden) != tuple(config.arae.generator_hidden):
         config.arae.generator_hidden, fresh_generator = tuple(int(u) for u in generator_hidden), True
+    if generator_skip is not None and bool(generator_skip) != bool(config.arae.get("generator_skip", False)):
+        config.arae.generator_skip, fresh_generator = bool(generator_skip), True
     fresh = ("critic/", "generator/") if fresh_generator else ("critic/",)
     if seed is not None:
         config.seed = seed
@@ -72,8 +76,44 @@ def rebuild_with_new_critic(model, config, critic_batchnorm=False, gp_weight=Non
     new.vocabulary = model.vocabulary
     _log(f"kept {kept} of {len(new.weights)} weights; new critic ({len(new.critic.weights)} weights, "
          f"batchnorm={critic_batchnorm})" + (f"; new generator (noise {config.arae.noise_dim}, hidden "
-                                              f"{tuple(config.arae.generator_hidden)})" if fresh_generator else ""))
+                                              f"{tuple(config.arae.generator_hidden)}, linear skip "
+                                              f"{bool(config.arae.get('generator_skip', False))})"
+                                              if fresh_generator else ""))
     return new, config
+
+
+def check_moment_init(model):
+    """ValueError unless `model`'s generator can start at a Gaussian fit (`moment_init_generator`)."""
+    if getattr(model, "generator", None) is None or not getattr(model, "generator_skip", False):
+        raise ValueError("moment initialisation needs a learned prior with a linear skip path "
+                         "(arae.generator_skip / --generator_skip)")
+    if model.noise_dim < model.latent_dim:
+        raise ValueError(f"moment initialisation needs noise_dim >= latent_dim ({model.latent_dim}) to cover a "
+                         f"full-rank Gaussian; noise_dim is {model.noise_dim}")
+
+
+def moment_init_generator(model, codes):
+    """Starts the generator at the Gaussian fitted to `codes` [N, latent_dim]: its linear skip path
+    maps the noise s ~ N(0, I) to mean + L s (L the Cholesky factor of the codes' covariance, the
+    noise dimensions past latent_dim unused) and the MLP's output layer is zeroed, so that g(s) is
+    exactly `evaluation.samples.gaussian_code_sampler`'s distribution until adversarial training moves
+    it (`ARAE.fit_prior`). Returns the model."""
+    check_moment_init(model)
+    codes = np.asarray(codes, np.float64)
+    if codes.ndim != 2 or codes.shape[1] != model.latent_dim or codes.shape[0] < 2:
+        raise ValueError(f"codes must be [N, {model.latent_dim}] with N >= 2, got shape {codes.shape}")
+    mean, cov = codes.mean(0), np.cov(codes, rowvar=False)
+    tril = np.linalg.cholesky(cov + 1e-6 * np.eye(len(mean)))
+    kernel = np.zeros((model.noise_dim, model.latent_dim), np.float32)
+    kernel[: model.latent_dim] = tril.T
+    skip, out = model.generator.get_layer("skip"), model.generator.get_layer("out")
+    skip.kernel.assign(kernel)
+    skip.bias.assign(mean.astype(np.float32))
+    out.kernel.assign(np.zeros(out.kernel.shape, np.float32))
+    out.bias.assign(np.zeros(out.bias.shape, np.float32))
+    _log(f"generator started at the Gaussian fit of {len(codes)} codes (mean norm {np.linalg.norm(mean):.3f}, "
+         f"tr cov {np.trace(cov):.3f})")
+    return model
 
 
 def training_codes(model, config, batch=2000):
@@ -86,7 +126,8 @@ def training_codes(model, config, batch=2000):
 
 def refit_prior_to_workdir(preset, source, workdir, iterations, batch_size=128, gp_weight=None,
                            generator_normalize=False, seed=0, fresh_generator=False, noise_dim=None,
-                           generator_hidden=None):
+                           generator_hidden=None, generator_skip=None, moment_init=False, critic_warmup=0,
+                           generator_lr=None):
     """The whole binary: load, rebuild the critic, fit the prior, write `workdir` (see fit_prior.py)."""
     from arae_tf import workdir as workdir_lib
     from arae_tf.metrics import latent
@@ -95,13 +136,22 @@ def refit_prior_to_workdir(preset, source, workdir, iterations, batch_size=128, 
     model, vocab, config = load_source(preset, source)
     model, config = rebuild_with_new_critic(model, config, gp_weight=gp_weight,
                                             generator_normalize=generator_normalize, fresh_generator=fresh_generator,
-                                            noise_dim=noise_dim, generator_hidden=generator_hidden, seed=seed)
+                                            noise_dim=noise_dim, generator_hidden=generator_hidden, seed=seed,
+                                            generator_skip=generator_skip)
+    if moment_init:
+        check_moment_init(model)  # before the codes are computed
+    if critic_warmup < 0 or (generator_lr is not None and not generator_lr > 0):
+        raise ValueError(f"critic_warmup must be >= 0 and generator_lr > 0, got {critic_warmup} and {generator_lr}")
+    if generator_lr is not None:
+        model.generator_optimizer.learning_rate.assign(generator_lr)
     t = time.time()
     codes = training_codes(model, config)
     _log(f"{len(codes)} training codes ({time.time() - t:.0f}s), mean norm {np.linalg.norm(codes, axis=1).mean():.3f}")
+    if moment_init:
+        moment_init_generator(model, codes)
     t = time.time()
     history = model.fit_prior(codes, iterations, batch_size=batch_size, seed=seed, log_every=max(1, iterations // 10),
-                              log=_log)
+                              log=_log, critic_warmup=critic_warmup)
     z_fake = model.sample_codes(2000, seed=seed).numpy()
     stats = latent.code_statistics(z_fake)
     _log(f"{iterations} iterations in {time.time() - t:.0f}s; prior codes: norm {stats['norm']:.3f}, "
@@ -110,6 +160,8 @@ def refit_prior_to_workdir(preset, source, workdir, iterations, batch_size=128, 
     vocab.save(os.path.join(workdir, "vocabulary.txt"))
     record = {"config": config.to_dict(), "command": sys.argv, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
               "prior_refit": {"source": preset or source, "iterations": iterations, "batch_size": batch_size,
+                              "moment_init": bool(moment_init), "critic_warmup": critic_warmup,
+                              "generator_lr": float(model.generator_optimizer.learning_rate.numpy()),
                               "history": history}}
     workdir_lib.record_run(workdir, record)
     samples = model.sample(20, seed=seed)

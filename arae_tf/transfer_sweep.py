@@ -6,8 +6,8 @@ looking at the test split.
         --contrast=0,0.05,0.1,0.15,0.2 --method=beam --beam_size=4 --length_penalty=1 \\
         --sentences=2000 --cache_dir=workdirs/eval_cache/yelp --out=docs/arae_yelp_decoding_sweep.md
 
-Each validation sentence goes to the next class ((y + 1) mod C), decoded by every (checkpoint, β)
-pair; accuracy is the fastText classifier's (the one `evaluate` trains on the training split, cached
+Each validation sentence goes to the next class ((y + 1) mod C), decoded by every (checkpoint, β, γ)
+triple (γ: `--cycle`, the weight of cycle-consistency reranking of the beam, `decoding.cycle_transfer_by_class`); accuracy is the fastText classifier's (the one `evaluate` trains on the training split, cached
 in `--cache_dir`), self-BLEU is against the sources. The sentences are `--sentences` drawn from the
 validation split with `--seed` (all of it if fewer). Prints a Markdown table (and writes it to
 `--out`) whose last line is the command that made it. Pick by a rule fixed before any test
@@ -21,6 +21,8 @@ from arae_tf import cli
 flags.DEFINE_string("workdir", None, "Training workdir of a transfer model (one decoder per class).")
 flags.DEFINE_multi_integer("checkpoint", [0], "Checkpoint step(s) to sweep (0: final/ weights or the newest).")
 flags.DEFINE_list("contrast", ["0"], "Contrast values β in [0, 1] (0: plain decoding).")
+flags.DEFINE_list("cycle", ["0"], "Cycle-reranking weights γ >= 0 (method beam; 0: the beam's own best), each "
+                  "swept with every β.")
 flags.DEFINE_enum("method", "beam", ["greedy", "beam"], "Decoding method.")
 flags.DEFINE_integer("beam_size", 4, "Beams (method beam).")
 flags.DEFINE_float("length_penalty", 1.0, "Beam scores divided by length**length_penalty (method beam).")
@@ -41,7 +43,8 @@ def main(argv):
     from arae_tf.evaluation import transfer
     from arae_tf.preset_lib import command_line
     try:
-        options = transfer.decoding_grid(FLAGS.method, FLAGS.beam_size, FLAGS.length_penalty, FLAGS.contrast)
+        options = transfer.decoding_grid(FLAGS.method, FLAGS.beam_size, FLAGS.length_penalty, FLAGS.contrast,
+                                         FLAGS.cycle)
     except ValueError as e:
         raise app.UsageError(str(e)) from None
     results, n = transfer.decoding_sweep(FLAGS.workdir, FLAGS.checkpoint, options, FLAGS.sentences, FLAGS.seed,

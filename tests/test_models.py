@@ -1,6 +1,7 @@
 """AE / ARAE: objective signs, serialization and saving round trips, compile survival."""
 
 
+import json
 import os
 
 import keras
@@ -116,7 +117,12 @@ def _all_weights(model):
     return [v.numpy() for v in model.weights]
 
 
-@pytest.mark.parametrize("factory", [tiny_arae, tiny_ae])
+def tiny_arae_skip(vocab_size, compile=True):
+    """A tiny ARAE whose generator has the linear skip path, noise at the code size (8)."""
+    return tiny_arae(vocab_size, compile=compile, generator_skip=True, noise_dim=8)
+
+
+@pytest.mark.parametrize("factory", [tiny_arae, tiny_ae, tiny_arae_skip])
 def test_config_round_trip(vocab, factory):
     model = factory(len(vocab), compile=False)
     clone = type(model).from_config(model.get_config())
@@ -124,7 +130,7 @@ def test_config_round_trip(vocab, factory):
     assert [v.shape for v in clone.weights] == [v.shape for v in model.weights]
 
 
-@pytest.mark.parametrize("factory", [tiny_arae, tiny_ae])
+@pytest.mark.parametrize("factory", [tiny_arae, tiny_ae, tiny_arae_skip])
 def test_weights_round_trip_exact(tmp_path, vocab, batch, factory):
     model = factory(len(vocab))
     model.train_step({"tokens": tf.constant(batch), "label": tf.zeros([len(batch)], tf.int32)})
@@ -200,6 +206,43 @@ def test_fit_prior_trains_only_the_gan_and_moves_the_prior_to_the_codes(vocab):
         tiny_arae(len(vocab), prior="gaussian").fit_prior(codes, 1)
 
 
+def test_fit_prior_warms_the_critic_up_before_the_first_generator_update(vocab):
+    """critic_warmup: that many iterations of critic updates alone, then the usual iterations."""
+    model = tiny_arae(len(vocab), critic_batchnorm=False)
+    codes = np.random.default_rng(0).standard_normal((64, 8)).astype(np.float32)
+    history = model.fit_prior(codes, 2, batch_size=16, critic_warmup=3, log=lambda m: None)
+    assert [h[0] for h in history] == [2]
+    assert int(model.critic_optimizer.iterations.numpy()) == (3 + 2) * model.critic_steps
+    assert int(model.generator_optimizer.iterations.numpy()) == 2
+    with pytest.raises(ValueError, match="critic_warmup must be >= 0"):
+        model.fit_prior(codes, 1, critic_warmup=-1)
+
+
+def test_a_moment_initialised_skip_generator_is_the_codes_gaussian_fit(vocab):
+    """generator_skip + prior_lib.moment_init_generator: g(s) = mean + L s exactly (L the Cholesky factor
+    of the codes' covariance), in training and inference mode, under the generator's own variable paths;
+    generators that cannot hold a full-rank Gaussian are refused by name."""
+    from arae_tf import prior_lib
+    model = tiny_arae_skip(len(vocab))
+    assert all(v.path.startswith("generator/") for v in model.generator.weights)
+    assert {"generator/skip/kernel", "generator/out/kernel"} <= {v.path for v in model.generator.weights}
+    rng = np.random.default_rng(0)
+    codes = rng.standard_normal((300, 8)) @ rng.standard_normal((8, 8)) * 0.1 + 0.3
+    prior_lib.moment_init_generator(model, codes)
+    tril = np.linalg.cholesky(np.cov(codes, rowvar=False) + 1e-6 * np.eye(8))
+    s = rng.standard_normal((5, 8)).astype(np.float32)
+    want = codes.mean(0) + s @ tril.T
+    for training in (False, True):
+        np.testing.assert_allclose(model.fake_codes(noise=tf.constant(s), training=training).numpy(), want,
+                                   rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="linear skip path"):
+        prior_lib.moment_init_generator(tiny_arae(len(vocab)), codes)
+    with pytest.raises(ValueError, match="noise_dim >= latent_dim"):
+        prior_lib.moment_init_generator(tiny_arae(len(vocab), generator_skip=True, noise_dim=4), codes)
+    with pytest.raises(ValueError, match=r"codes must be \[N, 8\]"):
+        prior_lib.moment_init_generator(model, codes[:, :4])
+
+
 @pytest.mark.slow
 def test_fit_prior_binary_rebuilds_the_critic_and_keeps_the_autoencoder(builtin_run, tmp_path):
     import subprocess
@@ -236,3 +279,24 @@ def test_fit_prior_binary_rebuilds_the_critic_and_keeps_the_autoencoder(builtin_
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     bad = fit_prior(tmp_path / "bad", "--generator_hidden=24,x")
     assert bad.returncode != 0 and "--generator_hidden=24,x" in bad.stderr and not os.path.exists(tmp_path / "bad")
+    # A skip generator at the code size, started at the codes' Gaussian fit, saved and loaded again.
+    out3 = str(tmp_path / "prior_moment")
+    d = source.latent_dim
+    moment = fit_prior(out3, "--iterations=2", f"--noise_dim={d}", "--generator_skip", "--moment_init",
+                       "--critic_warmup=2", "--generator_lr=1e-5")
+    assert moment.returncode == 0, moment.stderr[-2000:]
+    assert "started at the Gaussian fit" in moment.stderr and "critic warm-up: 2 iterations" in moment.stderr
+    refit_record = json.load(open(os.path.join(out3, "config.json")))["prior_refit"]
+    assert refit_record["moment_init"] and refit_record["critic_warmup"] == 2
+    assert refit_record["generator_lr"] == pytest.approx(1e-5)
+    refit3, _, config3 = load_trained(out3)
+    assert config3.arae.generator_skip is True and refit3.generator_skip
+    assert refit3.generator.get_layer("skip").kernel.shape == (d, d)
+    assert refit3.sample_codes(3, seed=0).shape == (3, d)
+    # Without the skip path (or with too little noise) moment initialisation is refused, nothing written.
+    for flags in (("--moment_init",), ("--moment_init", "--generator_skip", "--noise_dim=2")):
+        refused = fit_prior(tmp_path / "refused", "--iterations=2", *flags)
+        assert refused.returncode != 0 and "moment initialisation needs" in refused.stderr
+        assert not os.path.exists(tmp_path / "refused")
+    refused = fit_prior(tmp_path / "refused", "--generator_lr=0")
+    assert refused.returncode != 0 and "--generator_lr > 0" in refused.stderr and not os.path.exists(tmp_path / "refused")

@@ -288,3 +288,50 @@ def test_transfer_decoding_is_the_default_of_transfer_saved_and_checked(vocab):
                         ("method=sample", "method must be greedy or beam"), ("contrast=0.1,contrast=0.2", "contrast given twice")]:
         with pytest.raises(ValueError, match="--transfer_decoding: " + match):
             parse_decoding(spec)
+
+
+def test_cycle_reranking_keeps_the_beam_candidate_the_source_reads_back_from_best(vocab):
+    """`cycle` γ: each transfer is the beam candidate maximising its beam score + γ * (per-token
+    log-likelihood of the source under the other decoders, given the candidate's code). γ 0 is the
+    beam's own best; a very large γ picks by the cycle term alone (recomputed here from the n-best
+    list); it needs beam search and a number >= 0, named when refused."""
+    from arae_tf.data.vocab import BOS_ID, PAD_ID
+    from arae_tf.models.decoding import BeamSampler
+    from arae_tf.models.text_api import decoding_name, parse_decoding
+    model = tiny_transfer(len(vocab), num_classes=2)
+    model.vocabulary = vocab
+    texts = ["the food was good .", "bad service .", "the staff was rude and slow .", "great ."]
+    beam = dict(method="beam", beam_size=3, length_penalty=1.0, contrast=0.2)
+    assert model.transfer(texts, to=1, cycle=0.0, **beam) == model.transfer(texts, to=1, **beam)
+    tokens = model._texts_to_ids(texts)
+    chosen = model.transfer_ids(tokens, 1, cycle=1e4, **beam)
+    bb = model.backbone
+    seqs, _ = BeamSampler(3, 1.0).nbest(bb, bb.encode(tokens), max_len=20, decoder=1, contrast=0.2)
+    seqs = seqs.numpy()
+    flat = seqs.reshape(-1, 20)
+    z_cand = bb.encode(np.concatenate([np.full((len(flat), 1), BOS_ID, np.int32), flat], axis=1))
+    x = np.repeat(tokens, 3, axis=0)
+    per_token = (-bb.sentence_nll(z_cand, x, decoder=0).numpy() / (x[:, 1:] != PAD_ID).sum(1)).reshape(-1, 3)
+    for i in range(len(texts)):
+        hit = [k for k in range(3) if np.array_equal(seqs[i, k], chosen[i])]
+        assert hit, (i, chosen[i], seqs[i])
+        assert per_token[i, hit[0]] >= per_token[i].max() - 1e-4
+    assert parse_decoding("method=beam,cycle=0.2") == {"method": "beam", "cycle": 0.2}
+    assert decoding_name({"method": "beam", "beam_size": 8, "contrast": 0.3, "cycle": 0.1}) == "beam8-c0.3-cyc0.1"
+    with pytest.raises(ValueError, match="cycle > 0 reranks a beam's candidates; it needs method=beam"):
+        model.transfer(texts, to=1, method="greedy", cycle=0.1)
+    with pytest.raises(ValueError, match="cycle must be a finite number >= 0"):
+        model.transfer(texts, to=1, method="beam", cycle=-1.0)
+    with pytest.raises(ValueError, match="--transfer_decoding: cycle > 0 reranks"):
+        parse_decoding("cycle=0.1")
+    with pytest.raises(ValueError, match="needs method=beam"):
+        model.transfer_decoding = {"cycle": 0.1}
+    model.transfer_decoding = {"method": "beam", "beam_size": 3, "cycle": 0.5}
+    assert model.transfer(texts, to=0) == model.transfer(texts, to=0, method="beam", beam_size=3, cycle=0.5)
+    assert model.transfer([], to=0) == []
+    from arae_tf.evaluation import transfer as transfer_lib
+    grid = transfer_lib.decoding_grid("beam", 8, 1.0, ["0.3"], ["0", "0.1"])
+    assert grid == [{"method": "beam", "contrast": 0.3, "beam_size": 8, "length_penalty": 1.0},
+                    {"method": "beam", "contrast": 0.3, "beam_size": 8, "length_penalty": 1.0, "cycle": 0.1}]
+    with pytest.raises(ValueError, match="--cycle=0.1 reranks a beam's candidates"):
+        transfer_lib.decoding_grid("greedy", 8, 1.0, ["0.3"], ["0.1"])

@@ -274,15 +274,17 @@ def _run_fresh(export_dir, texts, labels):
 
 
 def test_export_transfer_model_matches_python_in_a_fresh_process(tmp_path, trained):
+    """Every signature gives what the Python model gives; `transfer` decodes with the model's
+    `transfer_decoding`, here beam search with contrast and cycle reranking."""
     model, vocab, texts = trained
     texts = texts[:4] + ["Some UNSEEN words , and CAPITALS", ""]
     labels = [0, 1, 0, 1, 1, 0]
     out_dir = str(tmp_path / "export" / "1")
-    model.transfer_decoding = {"method": "beam", "beam_size": 3, "contrast": 0.3}  # `transfer` decodes so
+    decoding = {"method": "beam", "beam_size": 3, "contrast": 0.3, "cycle": 0.5}
+    model.transfer_decoding = decoding  # `transfer` decodes so
     try:
         names = export_lib.export_model(model, vocab, out_dir, max_len=12)
-        assert model.transfer(texts, to=1, max_len=12) == model.transfer(texts, to=1, max_len=12, method="beam",
-                                                                         beam_size=3, contrast=0.3)
+        assert model.transfer(texts, to=1, max_len=12) == model.transfer(texts, to=1, max_len=12, **decoding)
         transferred = model.transfer(texts, to=1, max_len=12)
     finally:
         model.transfer_decoding = None

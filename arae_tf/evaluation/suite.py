@@ -2,7 +2,6 @@
 as a report; `write_comparison`: several reports side by side."""
 
 import dataclasses
-import json
 import os
 import sys
 import time
@@ -15,7 +14,7 @@ from arae_tf.evaluation import dialog, latent, reconstruction, report, samples, 
 from arae_tf.metrics import classifier as classifier_lib
 from arae_tf.metrics import lm as lm_lib
 from arae_tf.models.text_api import decoding_name, parse_decoding
-from arae_tf.workdir import config_from_dict, load_trained
+from arae_tf.workdir import atomic_json, config_from_dict, load_trained
 
 
 @dataclasses.dataclass
@@ -167,8 +166,7 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
         from arae_tf import image_lib
         m = image_lib.evaluate_images(model, config, out, seed=settings.seed, log=_log, cache_dir=settings.cache_dir)
         m.update(workdir=_recorded(source, settings)[0], model=config.model, command=_recorded_command())
-        with open(os.path.join(out, "metrics.json"), "w") as f:
-            json.dump(m, f, indent=2)
+        atomic_json(os.path.join(out, "metrics.json"), m)
         return m
     decoding = parse_decoding(settings.transfer_decoding, "transfer_decoding")  # checked before anything is written
     if decoding and model.decoder_classes < 2:
@@ -238,8 +236,7 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
         model, vocab, test_text[: settings.diagnostic_sentences], settings), show=lambda r: "done")
 
     m["seconds"] = time.time() - t_all
-    with open(os.path.join(out, "metrics.json"), "w") as f:
-        json.dump(m, f, indent=2)
+    atomic_json(os.path.join(out, "metrics.json"), m)
     figures = report.plots(training_log, out, m, arrays["z"], arrays["z_prior"], arrays["sigma"])
     report.write_report(out, m, recon_examples, texts, arrays["interpolations"], figures)
     _log(f"wrote {out}/metrics.json and report.md in {m['seconds']:.0f}s")

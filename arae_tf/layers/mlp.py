@@ -33,17 +33,40 @@ def _normal():
     return keras.initializers.RandomNormal(0.0, 0.02)
 
 
-def generator_mlp(noise_dim, hidden, out_dim, tanh_output=False, name="generator"):
-    """s [B, noise_dim] -> (Dense -> BatchNorm -> ReLU)* -> Dense(out_dim) [-> tanh]."""
-    layers = [keras.Input((noise_dim,))]
-    for i, u in enumerate(hidden):
-        layers += [keras.layers.Dense(u, kernel_initializer=_normal(), name=f"dense_{i}", dtype=F32),
-                   keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"bn_{i}", dtype=F32,
-                                                   synchronized=True),
-                   keras.layers.ReLU(dtype=F32)]
-    layers.append(keras.layers.Dense(out_dim, kernel_initializer=_normal(), name="out",
-                                     activation="tanh" if tanh_output else None, dtype=F32))
-    return keras.Sequential(layers, name=name)
+def generator_mlp(noise_dim, hidden, out_dim, tanh_output=False, linear_skip=False, name="generator"):
+    """s [B, noise_dim] -> (Dense -> BatchNorm -> ReLU)* -> Dense(out_dim) [-> tanh].
+
+    With `linear_skip`, a linear layer `skip` from s to the output is added before the tanh:
+    g(s) = out(MLP(s)) + skip(s). With noise_dim >= out_dim the skip path alone can be any Gaussian
+    of full covariance (`prior_lib.moment_init_generator` starts it at the codes' Gaussian fit), and
+    the MLP learns what that misses; without it the generator's samples lie on an at most
+    noise_dim-dimensional surface.
+    """
+    if not linear_skip:
+        layers = [keras.Input((noise_dim,))]
+        for i, u in enumerate(hidden):
+            layers += _generator_block(i, u)
+        layers.append(keras.layers.Dense(out_dim, kernel_initializer=_normal(), name="out",
+                                         activation="tanh" if tanh_output else None, dtype=F32))
+        return keras.Sequential(layers, name=name)
+    with keras.name_scope(name):  # variable paths "<name>/<layer>/..." as in the Sequential form
+        noise = keras.Input((noise_dim,))
+        h = noise
+        for i, u in enumerate(hidden):
+            for layer in _generator_block(i, u):
+                h = layer(h)
+        h = keras.layers.Dense(out_dim, kernel_initializer=_normal(), name="out", dtype=F32)(h)
+        skip = keras.layers.Dense(out_dim, kernel_initializer=_normal(), name="skip", dtype=F32)(noise)
+        out = keras.layers.Add(name="sum", dtype=F32)([h, skip])
+        if tanh_output:
+            out = keras.layers.Activation("tanh", name="tanh", dtype=F32)(out)
+        return keras.Model(noise, out, name=name)
+
+
+def _generator_block(i, units):
+    return [keras.layers.Dense(units, kernel_initializer=_normal(), name=f"dense_{i}", dtype=F32),
+            keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"bn_{i}", dtype=F32, synchronized=True),
+            keras.layers.ReLU(dtype=F32)]
 
 
 def critic_mlp(in_dim, hidden, batchnorm=True, clip_value=None, out_dim=1, name="critic"):

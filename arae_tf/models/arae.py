@@ -58,11 +58,14 @@ class ARAE(TextAutoencoder):
         generator_normalize: L2-normalise the generator's output onto the unit sphere, where the
             encoder's normalised codes live (not in the paper: its generator must learn the norm,
             and on Yelp ours stayed at ||z~|| ~ 0.5 while ||z|| = 1; docs/arae_prior.md).
+        generator_skip: a linear path from the noise to the code beside the generator's MLP (not in
+            the paper; `layers.mlp.generator_mlp`). With noise_dim >= latent_dim the prior can then
+            cover codes of full rank; `prior_lib.moment_init_generator` starts it at their Gaussian fit.
     """
 
     def __init__(self, backbone, prior="learned", noise_dim=32, generator_hidden=(128, 128), critic_hidden=(128, 128),
                  generator_tanh=False, critic_batchnorm=False, critic_steps=5, lipschitz="gp", gp_weight=0.1,
-                 clip_value=0.01, adv_weight=0.01, generator_normalize=False, **kwargs):
+                 clip_value=0.01, adv_weight=0.01, generator_normalize=False, generator_skip=False, **kwargs):
         super().__init__(backbone, **kwargs)
         if prior not in PRIORS:
             raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
@@ -81,9 +84,10 @@ class ARAE(TextAutoencoder):
         self.clip_value = clip_value
         self.adv_weight = adv_weight
         self.generator_normalize = bool(generator_normalize)
+        self.generator_skip = bool(generator_skip)
         # === Layers ===
         d = self.latent_dim
-        self.generator = (generator_mlp(noise_dim, self.generator_hidden, d, generator_tanh)
+        self.generator = (generator_mlp(noise_dim, self.generator_hidden, d, generator_tanh, self.generator_skip)
                           if prior == "learned" else None)
         self.critic = critic_mlp(d, self.critic_hidden, critic_batchnorm,
                                  clip_value if lipschitz == "clip" else None)
@@ -133,7 +137,8 @@ class ARAE(TextAutoencoder):
                       critic_hidden=list(self.critic_hidden), generator_tanh=self.generator_tanh,
                       critic_batchnorm=self.critic_batchnorm, critic_steps=self.critic_steps,
                       lipschitz=self.lipschitz, gp_weight=self.gp_weight, clip_value=self.clip_value,
-                      adv_weight=self.adv_weight, generator_normalize=self.generator_normalize)
+                      adv_weight=self.adv_weight, generator_normalize=self.generator_normalize,
+                      generator_skip=self.generator_skip)
         return config
 
     # -- the prior ------------------------------------------------------------
@@ -221,7 +226,7 @@ class ARAE(TextAutoencoder):
         return z_real
 
     # -- a GAN phase on fixed codes --------------------------------------------
-    def fit_prior(self, codes, iterations, batch_size=128, seed=0, log_every=0, log=print):
+    def fit_prior(self, codes, iterations, batch_size=128, seed=0, log_every=0, log=print, critic_warmup=0):
         """Trains the critic and the generator on fixed real codes, the autoencoder frozen.
 
         Each iteration is Algorithm 1's steps 2 and 3 without the encoder: `critic_steps` critic
@@ -235,6 +240,9 @@ class ARAE(TextAutoencoder):
         Args:
             codes: [N, latent_dim] real codes, e.g. the encoder's codes of the training sentences.
             iterations: generator updates.
+            critic_warmup: iterations of critic updates alone before the first generator update (their
+                code batches drawn after the `iterations`' own), so that a generator that starts well
+                (`prior_lib.moment_init_generator`) is not first moved by a critic that knows nothing.
         """
         if self.generator is None:
             raise ValueError(f"fit_prior needs a learned prior; this model's prior is {self.prior!r}")
@@ -243,16 +251,23 @@ class ARAE(TextAutoencoder):
             raise ValueError(f"codes must be [N, {self.latent_dim}] with N >= 1, got shape {tuple(codes.shape)}")
         if iterations < 1 or batch_size < 1:
             raise ValueError(f"iterations and batch_size must be >= 1, got {iterations} and {batch_size}")
+        if critic_warmup < 0:
+            raise ValueError(f"critic_warmup must be >= 0, got {critic_warmup}")
         n = int(codes.shape[0])
 
         @tf.function
-        def one_iteration(i):
+        def one_iteration(i, generator=True):
             for k in range(self.critic_steps):
                 idx = tf.random.stateless_uniform([batch_size], [seed, i * self.critic_steps + k], 0, n, tf.int32)
                 w, _, z_fake = self.critic_step(tf.gather(codes, idx))
-            self.generator_step(batch_size)
+            if generator:
+                self.generator_step(batch_size)
             return w, ops.mean(ops.norm(z_fake, axis=-1))
 
+        for i in range(critic_warmup):
+            w, _ = one_iteration(tf.constant(iterations + i, tf.int32), generator=False)
+        if critic_warmup and log_every:
+            log(f"[prior] critic warm-up: {critic_warmup} iterations without generator updates, W {float(w):.4f}")
         history = []
         for i in range(iterations):
             w, norm = one_iteration(tf.constant(i, tf.int32))

@@ -138,6 +138,12 @@ class BeamSampler:
         self.beam_size, self.length_penalty = beam_size, length_penalty
 
     def __call__(self, backbone, z, max_len=20, seed=None, decoder=0, contrast=0.0):
+        seqs, norm = self.nbest(backbone, z, max_len=max_len, decoder=decoder, contrast=contrast)
+        return tf.gather(seqs, tf.argmax(norm, axis=1, output_type=tf.int32), batch_dims=1)
+
+    def nbest(self, backbone, z, max_len=20, decoder=0, contrast=0.0):
+        """Every beam: (token ids [B, K, max_len], their scores [B, K] divided by
+        length**length_penalty); `__call__` returns each row's best."""
         z = tf.convert_to_tensor(z)
         batch = tf.shape(z)[0]
         K, V = self.beam_size, backbone.vocab_size
@@ -174,9 +180,43 @@ class BeamSampler:
             shape_invariants=(tf.TensorShape([]), token.shape, tf.nest.map_structure(lambda x: x.shape, inputs),
                               scores.shape, done.shape, lengths.shape, tf.TensorShape([None, K, None])))
         norm = scores / tf.pow(tf.maximum(lengths, 1.0), self.length_penalty)
-        best = tf.argmax(norm, axis=1, output_type=tf.int32)
-        ids = tf.gather(seqs, best, batch_dims=1)
-        return tf.pad(ids, [[0, 0], [0, max_len - t]])
+        return tf.pad(seqs, [[0, 0], [0, 0], [0, max_len - t]]), norm
+
+
+def cycle_transfer_by_class(backbone, tokens, classes, cycle, max_len=20, beam_size=4, length_penalty=0.0,
+                            contrast=0.0, method="beam"):
+    """Transfers [N, max_len] of source sentences `tokens` [N, T] (`<bos> w.. <eos> <pad>..`) to the
+    classes [N] (int32), each chosen among its beam's `beam_size` candidates y by cycle consistency:
+
+        score(y) = beam score of y (with `length_penalty` and `contrast`)
+                   + cycle * (log p(x | enc(y)) per source token)
+
+    where log p(x | enc(y)) is the source sentence's log-likelihood under the decoders other than the
+    target's (their mean; with two classes, the source class's decoder), given the code of the
+    candidate. It prefers the candidates from which the source can be read back, i.e. those that
+    keep its content (a cycle-consistency reranking of the n-best list; the model alone scores it,
+    no classifier). `cycle` 0 gives `decode_by_class`'s beam search. Graph-compatible."""
+    if method != "beam":
+        raise ValueError(f"cycle reranking reranks a beam's candidates: method must be 'beam', got {method!r}")
+    tokens = tf.convert_to_tensor(tokens, tf.int32)
+    classes = tf.convert_to_tensor(classes, tf.int32)
+    sampler, K = BeamSampler(beam_size, length_penalty), beam_size
+    z = backbone.encode(tokens)
+    source_len = tf.reduce_sum(tf.cast(tf.not_equal(tokens[:, 1:], PAD_ID), tf.float32), axis=1)
+    out = tf.zeros([tf.shape(tokens)[0], max_len], tf.int32)
+    for c in range(backbone.num_decoders):
+        rows = tf.where(tf.equal(classes, c))[:, 0]
+        seqs, norm = sampler.nbest(backbone, tf.gather(z, rows), max_len=max_len, decoder=c, contrast=contrast)
+        flat = tf.reshape(seqs, [-1, max_len])  # [n * K, max_len], example-major
+        cand = tf.concat([tf.fill([tf.shape(flat)[0], 1], BOS_ID), flat], axis=1)
+        z_cand = backbone.encode(cand)
+        x = tf.repeat(tf.gather(tokens, rows), K, axis=0)
+        others = [d for d in range(backbone.num_decoders) if d != c] or [c]
+        loglik = -tf.add_n([backbone.sentence_nll(z_cand, x, decoder=d) for d in others]) / len(others)
+        per_token = tf.reshape(loglik / tf.repeat(tf.maximum(tf.gather(source_len, rows), 1.0), K), [-1, K])
+        best = tf.argmax(norm + cycle * per_token, axis=1, output_type=tf.int32)
+        out = tf.tensor_scatter_nd_update(out, rows[:, None], tf.gather(seqs, best, batch_dims=1))
+    return out
 
 
 def get_sampler(method, temperature=1.0, top_k=0, top_p=1.0, beam_size=4, length_penalty=0.0):

@@ -104,7 +104,9 @@ class TextAPI:
 
 # The decoding options a transfer model may carry as its default (`ARAETransfer.transfer_decoding`):
 # deterministic ones only, so a SavedModel's `transfer` signature gives the same sentences.
-TRANSFER_DECODING = {"method": str, "beam_size": int, "length_penalty": float, "contrast": float}
+# `cycle` (gamma >= 0, beam only) reranks the beam by how well the source reads back from each candidate's
+# code (`decoding.cycle_transfer_by_class`).
+TRANSFER_DECODING = {"method": str, "beam_size": int, "length_penalty": float, "contrast": float, "cycle": float}
 
 
 def parse_decoding(spec, where="--transfer_decoding"):
@@ -133,7 +135,20 @@ def check_transfer_decoding(options, where="transfer_decoding"):
         raise ValueError(f"{where}: unknown option(s) {unknown}; known: {sorted(TRANSFER_DECODING)}")
     if options.get("method", "greedy") not in ("greedy", "beam"):
         raise ValueError(f"{where}: method must be greedy or beam (deterministic), got {options['method']!r}")
+    check_cycle(options, where)
     return options
+
+
+def check_cycle(options, where="decoding options"):
+    """ValueError naming `where` unless `options`' `cycle` (if any) is a number >= 0, and > 0 only with
+    method beam."""
+    if "cycle" not in options:
+        return
+    v = options["cycle"]
+    if not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < float("inf")):
+        raise ValueError(f"{where}: cycle must be a finite number >= 0, got {v!r}")
+    if v and options.get("method", "greedy") != "beam":
+        raise ValueError(f"{where}: cycle > 0 reranks a beam's candidates; it needs method=beam")
 
 
 def decoding_words(options):
@@ -151,6 +166,8 @@ def decoding_name(options):
         name += f"-lp{o['length_penalty']:g}"
     if o.get("contrast"):
         name += f"-c{o['contrast']:g}"
+    if o.get("cycle"):
+        name += f"-cyc{o['cycle']:g}"
     return name
 
 

@@ -25,8 +25,8 @@ from keras import ops
 from arae_tf.distribute import apply_gradients, num_replicas
 from arae_tf.layers.mlp import critic_mlp
 from arae_tf.models.arae import ARAE
-from arae_tf.models.decoding import as_seed
-from arae_tf.models.text_api import check_decode_options, check_transfer_decoding
+from arae_tf.models.decoding import as_seed, cycle_transfer_by_class
+from arae_tf.models.text_api import check_cycle, check_decode_options, check_transfer_decoding
 
 ADVERSARIES = ("wrong", "uniform")
 
@@ -83,7 +83,7 @@ class ARAETransfer(ARAE):
     @transfer_decoding.setter
     def transfer_decoding(self, options):
         options = check_transfer_decoding(dict(options or {}))
-        check_decode_options(options, self.backbone.num_decoders)
+        check_decode_options({k: v for k, v in options.items() if k != "cycle"}, self.backbone.num_decoders)
         self._transfer_decoding = options
 
     def compile(self, ae_optimizer=None, critic_optimizer=None, generator_optimizer=None, encoder_optimizer=None,
@@ -207,8 +207,28 @@ class ARAETransfer(ARAE):
 
     def transfer_ids(self, tokens, to, **decode_kwargs):
         """Token ids of `tokens` re-decoded by the decoder of class `to` (an int, or one class per
-        sentence), with `transfer_decoding` (greedy unless set) overridden by `decode_kwargs`."""
-        return self.decode_by_class(self.encode_ids(tokens), to, **{**self.transfer_decoding, **decode_kwargs})
+        sentence), with `transfer_decoding` (greedy unless set) overridden by `decode_kwargs`. With
+        `cycle` > 0 (beam search only) each transfer is the beam candidate that best keeps the source's
+        content (`decoding.cycle_transfer_by_class`)."""
+        options = {**self.transfer_decoding, **decode_kwargs}
+        cycle = options.pop("cycle", 0.0)
+        if not cycle:
+            return self.decode_by_class(self.encode_ids(tokens), to, **options)
+        check_cycle({"cycle": cycle, "method": options.get("method", "greedy")})
+        if "decoder" in options:
+            raise TypeError("transfer takes no `decoder` option: the target class chooses it")
+        check_decode_options(options, self.backbone.num_decoders)
+        extra = sorted(set(options) - {"max_len", "method", "beam_size", "length_penalty", "contrast"})
+        if extra:
+            raise TypeError(f"decoding option(s) {extra} do not apply to cycle reranking (beam search)")
+        tokens = np.asarray(tokens, np.int32)
+        classes = self._check_classes(to, len(tokens)).astype(np.int32)
+        if not len(tokens):
+            return np.zeros((0, options.get("max_len", 20)), np.int32)
+        key = ("cycle_transfer", float(cycle)) + tuple(sorted(options.items()))
+        fn = self._compiled(key, lambda x, y: cycle_transfer_by_class(self.backbone, x, y, float(cycle), **options),
+                            [tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32)])
+        return fn(tf.constant(tokens), tf.constant(classes)).numpy()
 
     def transfer(self, texts, to, max_len=20, **decode_kwargs):
         """Sentences re-written in class `to` (an int, or one per sentence; Yelp: 0 negative, 1 positive).
