@@ -64,9 +64,10 @@ def main(argv):
         except ValueError:
             raise app.UsageError(f"--generator_hidden={','.join(FLAGS.generator_hidden)}: give positive integers, "
                                  "e.g. 256,256") from None
-    if FLAGS.critic_warmup < 0 or (FLAGS.generator_lr is not None and not FLAGS.generator_lr > 0):
-        raise app.UsageError(f"--critic_warmup must be >= 0 and --generator_lr > 0, got {FLAGS.critic_warmup} and "
-                             f"{FLAGS.generator_lr}")
+    if FLAGS.critic_warmup < 0:
+        raise app.UsageError(f"--critic_warmup={FLAGS.critic_warmup}: must be >= 0")
+    if FLAGS.generator_lr is not None and not FLAGS.generator_lr > 0:
+        raise app.UsageError(f"--generator_lr={FLAGS.generator_lr:g}: must be > 0")
     try:
         prior_lib.check_generator_sizes(FLAGS.noise_dim, hidden)  # before the source is loaded
     except ValueError:

@@ -87,6 +87,10 @@ def check_moment_init(model):
     if getattr(model, "generator", None) is None or not getattr(model, "generator_skip", False):
         raise ValueError("moment initialisation needs a learned prior with a linear skip path "
                          "(arae.generator_skip / --generator_skip)")
+    for field in ("generator_normalize", "generator_tanh"):
+        if getattr(model, field, False):
+            raise ValueError(f"moment initialisation needs a linear generator output; arae.{field} is set (the "
+                             "Gaussian fit would be projected or squashed)")
     if model.noise_dim < model.latent_dim:
         raise ValueError(f"moment initialisation needs noise_dim >= latent_dim ({model.latent_dim}) to cover a "
                          f"full-rank Gaussian; noise_dim is {model.noise_dim}")
@@ -140,8 +144,10 @@ def refit_prior_to_workdir(preset, source, workdir, iterations, batch_size=128, 
                                             generator_skip=generator_skip)
     if moment_init:
         check_moment_init(model)  # before the codes are computed
-    if critic_warmup < 0 or (generator_lr is not None and not generator_lr > 0):
-        raise ValueError(f"critic_warmup must be >= 0 and generator_lr > 0, got {critic_warmup} and {generator_lr}")
+    if critic_warmup < 0:
+        raise ValueError(f"critic_warmup must be >= 0, got {critic_warmup}")
+    if generator_lr is not None and not generator_lr > 0:
+        raise ValueError(f"generator_lr must be > 0, got {generator_lr}")
     if generator_lr is not None:
         model.generator_optimizer.learning_rate.assign(generator_lr)
     t = time.time()

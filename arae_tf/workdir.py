@@ -89,10 +89,18 @@ def restore_seed_states(model, saved, where):
 
 
 def atomic_json(path, obj):
-    """Writes JSON through a temporary file and a rename: never half-written."""
-    with open(path + ".tmp", "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True, default=str)
-    os.replace(path + ".tmp", path)
+    """Writes JSON through a temporary file and a rename: never half-written (numpy scalars as numbers,
+    other unknown objects as strings)."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=2, sort_keys=True, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def non_finite_weights(model):

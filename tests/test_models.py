@@ -241,6 +241,10 @@ def test_a_moment_initialised_skip_generator_is_the_codes_gaussian_fit(vocab):
         prior_lib.moment_init_generator(tiny_arae(len(vocab), generator_skip=True, noise_dim=4), codes)
     with pytest.raises(ValueError, match=r"codes must be \[N, 8\]"):
         prior_lib.moment_init_generator(model, codes[:, :4])
+    for field in ("generator_normalize", "generator_tanh"):
+        squashed = tiny_arae(len(vocab), generator_skip=True, noise_dim=8, **{field: True})
+        with pytest.raises(ValueError, match=f"arae.{field} is set"):
+            prior_lib.moment_init_generator(squashed, codes)
 
 
 @pytest.mark.slow
@@ -299,4 +303,5 @@ def test_fit_prior_binary_rebuilds_the_critic_and_keeps_the_autoencoder(builtin_
         assert refused.returncode != 0 and "moment initialisation needs" in refused.stderr
         assert not os.path.exists(tmp_path / "refused")
     refused = fit_prior(tmp_path / "refused", "--generator_lr=0")
-    assert refused.returncode != 0 and "--generator_lr > 0" in refused.stderr and not os.path.exists(tmp_path / "refused")
+    assert refused.returncode != 0 and "--generator_lr=0: must be > 0" in refused.stderr
+    assert not os.path.exists(tmp_path / "refused")

@@ -6,6 +6,7 @@ ends with the same weights, bit for bit, as a run that was never interrupted."""
 import json
 import logging
 import os
+import types
 import unittest.mock
 
 import h5py
@@ -216,6 +217,25 @@ def test_a_learning_rate_decay_can_start_at_a_later_iteration():
     assert [LearningRateDecay(1.0, 0.5, 2, 0.0).rate(i) for i in range(4)] == [1, 1, 0.5, 0.5]
     with pytest.raises(ValueError, match="lr_decay_start"):
         LearningRateDecay(1.0, 0.5, 2, 0.0, start=-1)
+    # The callback, built from a config, sets the rate at the iterations where it changes: resumed at
+    # iteration 3 with the decay counted from 5 (odd) every 2, it changes at 7 and 9 (a callback that
+    # looked at even iterations only would change it a step late).
+    import tensorflow as tf
+
+    from arae_tf.callbacks import lr_decay_callback
+    config = _config("wae", optim__lr_decay=0.5, optim__lr_decay_every=2, optim__lr_decay_start=5)
+    config.optim.ae_lr = 1.0
+    callback = lr_decay_callback(config, batches_per_pass=100)
+    model = types.SimpleNamespace(train_iterations=tf.Variable(3, dtype=tf.int64),
+                                  optimizer=types.SimpleNamespace(learning_rate=tf.Variable(0.1)))
+    callback.set_model(model)
+    callback.on_train_begin()
+    rates = []
+    for _ in range(8):  # iterations 3..10
+        callback.on_train_batch_begin(0)
+        rates.append(float(model.optimizer.learning_rate.numpy()))
+        callback.on_train_batch_end(0)
+    assert rates == [1, 1, 1, 1, 0.5, 0.5, 0.25, 0.25]
 
 
 def test_a_learning_rate_decay_period_of_zero_is_refused(tmp_path):

@@ -302,8 +302,11 @@ def test_cycle_reranking_keeps_the_beam_candidate_the_source_reads_back_from_bes
     model.vocabulary = vocab
     texts = ["the food was good .", "bad service .", "the staff was rude and slow .", "great ."]
     beam = dict(method="beam", beam_size=3, length_penalty=1.0, contrast=0.2)
-    assert model.transfer(texts, to=1, cycle=0.0, **beam) == model.transfer(texts, to=1, **beam)
     tokens = model._texts_to_ids(texts)
+    from arae_tf.models.decoding import cycle_transfer_by_class, decode_by_class
+    np.testing.assert_array_equal(  # gamma 0 through the reranking code: the beam's own best
+        cycle_transfer_by_class(model.backbone, tokens, np.ones(4, np.int32), 0.0, **beam).numpy(),
+        decode_by_class(model.backbone, model.backbone.encode(tokens), np.ones(4, np.int32), **beam).numpy())
     chosen = model.transfer_ids(tokens, 1, cycle=1e4, **beam)
     bb = model.backbone
     seqs, _ = BeamSampler(3, 1.0).nbest(bb, bb.encode(tokens), max_len=20, decoder=1, contrast=0.2)
@@ -329,6 +332,13 @@ def test_cycle_reranking_keeps_the_beam_candidate_the_source_reads_back_from_bes
     model.transfer_decoding = {"method": "beam", "beam_size": 3, "cycle": 0.5}
     assert model.transfer(texts, to=0) == model.transfer(texts, to=0, method="beam", beam_size=3, cycle=0.5)
     assert model.transfer([], to=0) == []
+    # The paper's greedy decoding overrides a stored reranking (it is for the beam), as the card says.
+    assert model.transfer(texts, to=0, method="greedy", contrast=0) == model.decode(model.encode(texts), decoder=0)
+    # Three classes: the source is scored by the mean over the decoders other than the target's.
+    three = tiny_transfer(len(vocab), num_classes=3)
+    three.vocabulary = vocab
+    out = three.transfer_ids(tokens, [0, 1, 2, 1], cycle=1.0, **beam)
+    assert out.shape == (4, 20) and all(out[i, 0] != PAD_ID for i in range(4))
     from arae_tf.evaluation import transfer as transfer_lib
     grid = transfer_lib.decoding_grid("beam", 8, 1.0, ["0.3"], ["0", "0.1"])
     assert grid == [{"method": "beam", "contrast": 0.3, "beam_size": 8, "length_penalty": 1.0},

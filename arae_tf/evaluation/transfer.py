@@ -75,10 +75,13 @@ def decoding_grid(method, beam_size, length_penalty, contrasts, cycles=("0",)):
     """The decoding options of every (β, γ) in `contrasts` x `cycles` (strings or numbers), checked:
     ValueError names the bad value."""
     def numbers(values, flag):
-        try:
-            return [float(v) for v in values]
-        except ValueError:
-            raise ValueError(f"--{flag}: {values!r} holds a value that is not a number") from None
+        out = []
+        for v in values:
+            try:
+                out.append(float(v))
+            except ValueError:
+                raise ValueError(f"--{flag}: {v!r} is not a number") from None
+        return out
     out = []
     gammas = numbers(cycles, "cycle")
     for beta in numbers(contrasts, "contrast"):

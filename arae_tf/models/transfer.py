@@ -26,7 +26,7 @@ from arae_tf.distribute import apply_gradients, num_replicas
 from arae_tf.layers.mlp import critic_mlp
 from arae_tf.models.arae import ARAE
 from arae_tf.models.decoding import as_seed, cycle_transfer_by_class
-from arae_tf.models.text_api import check_cycle, check_decode_options, check_transfer_decoding
+from arae_tf.models.text_api import check_count, check_cycle, check_decode_options, check_transfer_decoding
 
 ADVERSARIES = ("wrong", "uniform")
 
@@ -212,16 +212,20 @@ class ARAETransfer(ARAE):
         content (`decoding.cycle_transfer_by_class`)."""
         options = {**self.transfer_decoding, **decode_kwargs}
         cycle = options.pop("cycle", 0.0)
+        if "cycle" not in decode_kwargs and options.get("method", "greedy") != "beam":
+            cycle = 0.0  # the model's reranking is for its beam; a caller's greedy (the paper's) drops it
         if not cycle:
             return self.decode_by_class(self.encode_ids(tokens), to, **options)
         check_cycle({"cycle": cycle, "method": options.get("method", "greedy")})
         if "decoder" in options:
             raise TypeError("transfer takes no `decoder` option: the target class chooses it")
+        options.pop("seed", None)  # beam search draws nothing
         check_decode_options(options, self.backbone.num_decoders)
         extra = sorted(set(options) - {"max_len", "method", "beam_size", "length_penalty", "contrast"})
         if extra:
             raise TypeError(f"decoding option(s) {extra} do not apply to cycle reranking (beam search)")
         tokens = np.asarray(tokens, np.int32)
+        check_count(len(tokens), "number of sentences")
         classes = self._check_classes(to, len(tokens)).astype(np.int32)
         if not len(tokens):
             return np.zeros((0, options.get("max_len", 20)), np.int32)
