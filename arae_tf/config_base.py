@@ -68,6 +68,7 @@ def base_config(model="arae"):
     b.init_range = 0.0        # > 0: U(-r, r) init as the reference code (0.1)
     b.reverse_input = False   # the encoder reads each sentence backwards (no faster on Yelp: docs/arae_yelp_training_curve.md)
     b.sampled_softmax = 0     # > 0: training reconstruction loss over the target + this many sampled words
+    b.dropout = 0.0           # > 0: dropout on word embeddings and decoder outputs in training (not in the papers)
     #                           (evaluation and decoding stay exact; docs/benchmarks.md, time to quality)
 
     c.optim = o = ml_collections.ConfigDict()

@@ -57,6 +57,7 @@ _CHECKS = [
     ("backbone.latent_dim", _positive_int, "an integer >= 1"),
     ("backbone.init_range", _nonnegative, "a number >= 0"),
     ("backbone.sampled_softmax", _nonnegative_int, "an integer >= 0 (0: exact softmax)"),
+    ("backbone.dropout", lambda v: _number(v) and 0 <= v < 1, "a rate in [0, 1)"),
     ("noise.code_noise", _nonnegative, "a number >= 0"),
     ("noise.anneal", lambda v: _number(v) and 0 < v <= 1, "a number in (0, 1]"),
     ("noise.anneal_every", _positive_int, "an integer >= 1"),

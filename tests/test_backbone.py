@@ -243,6 +243,29 @@ def test_sampled_softmax_is_a_training_loss_only(vocab, batch):
             tiny_backbone(len(vocab), sampled_softmax=bad)
 
 
+def test_dropout_acts_in_training_only(vocab, batch):
+    """`dropout`: codes and losses are the plain backbone's outside training; in training they change
+    from call to call (a seeded stream); 0 is no dropout; the rate round-trips and is range-checked."""
+    plain = tiny_backbone(len(vocab))
+    drop = tiny_backbone(len(vocab), dropout=0.5)
+    for a, b in zip(plain.trainable_variables, drop.trainable_variables):
+        b.assign(a)
+    z = tf.random.stateless_normal([batch.shape[0], 8], seed=[1, 2])
+    np.testing.assert_allclose(drop.encode(batch).numpy(), plain.encode(batch).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(drop.reconstruction(z, batch)["nll_sum"], plain.reconstruction(z, batch)["nll_sum"],
+                               rtol=1e-6)
+    np.testing.assert_allclose(plain.encode(batch, training=True).numpy(), plain.encode(batch).numpy(), rtol=1e-6)
+    a, b = drop.encode(batch, training=True).numpy(), drop.encode(batch, training=True).numpy()
+    assert not np.allclose(a, plain.encode(batch).numpy()) and not np.allclose(a, b)
+    nll = [float(drop.reconstruction(z, batch, training=True)["nll_sum"]) for _ in range(2)]
+    assert nll[0] != nll[1] and float(plain.reconstruction(z, batch)["nll_sum"]) not in nll
+    assert SentenceAutoencoderBackbone.from_config(drop.get_config()).dropout == 0.5
+    assert plain.dropout_seed is None and drop.dropout_seed is not None
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="dropout must be in"):
+            tiny_backbone(len(vocab), dropout=bad)
+
+
 def test_sampled_softmax_removes_accidental_hits_and_has_gradients(vocab, batch):
     from arae_tf.models.backbone import sampled_token_nll
     bb = tiny_backbone(len(vocab))

@@ -83,7 +83,7 @@ class _Straight(dict):
 
     def __missing__(self, model):
         workdir = str(self.factory.mktemp(f"straight_{model}"))
-        extra = dict(backbone__sampled_softmax=8) if model == "arae" else {}
+        extra = {"arae": dict(backbone__sampled_softmax=8), "wae": dict(backbone__dropout=0.2)}.get(model, {})
         train_lib.train_and_evaluate(_config(model, **extra), workdir)
         self[model] = _weights(train_lib.checkpoint_at(workdir, 6))
         return self[model]
@@ -115,8 +115,9 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_weights(tmp_path, unint
 
 @pytest.mark.slow
 def test_wae_resumes_exactly(tmp_path, uninterrupted):
-    """WAE-S: the Gaussian encoder's noise and word dropout streams are restored too."""
-    config = _config("wae")
+    """WAE-S with backbone dropout: the Gaussian encoder's noise, word dropout and dropout streams are
+    restored too."""
+    config = _config("wae", backbone__dropout=0.2)
     with _raise_in_training(5), pytest.raises(Interrupt):
         train_lib.train_and_evaluate(config, str(tmp_path))
     train_lib.train_and_evaluate(config, str(tmp_path))

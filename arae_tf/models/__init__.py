@@ -60,7 +60,8 @@ def _backbone(config, vocab_size, num_decoders=1, stochastic=False):
                                        hidden_init=b.hidden_init, init_range=b.init_range or None,
                                        num_decoders=num_decoders, reverse_input=b.reverse_input,
                                        stochastic=stochastic, sampled_softmax=b.sampled_softmax,
-                                       decoder_hidden_dim=b.decoder_hidden_dim, bidirectional=b.bidirectional)
+                                       decoder_hidden_dim=b.decoder_hidden_dim, bidirectional=b.bidirectional,
+                                       dropout=b.get("dropout", 0.0))
 
 
 def _ae_optimizer(o):

@@ -61,6 +61,11 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
             It replaces the [tokens, vocab] projection, about half of every training step, with a
             [tokens, sampled] one. Evaluation, validation, `sentence_nll` and decoding always use the
             exact softmax. 0 (default): the exact softmax everywhere, as the papers.
+        dropout: rate of (non-recurrent) dropout on the encoder's and decoders' word embeddings and on
+            the decoder states before the output layer, in training only (`training=True`: the models'
+            train steps); its own seeded stream (`dropout_seed`), so a resumed run drops what an
+            uninterrupted one would. 0 (default): none, as the papers (the stochastic-WAE reference
+            code drops its inputs at 0.2).
     """
 
     modality = "text"
@@ -68,7 +73,8 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
 
     def __init__(self, vocab_size, embed_dim=128, hidden_dim=128, latent_dim=128, normalize_code=True,
                  code_dense=False, hidden_init=False, num_decoders=1, init_range=None, reverse_input=False,
-                 stochastic=False, sampled_softmax=0, decoder_hidden_dim=0, bidirectional=False, **kwargs):
+                 stochastic=False, sampled_softmax=0, decoder_hidden_dim=0, bidirectional=False, dropout=0.0,
+                 **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.vocab_size = vocab_size
@@ -93,6 +99,10 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
             raise ValueError(f"sampled_softmax must be in [0, vocab_size={vocab_size}), got {sampled_softmax}")
         self.sampled_softmax = int(sampled_softmax)
         self.sampler_seed = keras.random.SeedGenerator(0) if self.sampled_softmax else None
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.dropout = float(dropout)
+        self.dropout_seed = keras.random.SeedGenerator(1) if self.dropout else None
 
         # === Layers ===
         emb_init = keras.initializers.RandomUniform(-init_range, init_range) if init_range else "uniform"
@@ -142,14 +152,20 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
     # -- encoder --------------------------------------------------------------
     def encode(self, tokens, training=False):
         """Codes z [B, latent_dim] of token batches [B, T] (the mean mu for a Gaussian encoder)."""
-        return self.finish_code(self.encoder_state(tokens))
+        return self.finish_code(self.encoder_state(tokens, training))
 
     def encode_distribution(self, tokens, training=False):
         """(mu, log sigma^2), each [B, latent_dim]; log sigma^2 is None for a deterministic encoder."""
-        h = self.encoder_state(tokens)
+        h = self.encoder_state(tokens, training)
         return self.finish_code(h), (ops.cast(self.log_var_projection(h), "float32") if self.stochastic else None)
 
-    def encoder_state(self, tokens):
+    def _drop(self, x, training):
+        """`dropout` of x in training; x itself otherwise."""
+        if not (training and self.dropout):
+            return x
+        return keras.random.dropout(x, self.dropout, seed=self.dropout_seed)
+
+    def encoder_state(self, tokens, training=False):
         """The encoder LSTM's state after each row's last real token [B, hidden_dim]; with
         `bidirectional`, [forward state ; backward state] [B, 2 * hidden_dim]."""
         x = tokens[:, 1:]
@@ -157,7 +173,7 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         lengths = ops.sum(ops.cast(mask, "int32"), axis=1)
         if self.reverse_input:  # real tokens reversed in place, padding stays at the end
             x = tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
-        emb = self.encoder_embedding(x)
+        emb = self._drop(self.encoder_embedding(x), training)
         _, (h, _) = self.encoder_lstm.scan(self.encoder_lstm.project(emb), mask=mask)
         if not self.bidirectional:
             return h
@@ -178,12 +194,13 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
             return h, ops.zeros_like(h)
         return self.decoder_lstms[decoder].zero_state(tf.shape(z)[0], self.compute_dtype)
 
-    def decoder_states(self, z, inputs, decoder=0):
-        """Teacher-forced decoder states [B, T, hidden] for decoder inputs [B, T]."""
+    def decoder_states(self, z, inputs, decoder=0, training=False):
+        """Teacher-forced decoder states [B, T, hidden] for decoder inputs [B, T] (with `dropout` on
+        the embeddings and the states in training)."""
         lstm = self.decoder_lstms[decoder]
-        xw = lstm.project(self.decoder_embeddings[decoder](inputs), const=z)
+        xw = lstm.project(self._drop(self.decoder_embeddings[decoder](inputs), training), const=z)
         hs, _ = lstm.scan(xw, initial_state=self._initial_state(z, decoder))
-        return hs
+        return self._drop(hs, training)
 
     def reconstruction(self, z, tokens, decoder=0, inputs=None, training=False):
         """Token-level reconstruction statistics of `tokens` given codes `z`.
@@ -197,7 +214,7 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         """
         targets = tokens[:, 1:]
         inputs = tokens[:, :-1] if inputs is None else inputs
-        hs = self.decoder_states(z, inputs, decoder)
+        hs = self.decoder_states(z, inputs, decoder, training=training)
         if training and self.sampled_softmax:
             nll, correct, t_real = sampled_token_nll(hs, targets, self.output_projection, self.sampled_softmax,
                                                      seed=self.sampler_seed)
@@ -267,7 +284,7 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
                       num_decoders=self.num_decoders, init_range=self.init_range,
                       reverse_input=self.reverse_input, stochastic=self.stochastic,
                       sampled_softmax=self.sampled_softmax, decoder_hidden_dim=self._decoder_hidden_arg,
-                      bidirectional=self.bidirectional)
+                      bidirectional=self.bidirectional, dropout=self.dropout)
         return config
 
 
