@@ -46,6 +46,7 @@ import tensorflow as tf
 
 from arae_tf.data.vocab import BOS_ID, EOS_ID, valid_utf8_graph
 from arae_tf.models.decoding import cycle_transfer_by_class, interpolation_path
+from arae_tf.models.text_api import split_cycle
 
 SIGNATURES = ("encode", "reconstruct", "sample", "interpolate", "transfer")
 
@@ -124,8 +125,7 @@ def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, max_batc
 
     def transfer_text(sentences, to):
         """`model.transfer`'s decoding: its `transfer_decoding`, with cycle reranking when it sets `cycle`."""
-        options = dict(model.transfer_decoding)
-        cycle = options.pop("cycle", 0.0)
+        options, cycle = split_cycle(model.transfer_decoding)
         if not cycle:
             return encode_text(sentences, to, **options)
         tokens = ids(sentences)

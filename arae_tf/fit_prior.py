@@ -64,12 +64,12 @@ def main(argv):
         except ValueError:
             raise app.UsageError(f"--generator_hidden={','.join(FLAGS.generator_hidden)}: give positive integers, "
                                  "e.g. 256,256") from None
-    if FLAGS.critic_warmup < 0:
-        raise app.UsageError(f"--critic_warmup={FLAGS.critic_warmup}: must be >= 0")
-    if FLAGS.generator_lr is not None and not FLAGS.generator_lr > 0:
-        raise app.UsageError(f"--generator_lr={FLAGS.generator_lr:g}: must be > 0")
     try:
-        prior_lib.check_generator_sizes(FLAGS.noise_dim, hidden)  # before the source is loaded
+        prior_lib.check_refit_schedule(FLAGS.critic_warmup, FLAGS.generator_lr)  # before the source is loaded
+    except ValueError as e:
+        raise app.UsageError(str(e)) from None
+    try:
+        prior_lib.check_generator_sizes(FLAGS.noise_dim, hidden)
     except ValueError:
         raise app.UsageError("--noise_dim and --generator_hidden must be positive") from None
     prior_lib.refit_prior_to_workdir(FLAGS.preset, FLAGS.source, FLAGS.workdir, FLAGS.iterations, FLAGS.batch_size,

@@ -35,6 +35,14 @@ def check_generator_sizes(noise_dim, generator_hidden):
         raise ValueError(f"noise_dim and generator_hidden must be positive, got {noise_dim} and {generator_hidden}")
 
 
+def check_refit_schedule(critic_warmup, generator_lr):
+    """ValueError naming the flag unless critic_warmup >= 0 and generator_lr (None: the source's) > 0."""
+    if critic_warmup < 0:
+        raise ValueError(f"--critic_warmup={critic_warmup}: must be >= 0")
+    if generator_lr is not None and not generator_lr > 0:
+        raise ValueError(f"--generator_lr={generator_lr:g}: must be > 0")
+
+
 def rebuild_with_new_critic(model, config, critic_batchnorm=False, gp_weight=None, generator_normalize=False,
                             fresh_generator=False, noise_dim=None, generator_hidden=None, seed=None,
                             generator_skip=None):
@@ -103,11 +111,11 @@ def moment_init_generator(model, codes):
     exactly `evaluation.samples.gaussian_code_sampler`'s distribution until adversarial training moves
     it (`ARAE.fit_prior`). Returns the model."""
     check_moment_init(model)
+    from arae_tf.evaluation.samples import gaussian_fit
     codes = np.asarray(codes, np.float64)
     if codes.ndim != 2 or codes.shape[1] != model.latent_dim or codes.shape[0] < 2:
         raise ValueError(f"codes must be [N, {model.latent_dim}] with N >= 2, got shape {codes.shape}")
-    mean, cov = codes.mean(0), np.cov(codes, rowvar=False)
-    tril = np.linalg.cholesky(cov + 1e-6 * np.eye(len(mean)))
+    mean, tril = gaussian_fit(codes)
     kernel = np.zeros((model.noise_dim, model.latent_dim), np.float32)
     kernel[: model.latent_dim] = tril.T
     skip, out = model.generator.get_layer("skip"), model.generator.get_layer("out")
@@ -116,7 +124,7 @@ def moment_init_generator(model, codes):
     out.kernel.assign(np.zeros(out.kernel.shape, np.float32))
     out.bias.assign(np.zeros(out.bias.shape, np.float32))
     _log(f"generator started at the Gaussian fit of {len(codes)} codes (mean norm {np.linalg.norm(mean):.3f}, "
-         f"tr cov {np.trace(cov):.3f})")
+         f"tr cov {np.sum(tril ** 2):.3f})")
     return model
 
 
@@ -144,10 +152,7 @@ def refit_prior_to_workdir(preset, source, workdir, iterations, batch_size=128, 
                                             generator_skip=generator_skip)
     if moment_init:
         check_moment_init(model)  # before the codes are computed
-    if critic_warmup < 0:
-        raise ValueError(f"critic_warmup must be >= 0, got {critic_warmup}")
-    if generator_lr is not None and not generator_lr > 0:
-        raise ValueError(f"generator_lr must be > 0, got {generator_lr}")
+    check_refit_schedule(critic_warmup, generator_lr)
     if generator_lr is not None:
         model.generator_optimizer.learning_rate.assign(generator_lr)
     t = time.time()

@@ -35,13 +35,19 @@ def fit_codes(model, dataset, config):
     return model.fit_code_distribution(dataset, max_batches=config.eval.code_fit_batches)
 
 
+def gaussian_fit(codes):
+    """(mean [d], Cholesky factor L [d, d] of the covariance + 1e-6 I) of codes [N, d], float64: the
+    Gaussian that `gaussian_code_sampler` draws from and `prior_lib.moment_init_generator` starts at."""
+    codes = np.asarray(codes, np.float64)
+    mean, cov = codes.mean(0), np.cov(codes, rowvar=False)
+    return mean, np.linalg.cholesky(cov + 1e-6 * np.eye(len(mean)))
+
+
 def gaussian_code_sampler(codes):
     """A sampler `fn(n, seed) -> codes [n, d]` drawing from the Gaussian N(mean, cov) fitted to `codes`
     [N, d] (ARAE Table 1's baseline prior for an AE: its training codes' Gaussian). Stateless: the
     same seed gives the same codes."""
-    codes = np.asarray(codes, np.float64)
-    mean, cov = codes.mean(0), np.cov(codes, rowvar=False)
-    tril = np.linalg.cholesky(cov + 1e-6 * np.eye(len(mean)))
+    mean, tril = gaussian_fit(codes)
     mean_t, tril_t = tf.constant(mean, tf.float32), tf.constant(tril, tf.float32)
 
     def sample(n, seed):

@@ -139,6 +139,18 @@ def check_transfer_decoding(options, where="transfer_decoding"):
     return options
 
 
+def split_cycle(stored, overrides=None):
+    """(decoding options, cycle weight) of a transfer: the model's `stored` transfer decoding overridden
+    by a call's `overrides`, with `cycle` taken out. A stored cycle is dropped when the overrides choose
+    another method than beam search (the reranking is for the beam; e.g. the paper's greedy)."""
+    overrides = overrides or {}
+    options = {**stored, **overrides}
+    cycle = options.pop("cycle", 0.0)
+    if "cycle" not in overrides and options.get("method", "greedy") != "beam":
+        cycle = 0.0
+    return options, cycle
+
+
 def check_cycle(options, where="decoding options"):
     """ValueError naming `where` unless `options`' `cycle` (if any) is a number >= 0, and > 0 only with
     method beam."""

@@ -26,7 +26,8 @@ from arae_tf.distribute import apply_gradients, num_replicas
 from arae_tf.layers.mlp import critic_mlp
 from arae_tf.models.arae import ARAE
 from arae_tf.models.decoding import as_seed, cycle_transfer_by_class
-from arae_tf.models.text_api import check_count, check_cycle, check_decode_options, check_transfer_decoding
+from arae_tf.models.text_api import (check_count, check_cycle, check_decode_options, check_transfer_decoding,
+                                     split_cycle)
 
 ADVERSARIES = ("wrong", "uniform")
 
@@ -210,10 +211,7 @@ class ARAETransfer(ARAE):
         sentence), with `transfer_decoding` (greedy unless set) overridden by `decode_kwargs`. With
         `cycle` > 0 (beam search only) each transfer is the beam candidate that best keeps the source's
         content (`decoding.cycle_transfer_by_class`)."""
-        options = {**self.transfer_decoding, **decode_kwargs}
-        cycle = options.pop("cycle", 0.0)
-        if "cycle" not in decode_kwargs and options.get("method", "greedy") != "beam":
-            cycle = 0.0  # the model's reranking is for its beam; a caller's greedy (the paper's) drops it
+        options, cycle = split_cycle(self.transfer_decoding, decode_kwargs)
         if not cycle:
             return self.decode_by_class(self.encode_ids(tokens), to, **options)
         check_cycle({"cycle": cycle, "method": options.get("method", "greedy")})
