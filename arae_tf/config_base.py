@@ -96,6 +96,8 @@ def base_config(model="arae"):
     #                                bfloat16 (AMX/AVX-512 BF16 CPUs, Ampere+ GPUs, TPUs); softmax, codes, GAN MLPs and
     #                                variables float32. No float16 (it would need loss scaling in the custom steps).
     t.strategy = "default"    # "default" | "mirrored" | "multiworker" | "tpu"
+    t.init_from = ""          # warm start: a zoo preset (name or directory) whose weights and vocabulary a new
+    #                           run starts from (fine-tuning); ignored once the workdir holds checkpoints
 
     c.eval = e = ml_collections.ConfigDict()
     e.max_batches = 0         # validation batches per evaluation (0: all)

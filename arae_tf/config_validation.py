@@ -106,6 +106,7 @@ _CHECKS = [
     ("train.keep_checkpoints", _positive_int, "an integer >= 1"),
     ("train.mixed_precision", _one_of("float32", "mixed_bfloat16"), None),
     ("train.strategy", _one_of("default", "mirrored", "multiworker", "tpu"), None),
+    ("train.init_from", lambda v: isinstance(v, str), "a preset name or directory ('' for none)"),
     ("eval.max_batches", _nonnegative_int, "an integer >= 0 (0: all)"),
     ("eval.bleu_sentences", _positive_int, "an integer >= 1"),
     ("eval.num_samples", _nonnegative_int, "an integer >= 0"),

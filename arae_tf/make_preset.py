@@ -31,7 +31,10 @@ flags.DEFINE_multi_string("compare", [], "Other evaluated workdirs for the card'
 flags.DEFINE_string("notes", "", "A Markdown file appended to the card (measured curves, caveats).")
 flags.DEFINE_string("paper_row", "", "WAE-family presets: the stochastic-WAE paper's table row to put the evaluation "
                     "beside (e.g. 'WAE-S λ_KL=0.01' for SNLI Table 1, 'WED-S' for DailyDialog Table 2).")
-flags.mark_flags_as_required(["workdir", "name"])
+flags.mark_flags_as_required(["workdir", "name", "description"])
+flags.register_validator("description", lambda v: v is None or bool(v.strip()),
+                         message="--description must say in one line what the preset is (zoo.list() and the "
+                         "model card's first line show it)")
 FLAGS = flags.FLAGS
 
 

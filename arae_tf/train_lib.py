@@ -43,7 +43,7 @@ from arae_tf.evaluation import transfer as transfer_lib
 from arae_tf.distribute import make_strategy
 from arae_tf.models import build_model
 # Re-exported: the workdir's layout and checkpoints, as callers knew them here.
-from arae_tf.workdir import (CheckpointError, Checkpointer, TrainingDiverged, checkpoint_at,  # noqa: F401
+from arae_tf.workdir import (SEED_STATE, CheckpointError, Checkpointer, TrainingDiverged, checkpoint_at,  # noqa: F401
                              latest_checkpoint, prepare_vocabulary, record_run, resume, save_final)
 
 
@@ -169,11 +169,16 @@ def train_and_evaluate(config, workdir):
 class _Sentences:
     """The text data of a run: examples, vocabulary, streams and the validation evaluator."""
 
-    def __init__(self, config, workdir, write_dir):
+    def __init__(self, config, workdir, write_dir, preset=None):
         self.config, self.write_dir = config, write_dir
         self.train_ex = load_examples(config.data, "train")
         self.valid_ex = validation_order(load_examples(config.data, "valid"), config.seed)
-        self.vocab = prepare_vocabulary(config, self.train_ex, workdir, write_dir)
+        given = None
+        if preset is not None:
+            given = os.path.join(preset, "vocabulary.txt")
+            if not os.path.exists(given):
+                raise ValueError(f"train.init_from: {preset} has no vocabulary.txt: it is not a text model's preset")
+        self.vocab = prepare_vocabulary(config, self.train_ex, workdir, write_dir, given)
         d = config.data
         # A pass (train.epochs, per-pass schedules) is over the examples the length policy keeps.
         # Tokenized once: the training and code-fit streams are built from it.
@@ -217,8 +222,10 @@ class _Sentences:
 class _Images:
     """The image data of a run (`data.source = "images"`): no vocabulary."""
 
-    def __init__(self, config, workdir, write_dir):
+    def __init__(self, config, workdir, write_dir, preset=None):
         from arae_tf import image_lib
+        if preset is not None and os.path.exists(os.path.join(preset, "vocabulary.txt")):
+            raise ValueError(f"train.init_from: {preset} is a text model's preset; this config trains on images")
         self.config = config
         self.train = image_lib.load_split(config, "train")
         self.valid = image_lib.load_split(config, "valid")
@@ -237,12 +244,43 @@ class _Images:
         return train_ds, lambda m: image_lib.evaluate(m, self.config, valid_ds, code_fit if m.fits_codes else None)
 
 
+def warm_start_preset(config, workdir):
+    """The verified directory of the preset `train.init_from` names, or None: where it is empty, or
+    where `workdir` already holds a checkpoint (a resumed run continues from its checkpoint)."""
+    name = config.train.get("init_from", "")
+    if not name:
+        return None
+    if latest_checkpoint(workdir)[0]:
+        logging.info(f"[init] {workdir} holds checkpoints: resuming them; train.init_from={name!r} is not read again")
+        return None
+    from arae_tf import zoo
+    return zoo.resolve(name)
+
+
+def init_from_preset(model, preset, name):
+    """Warm start: `model`'s weights (all but its iteration counter, which starts from 0) from the
+    preset directory `preset`. A preset of another model or other sizes is refused before any weight
+    changes, naming the first weight that differs."""
+    from arae_tf import zoo
+    with open(os.path.join(preset, "model.json")) as f:
+        kind = json.load(f).get("class_name")
+    if kind != type(model).__name__:
+        raise zoo.PresetError(f"train.init_from={name!r}: {preset} holds a {kind} model; this config builds "
+                              f"{type(model).__name__}")
+    n = zoo.assign_preset_weights(model, preset, "train.init_from needs a config that builds the preset's model "
+                                  "(its sizes are in the preset's metadata.json, training.config)",
+                                  skip=("train_iterations", SEED_STATE))
+    logging.info(f"[init] {n} weights from preset {preset} (train.init_from={name!r}); iterations count from 0")
+
+
 def _train_and_evaluate(config, workdir, write_dir, strategy):
     """`train_and_evaluate`, resuming from `workdir` and writing to `write_dir` (the workdir, except
     on non-chief workers)."""
     keras.utils.set_random_seed(config.seed)
     t0 = time.time()
-    data = (_Images if config.data.source == "images" else _Sentences)(config, workdir, write_dir)
+    preset = warm_start_preset(config, workdir)
+    new_vocab = preset is not None and not os.path.exists(os.path.join(workdir, "vocabulary.txt"))
+    data = (_Images if config.data.source == "images" else _Sentences)(config, workdir, write_dir, preset)
     vocab = data.vocab
     total = resolve_steps(config, data.n_train)
     steps_per_pass = int(math.ceil(data.n_train / config.data.batch_size))  # what "-1: one pass" means
@@ -261,6 +299,13 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
         step = int(model.train_iterations.numpy())
         logging.info(f"[resume] from {ckpt} at step {step}")
         restore_learning_rates(model, configured)
+    elif preset is not None:
+        try:
+            init_from_preset(model, preset, config.train.init_from)
+        except Exception:
+            if new_vocab:  # nothing half-written: the refused warm start leaves the workdir as it was
+                os.remove(os.path.join(write_dir, "vocabulary.txt"))
+            raise
     record_run(write_dir, {"config": config.to_dict(), "command": sys.argv,
                            "started": time.strftime("%Y-%m-%d %H:%M:%S")})
 

@@ -223,12 +223,27 @@ def record_run(write_dir, record):
     atomic_json(path, record)
 
 
-def prepare_vocabulary(config, train_examples, workdir, write_dir=None):
-    """The workdir's vocabulary, or one built from the training examples and saved to `write_dir`
-    (default the workdir)."""
+def prepare_vocabulary(config, train_examples, workdir, write_dir=None, given=None):
+    """The workdir's vocabulary, or `given` (a vocabulary file: a warm start's, `train.init_from`),
+    or one built from the training examples; a new one is saved to `write_dir` (default the
+    workdir). With `given`, a vocabulary already in the workdir must be the same (`VocabularyError`
+    naming both files)."""
     path = os.path.join(workdir, "vocabulary.txt")
     if os.path.exists(path):
-        return Vocabulary.load(path, lowercase=config.data.lowercase)
+        vocab = Vocabulary.load(path, lowercase=config.data.lowercase)
+        if given is not None:
+            wanted = Vocabulary.load(given, lowercase=config.data.lowercase)
+            if wanted.digest() != vocab.digest():
+                from arae_tf.data.vocab import VocabularyError
+                raise VocabularyError(f"{path} is not the vocabulary of {given} (sha256 {vocab.digest()[:12]}... "
+                                      f"against {wanted.digest()[:12]}...): a warm start trains with its "
+                                      f"preset's vocabulary; use a new workdir")
+        return vocab
+    if given is not None:
+        vocab = Vocabulary.load(given, lowercase=config.data.lowercase)
+        os.makedirs(write_dir or workdir, exist_ok=True)
+        vocab.save(os.path.join(write_dir or workdir, "vocabulary.txt"))
+        return vocab
     vocab = Vocabulary.build((t for t, _ in train_examples), max_size=config.data.vocab_size,
                              min_count=config.data.min_count, lowercase=config.data.lowercase)
     os.makedirs(write_dir or workdir, exist_ok=True)

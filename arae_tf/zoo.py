@@ -290,6 +290,43 @@ def dequantized(arrays, where):
     return out
 
 
+def preset_arrays(path):
+    """{variable path: array} of the weights of preset directory `path` (checked finite; int8 matrices
+    dequantized to float32; float16 ones left as stored)."""
+    where = os.path.join(path, "weights.npz")
+    with np.load(where) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    check_finite(arrays, where)
+    return dequantized(arrays, where)
+
+
+def assign_preset_weights(model, path, mismatch, skip=()):
+    """Assigns preset `path`'s weights to `model`'s variables of the same paths, cast to each variable's
+    dtype. Every weight is checked (name and shape; `mismatch` ends the message) before any is assigned,
+    so a refused preset leaves `model` as it was. Variables whose path ends with one of `skip` keep
+    their values and need not be in the preset."""
+    where = os.path.join(path, "weights.npz")
+    arrays = preset_arrays(path)
+    skipped = lambda p: any(p.endswith(s) for s in skip)  # noqa: E731
+    names = {k for k in arrays if not skipped(k)}
+    pairs = []
+    for v in model.weights:
+        if skipped(v.path):
+            continue
+        if v.path not in names:
+            raise PresetError(f"{where} has no weight {v.path!r}: {mismatch}")
+        a = arrays[v.path]
+        if tuple(a.shape) != tuple(v.shape):
+            raise PresetError(f"{where}: {v.path} has shape {a.shape}, the model expects {tuple(v.shape)}: {mismatch}")
+        pairs.append((v, a))
+        names.discard(v.path)
+    if names:
+        raise PresetError(f"{where} has weights the model does not: {sorted(names)[:5]}: {mismatch}")
+    for v, a in pairs:
+        v.assign(a.astype(v.dtype))
+    return len(pairs)
+
+
 def _with_dtype_policy(config, policy):
     """`config` (a serialized Keras object) with every layer's dtype policy replaced by `policy`."""
     if isinstance(config, dict):
@@ -329,21 +366,7 @@ def _load_verified(path, compile, dtype):
         config = {k: v for k, v in config.items() if k != "compile_config"}
     # The policy in the config is each layer's own; sublayers made in __init__ take the global one.
     model = keras.saving.deserialize_keras_object(_with_dtype_policy(config, dtype))
-    with np.load(os.path.join(path, "weights.npz")) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    check_finite(arrays, f"{path}/weights.npz")
-    arrays = dequantized(arrays, f"{path}/weights.npz")
-    names = set(arrays)
-    for v in model.weights:
-        if v.path not in names:
-            raise PresetError(f"{path}/weights.npz has no weight {v.path!r}: the preset does not match its model.json")
-        a = arrays[v.path]
-        if tuple(a.shape) != tuple(v.shape):
-            raise PresetError(f"{path}/weights.npz: {v.path} has shape {a.shape}, the model expects {v.shape}")
-        v.assign(a.astype(v.dtype))
-        names.discard(v.path)
-    if names:
-        raise PresetError(f"{path}/weights.npz has weights the model does not: {sorted(names)[:5]}")
+    assign_preset_weights(model, path, "the preset does not match its model.json")
     if model.modality == "text":
         if "vocabulary.txt" not in verify(path):  # verified before, listed or not: a text model needs it listed
             raise PresetError(f"{path}/{MANIFEST} does not list vocabulary.txt, which a text model needs")

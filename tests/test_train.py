@@ -267,3 +267,65 @@ def test_resuming_on_other_training_data_warns(tmp_path, caplog):
     config.data.builtin_train_size += 100
     assert train_lib.train_and_evaluate(config, workdir)["step"] == 6
     assert re.search(r"ckpt-4\.json was trained on other training data \(sha256 \w{12}\.\.\. against", caplog.text)
+
+
+def test_a_run_warm_starts_from_a_preset_and_refuses_another_models(tmp_path, caplog):
+    """`train.init_from`: a new run starts from a preset's weights (its iteration counter from 0) and
+    vocabulary; once it has checkpoints it resumes them; a preset of other sizes is refused, naming
+    the weight, before anything is written; a workdir holding another vocabulary is refused."""
+    caplog.set_level(logging.INFO, logger="absl")
+    import unittest.mock
+    from arae_tf import workdir as workdir_lib, zoo
+    from arae_tf.configs import arae_builtin
+    from arae_tf.data.vocab import VocabularyError
+    config = arae_builtin.get_config("smoke")
+    config.train.steps, config.train.eval_every = 2, 2
+    source = str(tmp_path / "source")
+    train_lib.train_and_evaluate(config, source)
+    model, vocab, _ = workdir_lib.load_trained(source)
+    preset = zoo.save_preset(model, vocab, str(tmp_path / "warm"), {"name": "warm", "description": "test"},
+                             dtype="float32")
+    stored = {v.path: np.asarray(v.numpy()) for v in model.weights}
+
+    config.train.init_from = preset
+    seen = {}
+    real_fit = train_lib.keras.Model.fit
+
+    def spy(m, *args, **kwargs):
+        seen.update({v.path: np.asarray(v.numpy()) for v in m.weights})
+        return real_fit(m, *args, **kwargs)
+    run = str(tmp_path / "run")
+    with unittest.mock.patch.object(train_lib.keras.Model, "fit", spy):
+        assert train_lib.train_and_evaluate(config, run)["step"] == 2
+    counter = lambda weights: [v for k, v in weights.items() if k.endswith("/train_iterations")]  # noqa: E731
+    assert counter(stored) == [2] and counter(seen) == [0]  # the model's name (its prefix) differs in-process
+    plain = lambda weights: {k: v for k, v in weights.items() if not k.endswith("/train_iterations")}  # noqa: E731
+    assert plain(seen).keys() == plain(stored).keys()
+    for path, value in plain(stored).items():
+        np.testing.assert_array_equal(seen[path], value, err_msg=path)
+    assert "[init] " in caplog.text and "iterations count from 0" in caplog.text
+    assert open(os.path.join(run, "vocabulary.txt")).read() == open(os.path.join(preset, "vocabulary.txt")).read()
+
+    caplog.clear()  # with checkpoints the run resumes them and reads the preset no more
+    config.train.steps = 4
+    assert train_lib.train_and_evaluate(config, run)["step"] == 4
+    assert "[resume] from" in caplog.text and "is not read again" in caplog.text
+
+    other = arae_builtin.get_config("smoke")
+    other.backbone.latent_dim = 12
+    other.train.init_from = preset
+    refused = str(tmp_path / "refused")
+    with pytest.raises(zoo.PresetError, match=r"warm/weights.npz has no weight .code_projection/kernel.: train.init_from needs a config"):
+        train_lib.train_and_evaluate(other, refused)
+    assert not os.path.exists(os.path.join(refused, "vocabulary.txt"))
+    assert not os.path.exists(os.path.join(refused, "config.json"))
+
+    config.train.steps = 2
+    elsewhere = str(tmp_path / "elsewhere")
+    os.makedirs(elsewhere)
+    Vocabulary(["only", "three", "words"]).save(os.path.join(elsewhere, "vocabulary.txt"))
+    with pytest.raises(VocabularyError, match=r"elsewhere/vocabulary.txt is not the vocabulary of .*warm/vocabulary.txt"):
+        train_lib.train_and_evaluate(config, elsewhere)
+    config.train.init_from = "no_such_preset"
+    with pytest.raises(zoo.PresetError, match="unknown preset 'no_such_preset'"):
+        train_lib.train_and_evaluate(config, str(tmp_path / "unknown"))

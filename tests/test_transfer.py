@@ -155,7 +155,7 @@ def test_transfer_decoding_evaluated_and_published(builtin_transfer, tmp_path):
     model, _, workdir = builtin_transfer
     spec = "method=beam,beam_size=3,contrast=0.2"
     cmd = [sys.executable, "-m", "arae_tf.make_preset", f"--workdir={workdir}", "--name=tiny_transfer",
-           f"--zoo_dir={tmp_path}", f"--transfer_decoding={spec}"]
+           f"--zoo_dir={tmp_path}", f"--transfer_decoding={spec}", "--description=a tiny transfer model"]
     shutil.rmtree(os.path.join(workdir, "eval-beam3-c0.2"), ignore_errors=True)
     source = preset_lib.load_source(workdir)  # in-process (make_preset's CLI runs below, once)
     with pytest.raises(preset_lib.TransferDecodingError, match="--transfer_decoding=method=beam,beam_size=3,contrast=0.2 first"):

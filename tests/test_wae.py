@@ -374,6 +374,8 @@ def test_make_preset_of_a_dialog_model(dialog_run, tmp_path):
            f"--zoo_dir={tmp_path}", "--description=a tiny WED-D"]
     bad = subprocess.run(cmd + ["--paper_row=WED-Q"], cwd=REPO, capture_output=True, text=True)
     assert bad.returncode != 0 and "not a row of the WAE paper tables" in bad.stderr
+    blank = subprocess.run(cmd + ["--description= "], cwd=REPO, capture_output=True, text=True)
+    assert blank.returncode != 0 and "--description must say in one line what the preset is" in blank.stderr
     assert os.listdir(tmp_path) == []
     ok = subprocess.run(cmd + ["--paper_row=WED-D"], cwd=REPO, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr[-2000:]
