@@ -307,6 +307,12 @@ def test_cycle_reranking_keeps_the_beam_candidate_the_source_reads_back_from_bes
     np.testing.assert_array_equal(  # gamma 0 through the reranking code: the beam's own best
         cycle_transfer_by_class(model.backbone, tokens, np.ones(4, np.int32), 0.0, **beam).numpy(),
         decode_by_class(model.backbone, model.backbone.encode(tokens), np.ones(4, np.int32), **beam).numpy())
+    # Scored a few candidate rows at a time (bounded memory): the same choices as all at once.
+    np.testing.assert_array_equal(
+        cycle_transfer_by_class(model.backbone, tokens, np.array([1, 0, 1, 1], np.int32), 0.5, chunk_rows=4,
+                                **beam).numpy(),
+        cycle_transfer_by_class(model.backbone, tokens, np.array([1, 0, 1, 1], np.int32), 0.5, chunk_rows=1000,
+                                **beam).numpy())
     chosen = model.transfer_ids(tokens, 1, cycle=1e4, **beam)
     bb = model.backbone
     seqs, _ = BeamSampler(3, 1.0).nbest(bb, bb.encode(tokens), max_len=20, decoder=1, contrast=0.2)

@@ -183,8 +183,30 @@ class BeamSampler:
         return tf.pad(seqs, [[0, 0], [0, 0], [0, max_len - t]]), norm
 
 
+# Candidates scored at once by the cycle term: its teacher-forced pass holds [rows, length, vocabulary]
+# logits, 1,024 rows of 20 tokens over 10k words are about 0.8 GB (500 sentences of 64 beams at once,
+# about 20 GB, crashed a 24 GB machine).
+CYCLE_CHUNK_ROWS = 1024
+
+
+def map_row_chunks(fn, arrays, chunk_rows):
+    """fn(*chunk) -> [rows] float32 over the rows of `arrays` (tensors of one leading size n), `chunk_rows`
+    rows at a time (one after another, so memory is bounded by a chunk), concatenated: [n].
+    Graph-compatible; the last chunk is filled up with copies of the last row, whose results are dropped."""
+    n = tf.shape(arrays[0])[0]
+
+    def chunked():
+        padded = tf.cast(tf.math.ceil(n / chunk_rows), tf.int32) * chunk_rows
+        index = tf.minimum(tf.range(padded), n - 1)
+        chunks = [tf.reshape(tf.gather(a, index), tf.concat([[-1, chunk_rows], tf.shape(a)[1:]], 0))
+                  for a in arrays]
+        out = tf.map_fn(lambda xs: fn(*xs), chunks, fn_output_signature=tf.TensorSpec([None], tf.float32))
+        return tf.reshape(out, [-1])[:n]
+    return tf.cond(n > 0, chunked, lambda: tf.zeros([0], tf.float32))  # a class no sentence goes to
+
+
 def cycle_transfer_by_class(backbone, tokens, classes, cycle, max_len=20, beam_size=4, length_penalty=0.0,
-                            contrast=0.0, method="beam"):
+                            contrast=0.0, method="beam", chunk_rows=CYCLE_CHUNK_ROWS):
     """Transfers [N, max_len] of source sentences `tokens` [N, T] (`<bos> w.. <eos> <pad>..`) to the
     classes [N] (int32), each chosen among its beam's `beam_size` candidates y by cycle consistency:
 
@@ -195,7 +217,9 @@ def cycle_transfer_by_class(backbone, tokens, classes, cycle, max_len=20, beam_s
     target's (their mean; with two classes, the source class's decoder), given the code of the
     candidate. It prefers the candidates from which the source can be read back, i.e. those that
     keep its content (a cycle-consistency reranking of the n-best list; the model alone scores it,
-    no classifier). `cycle` 0 gives `decode_by_class`'s beam search. Graph-compatible."""
+    no classifier). `cycle` 0 gives `decode_by_class`'s beam search. The candidates are scored
+    `chunk_rows` at a time (`map_row_chunks`), so memory does not grow with N * beam_size.
+    Graph-compatible."""
     if method != "beam":
         raise ValueError(f"cycle reranking reranks a beam's candidates: method must be 'beam', got {method!r}")
     tokens = tf.convert_to_tensor(tokens, tf.int32)
@@ -209,10 +233,13 @@ def cycle_transfer_by_class(backbone, tokens, classes, cycle, max_len=20, beam_s
         seqs, norm = sampler.nbest(backbone, tf.gather(z, rows), max_len=max_len, decoder=c, contrast=contrast)
         flat = tf.reshape(seqs, [-1, max_len])  # [n * K, max_len], example-major
         cand = tf.concat([tf.fill([tf.shape(flat)[0], 1], BOS_ID), flat], axis=1)
-        z_cand = backbone.encode(cand)
         x = tf.repeat(tf.gather(tokens, rows), K, axis=0)
         others = [d for d in range(backbone.num_decoders) if d != c] or [c]
-        loglik = -tf.add_n([backbone.sentence_nll(z_cand, x, decoder=d) for d in others]) / len(others)
+
+        def source_loglik(cand_rows, x_rows, others=others):
+            z_cand = backbone.encode(cand_rows)
+            return -tf.add_n([backbone.sentence_nll(z_cand, x_rows, decoder=d) for d in others]) / len(others)
+        loglik = map_row_chunks(source_loglik, [cand, x], chunk_rows)
         per_token = tf.reshape(loglik / tf.repeat(tf.maximum(tf.gather(source_len, rows), 1.0), K), [-1, K])
         best = tf.argmax(norm + cycle * per_token, axis=1, output_type=tf.int32)
         out = tf.tensor_scatter_nd_update(out, rows[:, None], tf.gather(seqs, best, batch_dims=1))
