@@ -136,6 +136,17 @@ def test_unknown_name_lists_known(monkeypatch, tmp_path, preset):
     assert zoo.load("tiny").preset["name"] == "tiny"
 
 
+def test_every_shipped_preset_says_what_it_is():
+    """zoo.list() and each card's first paragraph show a one-line description (three arae_yelp
+    presets once shipped without one; make_preset now requires it)."""
+    shipped = [p for p in zoo.list() if p["location"].startswith(zoo.presets_dir())]
+    assert {p["name"] for p in shipped} >= {"arae_yelp", "arae_snli", "wae_snli", "wed_dailydialog", "arae_mnist"}
+    for p in shipped:
+        assert len(p["description"].strip()) > 20, p["name"]
+        card = open(os.path.join(p["location"], "MODEL_CARD.md"), encoding="utf-8").read().split("\n")
+        assert card[:3] == [f"# {p['name']}", "", p["description"]], p["name"]
+
+
 def test_remote_preset_checked_by_sha256(monkeypatch, tmp_path, preset):
     monkeypatch.setenv("ARAE_TF_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("ARAE_TF_ZOO_DIR", str(tmp_path / "empty"))
