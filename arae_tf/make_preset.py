@@ -19,7 +19,7 @@ flags.DEFINE_string("workdir", None, "Training workdir.")
 flags.DEFINE_integer("checkpoint", 0, "Step of the checkpoint to publish (default: final/ weights or the "
                      "newest checkpoint); its evaluation is read from <workdir>/eval-<step>/.")
 flags.DEFINE_string("name", None, "Preset name (directory under --zoo_dir).")
-flags.DEFINE_string("description", "", "One line for zoo.list().")
+flags.DEFINE_string("description", None, "One line for zoo.list() and the card's first paragraph (required).")
 flags.DEFINE_string("zoo_dir", None, "Where presets live (default: the repository's zoo/).")
 flags.DEFINE_enum("dtype", "float16", ["float16", "float32", "int8"],
                   "Weight storage: float16, float32 (exact) or int8 (the embeddings and output layer as int8 "
@@ -32,7 +32,7 @@ flags.DEFINE_string("notes", "", "A Markdown file appended to the card (measured
 flags.DEFINE_string("paper_row", "", "WAE-family presets: the stochastic-WAE paper's table row to put the evaluation "
                     "beside (e.g. 'WAE-S λ_KL=0.01' for SNLI Table 1, 'WED-S' for DailyDialog Table 2).")
 flags.mark_flags_as_required(["workdir", "name", "description"])
-flags.register_validator("description", lambda v: v is None or bool(v.strip()),
+flags.register_validator("description", lambda v: v is None or bool(v.strip()),  # None: absl's "required"
                          message="--description must say in one line what the preset is (zoo.list() and the "
                          "model card's first line show it)")
 FLAGS = flags.FLAGS

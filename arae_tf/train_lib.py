@@ -175,10 +175,14 @@ class _Sentences:
         self.valid_ex = validation_order(load_examples(config.data, "valid"), config.seed)
         given = None
         if preset is not None:
-            given = os.path.join(preset, "vocabulary.txt")
-            if not os.path.exists(given):
-                raise ValueError(f"train.init_from: {preset} has no vocabulary.txt: it is not a text model's preset")
+            from arae_tf import zoo
+            given = zoo.preset_vocabulary(preset)
+            if given is None:
+                raise zoo.PresetError(f"train.init_from: {preset} is an image model's preset; this config trains "
+                                      "on sentences")
         self.vocab = prepare_vocabulary(config, self.train_ex, workdir, write_dir, given)
+        # A warm start's vocabulary is written once its weights are accepted (`save_vocabulary`).
+        self.unsaved_vocabulary = given is not None and not os.path.exists(os.path.join(workdir, "vocabulary.txt"))
         d = config.data
         # A pass (train.epochs, per-pass schedules) is over the examples the length policy keeps.
         # Tokenized once: the training and code-fit streams are built from it.
@@ -186,6 +190,13 @@ class _Sentences:
                                                 with_sources=True)
         self.n_train = len(self.encoded[0])
         self.vocab_size = len(self.vocab)
+
+    def save_vocabulary(self):
+        """Writes a warm start's vocabulary to the workdir (once its weights were accepted)."""
+        if self.unsaved_vocabulary:
+            os.makedirs(self.write_dir, exist_ok=True)
+            self.vocab.save(os.path.join(self.write_dir, "vocabulary.txt"))
+            self.unsaved_vocabulary = False
 
     def digest(self):
         """sha256 of the training examples in order (text, label and dialog context of each)."""
@@ -224,8 +235,11 @@ class _Images:
 
     def __init__(self, config, workdir, write_dir, preset=None):
         from arae_tf import image_lib
-        if preset is not None and os.path.exists(os.path.join(preset, "vocabulary.txt")):
-            raise ValueError(f"train.init_from: {preset} is a text model's preset; this config trains on images")
+        if preset is not None:
+            from arae_tf import zoo
+            if zoo.preset_vocabulary(preset) is not None:
+                raise zoo.PresetError(f"train.init_from: {preset} is a text model's preset; this config trains "
+                                      "on images")
         self.config = config
         self.train = image_lib.load_split(config, "train")
         self.valid = image_lib.load_split(config, "valid")
@@ -234,6 +248,9 @@ class _Images:
     def digest(self):
         """sha256 of the training images (their pixel bytes, in order)."""
         return hashlib.sha256(np.ascontiguousarray(self.train).tobytes()).hexdigest()
+
+    def save_vocabulary(self):
+        pass  # images have none
 
     def describe(self):
         return f"{self.n_train} train / {len(self.valid)} valid images of {self.train.shape[1]} pixels"
@@ -251,10 +268,18 @@ def warm_start_preset(config, workdir):
     if not name:
         return None
     if latest_checkpoint(workdir)[0]:
-        logging.info(f"[init] {workdir} holds checkpoints: resuming them; train.init_from={name!r} is not read again")
+        logging.warning(f"[init] {workdir} holds checkpoints: resuming them; train.init_from={name!r} is not read "
+                        "again")
         return None
     from arae_tf import zoo
-    return zoo.resolve(name)
+    path = zoo.resolve(name)
+    trained = zoo.read_json(os.path.join(path, "metadata.json")).get("training", {}).get("config", {})
+    lowercase = trained.get("data", {}).get("lowercase")
+    if lowercase is not None and lowercase != config.data.lowercase:
+        raise zoo.PresetError(f"train.init_from={name!r}: the preset was trained with data.lowercase={lowercase}, "
+                              f"this config has {config.data.lowercase}: its vocabulary would not read this text "
+                              f"the same way; set --config.data.lowercase={lowercase}")
+    return path
 
 
 def init_from_preset(model, preset, name):
@@ -262,15 +287,17 @@ def init_from_preset(model, preset, name):
     preset directory `preset`. A preset of another model or other sizes is refused before any weight
     changes, naming the first weight that differs."""
     from arae_tf import zoo
-    with open(os.path.join(preset, "model.json")) as f:
-        kind = json.load(f).get("class_name")
+    kind = zoo.read_json(os.path.join(preset, "model.json")).get("class_name")
     if kind != type(model).__name__:
         raise zoo.PresetError(f"train.init_from={name!r}: {preset} holds a {kind} model; this config builds "
                               f"{type(model).__name__}")
     n = zoo.assign_preset_weights(model, preset, "train.init_from needs a config that builds the preset's model "
                                   "(its sizes are in the preset's metadata.json, training.config)",
                                   skip=("train_iterations", SEED_STATE))
-    logging.info(f"[init] {n} weights from preset {preset} (train.init_from={name!r}); iterations count from 0")
+    stored = zoo.read_json(os.path.join(preset, "metadata.json")).get("dtype", "float32")
+    logging.info(f"[init] {n} weights from preset {preset} (train.init_from={name!r}; stored as {stored}, "
+                 f"trained on in float32); iterations count from 0, the vocabulary is the preset's "
+                 f"(data.vocab_size and data.min_count are not used)")
 
 
 def _train_and_evaluate(config, workdir, write_dir, strategy):
@@ -279,7 +306,6 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
     keras.utils.set_random_seed(config.seed)
     t0 = time.time()
     preset = warm_start_preset(config, workdir)
-    new_vocab = preset is not None and not os.path.exists(os.path.join(workdir, "vocabulary.txt"))
     data = (_Images if config.data.source == "images" else _Sentences)(config, workdir, write_dir, preset)
     vocab = data.vocab
     total = resolve_steps(config, data.n_train)
@@ -300,12 +326,8 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
         logging.info(f"[resume] from {ckpt} at step {step}")
         restore_learning_rates(model, configured)
     elif preset is not None:
-        try:
-            init_from_preset(model, preset, config.train.init_from)
-        except Exception:
-            if new_vocab:  # nothing half-written: the refused warm start leaves the workdir as it was
-                os.remove(os.path.join(write_dir, "vocabulary.txt"))
-            raise
+        init_from_preset(model, preset, config.train.init_from)
+    data.save_vocabulary()  # a warm start's, once accepted: a refused one leaves the workdir as it was
     record_run(write_dir, {"config": config.to_dict(), "command": sys.argv,
                            "started": time.strftime("%Y-%m-%d %H:%M:%S")})
 

@@ -224,10 +224,10 @@ def record_run(write_dir, record):
 
 
 def prepare_vocabulary(config, train_examples, workdir, write_dir=None, given=None):
-    """The workdir's vocabulary, or `given` (a vocabulary file: a warm start's, `train.init_from`),
-    or one built from the training examples; a new one is saved to `write_dir` (default the
-    workdir). With `given`, a vocabulary already in the workdir must be the same (`VocabularyError`
-    naming both files)."""
+    """The workdir's vocabulary, or `given` (a vocabulary file: a warm start's, `train.init_from`;
+    not saved here: the caller saves it once the warm start is accepted), or one built from the
+    training examples and saved to `write_dir` (default the workdir). With `given`, a vocabulary
+    already in the workdir must be the same (`VocabularyError` naming both files)."""
     path = os.path.join(workdir, "vocabulary.txt")
     if os.path.exists(path):
         vocab = Vocabulary.load(path, lowercase=config.data.lowercase)
@@ -240,10 +240,7 @@ def prepare_vocabulary(config, train_examples, workdir, write_dir=None, given=No
                                       f"preset's vocabulary; use a new workdir")
         return vocab
     if given is not None:
-        vocab = Vocabulary.load(given, lowercase=config.data.lowercase)
-        os.makedirs(write_dir or workdir, exist_ok=True)
-        vocab.save(os.path.join(write_dir or workdir, "vocabulary.txt"))
-        return vocab
+        return Vocabulary.load(given, lowercase=config.data.lowercase)
     vocab = Vocabulary.build((t for t, _ in train_examples), max_size=config.data.vocab_size,
                              min_count=config.data.min_count, lowercase=config.data.lowercase)
     os.makedirs(write_dir or workdir, exist_ok=True)

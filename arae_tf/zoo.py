@@ -101,7 +101,7 @@ def list():  # noqa: A001 - the zoo's public verb
     """[{name, description, size_mb, location}] of every preset this machine can load."""
     out = []
     for name, path in _local_presets().items():
-        meta = _read_json(os.path.join(path, "metadata.json"))
+        meta = read_json(os.path.join(path, "metadata.json"))
         size = sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path)) / 2 ** 20
         out.append({"name": name, "description": meta.get("description", ""), "size_mb": round(size, 2),
                     "location": path})
@@ -198,7 +198,7 @@ def check_finite(arrays, where):
         raise PresetError(f"{where}: weights {bad[:5]} hold NaN or infinite values (training diverged?); refusing them")
 
 
-def _read_json(path):
+def read_json(path):
     with open(path) as f:
         return json.load(f)
 
@@ -300,26 +300,43 @@ def preset_arrays(path):
     return dequantized(arrays, where)
 
 
+def preset_vocabulary(path):
+    """The vocabulary file of verified preset directory `path`, or None for an image model's preset;
+    `PresetError` where the manifest does not list it (a text model needs it verified)."""
+    vocab = os.path.join(path, "vocabulary.txt")
+    if not os.path.exists(vocab):
+        return None
+    if "vocabulary.txt" not in verify(path):
+        raise PresetError(f"{path}/{MANIFEST} does not list vocabulary.txt, which a text model needs")
+    return vocab
+
+
 def assign_preset_weights(model, path, mismatch, skip=()):
     """Assigns preset `path`'s weights to `model`'s variables of the same paths, cast to each variable's
     dtype. Every weight is checked (name and shape; `mismatch` ends the message) before any is assigned,
-    so a refused preset leaves `model` as it was. Variables whose path ends with one of `skip` keep
-    their values and need not be in the preset."""
+    so a refused preset leaves `model` as it was. Weights the model holds itself are stored under its
+    name (`ae/code_mean`); a model built under another name (`ae_1`, a second one in one process) reads
+    them under the preset's. Variables whose path ends with one of `skip` keep their values and need
+    not be in the preset."""
     where = os.path.join(path, "weights.npz")
     arrays = preset_arrays(path)
+    stored_name = read_json(os.path.join(path, "model.json")).get("config", {}).get("name")
     skipped = lambda p: any(p.endswith(s) for s in skip)  # noqa: E731
     names = {k for k in arrays if not skipped(k)}
     pairs = []
     for v in model.weights:
         if skipped(v.path):
             continue
-        if v.path not in names:
-            raise PresetError(f"{where} has no weight {v.path!r}: {mismatch}")
-        a = arrays[v.path]
+        key = v.path
+        if stored_name and key.startswith(model.name + "/"):
+            key = stored_name + key[len(model.name):]
+        if key not in names:
+            raise PresetError(f"{where} has no weight {key!r}: {mismatch}")
+        a = arrays[key]
         if tuple(a.shape) != tuple(v.shape):
-            raise PresetError(f"{where}: {v.path} has shape {a.shape}, the model expects {tuple(v.shape)}: {mismatch}")
+            raise PresetError(f"{where}: {key} has shape {a.shape}, the model expects {tuple(v.shape)}: {mismatch}")
         pairs.append((v, a))
-        names.discard(v.path)
+        names.discard(key)
     if names:
         raise PresetError(f"{where} has weights the model does not: {sorted(names)[:5]}: {mismatch}")
     for v, a in pairs:
@@ -361,17 +378,18 @@ def load(name, compile=True, dtype="float32"):
 
 
 def _load_verified(path, compile, dtype):
-    config = _read_json(os.path.join(path, "model.json"))
+    config = read_json(os.path.join(path, "model.json"))
     if not compile:
         config = {k: v for k, v in config.items() if k != "compile_config"}
     # The policy in the config is each layer's own; sublayers made in __init__ take the global one.
     model = keras.saving.deserialize_keras_object(_with_dtype_policy(config, dtype))
     assign_preset_weights(model, path, "the preset does not match its model.json")
     if model.modality == "text":
-        if "vocabulary.txt" not in verify(path):  # verified before, listed or not: a text model needs it listed
-            raise PresetError(f"{path}/{MANIFEST} does not list vocabulary.txt, which a text model needs")
-        model.vocabulary = Vocabulary.load(os.path.join(path, "vocabulary.txt"))
-    model.preset = _read_json(os.path.join(path, "metadata.json"))
+        vocab = preset_vocabulary(path)
+        if vocab is None:
+            raise PresetError(f"{path}/vocabulary.txt is missing, which a text model needs")
+        model.vocabulary = Vocabulary.load(vocab)
+    model.preset = read_json(os.path.join(path, "metadata.json"))
     return model
 
 

@@ -283,7 +283,8 @@ def test_a_run_warm_starts_from_a_preset_and_refuses_another_models(tmp_path, ca
     source = str(tmp_path / "source")
     train_lib.train_and_evaluate(config, source)
     model, vocab, _ = workdir_lib.load_trained(source)
-    preset = zoo.save_preset(model, vocab, str(tmp_path / "warm"), {"name": "warm", "description": "test"},
+    preset = zoo.save_preset(model, vocab, str(tmp_path / "warm"),
+                             {"name": "warm", "description": "test", "training": {"config": config.to_dict()}},
                              dtype="float32")
     stored = {v.path: np.asarray(v.numpy()) for v in model.weights}
 
@@ -317,8 +318,16 @@ def test_a_run_warm_starts_from_a_preset_and_refuses_another_models(tmp_path, ca
     refused = str(tmp_path / "refused")
     with pytest.raises(zoo.PresetError, match=r"warm/weights.npz has no weight .code_projection/kernel.: train.init_from needs a config"):
         train_lib.train_and_evaluate(other, refused)
-    assert not os.path.exists(os.path.join(refused, "vocabulary.txt"))
-    assert not os.path.exists(os.path.join(refused, "config.json"))
+    assert not os.path.exists(refused)  # nothing written, not even the folder
+    other = arae_builtin.get_config("smoke")
+    other.data.lowercase, other.train.init_from = False, preset
+    with pytest.raises(zoo.PresetError, match=r"trained with data.lowercase=True, this config has False"):
+        train_lib.train_and_evaluate(other, refused)
+    assert not os.path.exists(refused)
+    other.data.lowercase, other.train.init_from = True, "arae_mnist"  # the shipped image preset
+    with pytest.raises(zoo.PresetError, match=r"arae_mnist is an image model's preset; this config trains on sentences"):
+        train_lib.train_and_evaluate(other, refused)
+    assert not os.path.exists(refused)
 
     config.train.steps = 2
     elsewhere = str(tmp_path / "elsewhere")

@@ -307,12 +307,18 @@ def test_cycle_reranking_keeps_the_beam_candidate_the_source_reads_back_from_bes
     np.testing.assert_array_equal(  # gamma 0 through the reranking code: the beam's own best
         cycle_transfer_by_class(model.backbone, tokens, np.ones(4, np.int32), 0.0, **beam).numpy(),
         decode_by_class(model.backbone, model.backbone.encode(tokens), np.ones(4, np.int32), **beam).numpy())
-    # Scored a few candidate rows at a time (bounded memory): the same choices as all at once.
-    np.testing.assert_array_equal(
-        cycle_transfer_by_class(model.backbone, tokens, np.array([1, 0, 1, 1], np.int32), 0.5, chunk_rows=4,
-                                **beam).numpy(),
-        cycle_transfer_by_class(model.backbone, tokens, np.array([1, 0, 1, 1], np.int32), 0.5, chunk_rows=1000,
-                                **beam).numpy())
+    # Scored a few candidate rows at a time (bounded memory): the same choices as all at once, eagerly
+    # and in a graph (where the transfer and the SavedModel run it), also when no sentence goes to a class.
+    import tensorflow as tf
+    for classes in ([1, 0, 1, 1], [1, 1, 1, 1]):
+        classes = np.array(classes, np.int32)
+        whole = cycle_transfer_by_class(model.backbone, tokens, classes, 0.5, chunk_rows=1000, **beam).numpy()
+        np.testing.assert_array_equal(
+            cycle_transfer_by_class(model.backbone, tokens, classes, 0.5, chunk_rows=4, **beam).numpy(), whole)
+        graph = tf.function(lambda t, c: cycle_transfer_by_class(model.backbone, t, c, 0.5, chunk_rows=4, **beam))
+        np.testing.assert_array_equal(graph(tf.constant(tokens), tf.constant(classes)).numpy(), whole)
+    with pytest.raises(ValueError, match="chunk_rows must be an integer >= 1, got 0"):
+        cycle_transfer_by_class(model.backbone, tokens, classes, 0.5, chunk_rows=0, **beam)
     chosen = model.transfer_ids(tokens, 1, cycle=1e4, **beam)
     bb = model.backbone
     seqs, _ = BeamSampler(3, 1.0).nbest(bb, bb.encode(tokens), max_len=20, decoder=1, contrast=0.2)

@@ -136,6 +136,19 @@ def test_unknown_name_lists_known(monkeypatch, tmp_path, preset):
     assert zoo.load("tiny").preset["name"] == "tiny"
 
 
+def test_preset_weights_of_a_model_built_under_another_name(tmp_path, vocab):
+    """Weights a model holds itself are stored under its name (`ae/code_mean`); a second model built in
+    the same process (`ae_1`) reads them under the preset's name (a warm start's case)."""
+    from tests.conftest import tiny_ae
+    first, second = tiny_ae(len(vocab)), tiny_ae(len(vocab))
+    first.code_mean.assign(np.arange(8, dtype=np.float32))
+    assert first.name != second.name and any(v.path.startswith(first.name + "/") for v in first.weights)
+    path = zoo.save_preset(first, vocab, str(tmp_path / "ae"), {"name": "ae", "description": "x"}, dtype="float32")
+    assert zoo.assign_preset_weights(second, path, "mismatch") == len(second.weights)
+    for a, b in zip(first.weights, second.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
 def test_every_shipped_preset_says_what_it_is():
     """zoo.list() and each card's first paragraph show a one-line description (three arae_yelp
     presets once shipped without one; make_preset now requires it)."""

@@ -190,23 +190,29 @@ CYCLE_CHUNK_ROWS = 1024
 
 
 def map_row_chunks(fn, arrays, chunk_rows):
-    """fn(*chunk) -> [rows] float32 over the rows of `arrays` (tensors of one leading size n), `chunk_rows`
-    rows at a time (one after another, so memory is bounded by a chunk), concatenated: [n].
-    Graph-compatible; the last chunk is filled up with copies of the last row, whose results are dropped."""
+    """fn(*chunk) -> [rows] float32 over the rows of `arrays` (tensors of one leading size n), at most
+    `chunk_rows` rows at a time, one chunk after another (also in a graph), so memory is bounded by a
+    chunk; concatenated: [n]. Equal chunks of ceil(n / ceil(n / chunk_rows)) rows: a small input is
+    one chunk of its own size; the last chunk is filled up with copies of the last row, whose results
+    are dropped. The same as fn over all rows, up to rounding (other batch shapes). Graph-compatible."""
+    if not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be an integer >= 1, got {chunk_rows!r}")
     n = tf.shape(arrays[0])[0]
 
     def chunked():
-        padded = tf.cast(tf.math.ceil(n / chunk_rows), tf.int32) * chunk_rows
-        index = tf.minimum(tf.range(padded), n - 1)
-        chunks = [tf.reshape(tf.gather(a, index), tf.concat([[-1, chunk_rows], tf.shape(a)[1:]], 0))
+        count = (n + chunk_rows - 1) // chunk_rows
+        rows = (n + count - 1) // count
+        index = tf.minimum(tf.range(count * rows), n - 1)
+        chunks = [tf.reshape(tf.gather(a, index), tf.concat([[count, rows], tf.shape(a)[1:]], 0))
                   for a in arrays]
-        out = tf.map_fn(lambda xs: fn(*xs), chunks, fn_output_signature=tf.TensorSpec([None], tf.float32))
+        out = tf.map_fn(lambda xs: fn(*xs), chunks, fn_output_signature=tf.TensorSpec([None], tf.float32),
+                        parallel_iterations=1)
         return tf.reshape(out, [-1])[:n]
     return tf.cond(n > 0, chunked, lambda: tf.zeros([0], tf.float32))  # a class no sentence goes to
 
 
 def cycle_transfer_by_class(backbone, tokens, classes, cycle, max_len=20, beam_size=4, length_penalty=0.0,
-                            contrast=0.0, method="beam", chunk_rows=CYCLE_CHUNK_ROWS):
+                            contrast=0.0, method="beam", chunk_rows=None):
     """Transfers [N, max_len] of source sentences `tokens` [N, T] (`<bos> w.. <eos> <pad>..`) to the
     classes [N] (int32), each chosen among its beam's `beam_size` candidates y by cycle consistency:
 
@@ -218,7 +224,8 @@ def cycle_transfer_by_class(backbone, tokens, classes, cycle, max_len=20, beam_s
     candidate. It prefers the candidates from which the source can be read back, i.e. those that
     keep its content (a cycle-consistency reranking of the n-best list; the model alone scores it,
     no classifier). `cycle` 0 gives `decode_by_class`'s beam search. The candidates are scored
-    `chunk_rows` at a time (`map_row_chunks`), so memory does not grow with N * beam_size.
+    `chunk_rows` (default `CYCLE_CHUNK_ROWS`) at a time (`map_row_chunks`), so memory does not grow
+    with N * beam_size.
     Graph-compatible."""
     if method != "beam":
         raise ValueError(f"cycle reranking reranks a beam's candidates: method must be 'beam', got {method!r}")
@@ -239,7 +246,7 @@ def cycle_transfer_by_class(backbone, tokens, classes, cycle, max_len=20, beam_s
         def source_loglik(cand_rows, x_rows, others=others):
             z_cand = backbone.encode(cand_rows)
             return -tf.add_n([backbone.sentence_nll(z_cand, x_rows, decoder=d) for d in others]) / len(others)
-        loglik = map_row_chunks(source_loglik, [cand, x], chunk_rows)
+        loglik = map_row_chunks(source_loglik, [cand, x], CYCLE_CHUNK_ROWS if chunk_rows is None else chunk_rows)
         per_token = tf.reshape(loglik / tf.repeat(tf.maximum(tf.gather(source_len, rows), 1.0), K), [-1, K])
         best = tf.argmax(norm + cycle * per_token, axis=1, output_type=tf.int32)
         out = tf.tensor_scatter_nd_update(out, rows[:, None], tf.gather(seqs, best, batch_dims=1))
