@@ -169,17 +169,11 @@ def train_and_evaluate(config, workdir):
 class _Sentences:
     """The text data of a run: examples, vocabulary, streams and the validation evaluator."""
 
-    def __init__(self, config, workdir, write_dir, preset=None):
+    def __init__(self, config, workdir, write_dir, given=None):
+        """`given`: a warm start's vocabulary file (`prepare_vocabulary`)."""
         self.config, self.write_dir = config, write_dir
         self.train_ex = load_examples(config.data, "train")
         self.valid_ex = validation_order(load_examples(config.data, "valid"), config.seed)
-        given = None
-        if preset is not None:
-            from arae_tf import zoo
-            given = zoo.preset_vocabulary(preset)
-            if given is None:
-                raise zoo.PresetError(f"train.init_from: {preset} is an image model's preset; this config trains "
-                                      "on sentences")
         self.vocab = prepare_vocabulary(config, self.train_ex, workdir, write_dir, given)
         # A warm start's vocabulary is written once its weights are accepted (`save_vocabulary`).
         self.unsaved_vocabulary = given is not None and not os.path.exists(os.path.join(workdir, "vocabulary.txt"))
@@ -233,13 +227,8 @@ class _Sentences:
 class _Images:
     """The image data of a run (`data.source = "images"`): no vocabulary."""
 
-    def __init__(self, config, workdir, write_dir, preset=None):
+    def __init__(self, config, workdir, write_dir, given=None):  # given: always None (no vocabulary)
         from arae_tf import image_lib
-        if preset is not None:
-            from arae_tf import zoo
-            if zoo.preset_vocabulary(preset) is not None:
-                raise zoo.PresetError(f"train.init_from: {preset} is a text model's preset; this config trains "
-                                      "on images")
         self.config = config
         self.train = image_lib.load_split(config, "train")
         self.valid = image_lib.load_split(config, "valid")
@@ -262,24 +251,33 @@ class _Images:
 
 
 def warm_start_preset(config, workdir):
-    """The verified directory of the preset `train.init_from` names, or None: where it is empty, or
-    where `workdir` already holds a checkpoint (a resumed run continues from its checkpoint)."""
+    """(verified directory, vocabulary file or None for images) of the preset `train.init_from` names,
+    or (None, None): where it is empty, or where `workdir` already holds a checkpoint (a resumed run
+    continues from its checkpoint). A preset of the other modality or another `data.lowercase` is
+    refused here, before anything is read or written."""
     name = config.train.get("init_from", "")
     if not name:
-        return None
+        return None, None
     if latest_checkpoint(workdir)[0]:
         logging.warning(f"[init] {workdir} holds checkpoints: resuming them; train.init_from={name!r} is not read "
                         "again")
-        return None
+        return None, None
     from arae_tf import zoo
     path = zoo.resolve(name)
-    trained = zoo.read_json(os.path.join(path, "metadata.json")).get("training", {}).get("config", {})
-    lowercase = trained.get("data", {}).get("lowercase")
+    vocabulary = zoo.preset_vocabulary(path)
+    images = config.data.source == "images"
+    if images == (vocabulary is not None):
+        raise zoo.PresetError(f"train.init_from: {path} is {'a text' if images else 'an image'} model's preset; "
+                              f"this config trains on {'images' if images else 'sentences'}")
+    meta = zoo.read_json(os.path.join(path, "metadata.json"))
+    lowercase = meta.get("training", {}).get("config", {}).get("data", {}).get("lowercase")
     if lowercase is not None and lowercase != config.data.lowercase:
         raise zoo.PresetError(f"train.init_from={name!r}: the preset was trained with data.lowercase={lowercase}, "
                               f"this config has {config.data.lowercase}: its vocabulary would not read this text "
                               f"the same way; set --config.data.lowercase={lowercase}")
-    return path
+    logging.info(f"[init] warm start from preset {path} (weights stored as {meta.get('dtype', 'float32')}, "
+                 f"trained on in float32)")
+    return path, vocabulary
 
 
 def init_from_preset(model, preset, name):
@@ -294,10 +292,8 @@ def init_from_preset(model, preset, name):
     n = zoo.assign_preset_weights(model, preset, "train.init_from needs a config that builds the preset's model "
                                   "(its sizes are in the preset's metadata.json, training.config)",
                                   skip=("train_iterations", SEED_STATE))
-    stored = zoo.read_json(os.path.join(preset, "metadata.json")).get("dtype", "float32")
-    logging.info(f"[init] {n} weights from preset {preset} (train.init_from={name!r}; stored as {stored}, "
-                 f"trained on in float32); iterations count from 0, the vocabulary is the preset's "
-                 f"(data.vocab_size and data.min_count are not used)")
+    logging.info(f"[init] {n} weights from preset {preset} (train.init_from={name!r}); iterations count from 0, "
+                 f"the vocabulary is the preset's (data.vocab_size and data.min_count are not used)")
 
 
 def _train_and_evaluate(config, workdir, write_dir, strategy):
@@ -305,8 +301,9 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
     on non-chief workers)."""
     keras.utils.set_random_seed(config.seed)
     t0 = time.time()
-    preset = warm_start_preset(config, workdir)
-    data = (_Images if config.data.source == "images" else _Sentences)(config, workdir, write_dir, preset)
+    preset, given_vocabulary = warm_start_preset(config, workdir)
+    data = (_Images if config.data.source == "images" else _Sentences)(config, workdir, write_dir,
+                                                                      given_vocabulary)
     vocab = data.vocab
     total = resolve_steps(config, data.n_train)
     steps_per_pass = int(math.ceil(data.n_train / config.data.batch_size))  # what "-1: one pass" means

@@ -150,6 +150,22 @@ def write_manifest(path):
 def verify(path):
     """Raises `PresetError` naming the first file of `path` that is missing or differs from SHA256SUMS;
     returns the names the manifest lists (all verified)."""
+    listed = _manifest(path)
+    for f, want in listed.items():
+        p = os.path.join(path, f)
+        if os.path.islink(p):
+            raise PresetError(f"{p} is a link; a preset holds plain files only")
+        if not os.path.isfile(p):
+            raise PresetError(f"{p} is missing")
+        got = file_sha256(p)
+        if got != want:
+            raise PresetError(f"{p} does not match its sha256 in {MANIFEST} (got {got[:12]}..., expected "
+                              f"{want[:12]}...): the file is truncated or was modified; refusing to load it")
+    return set(listed)
+
+
+def _manifest(path):
+    """{file: sha256} of `path`'s SHA256SUMS, checked for form and for the required files (no hashing)."""
     manifest = os.path.join(path, MANIFEST)
     if not os.path.isfile(manifest):
         raise PresetError(f"{manifest} is missing: cannot verify the preset")
@@ -165,17 +181,7 @@ def verify(path):
     for f in REQUIRED_FILES:
         if f not in listed:
             raise PresetError(f"{manifest} does not list {f}")
-    for f, want in listed.items():
-        p = os.path.join(path, f)
-        if os.path.islink(p):
-            raise PresetError(f"{p} is a link; a preset holds plain files only")
-        if not os.path.isfile(p):
-            raise PresetError(f"{p} is missing")
-        got = file_sha256(p)
-        if got != want:
-            raise PresetError(f"{p} does not match its sha256 in {MANIFEST} (got {got[:12]}..., expected "
-                              f"{want[:12]}...): the file is truncated or was modified; refusing to load it")
-    return set(listed)
+    return listed
 
 
 def _plain_file_name(name):
@@ -301,12 +307,13 @@ def preset_arrays(path):
 
 
 def preset_vocabulary(path):
-    """The vocabulary file of verified preset directory `path`, or None for an image model's preset;
-    `PresetError` where the manifest does not list it (a text model needs it verified)."""
+    """The vocabulary file of preset directory `path` (already `verify`-ed: not hashed again), or None
+    for an image model's preset; `PresetError` where the manifest does not list it (a text model needs
+    it verified)."""
     vocab = os.path.join(path, "vocabulary.txt")
     if not os.path.exists(vocab):
         return None
-    if "vocabulary.txt" not in verify(path):
+    if "vocabulary.txt" not in _manifest(path):
         raise PresetError(f"{path}/{MANIFEST} does not list vocabulary.txt, which a text model needs")
     return vocab
 
