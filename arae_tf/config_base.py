@@ -92,6 +92,8 @@ def base_config(model="arae"):
     t.eval_every = 1000       # also the checkpoint interval
     t.keep_checkpoints = 2
     t.jit_compile = False
+    t.run_eagerly = False     # True: the train step runs op by op, without tf.function (debugging; for tiny models
+    #                           and a few steps also faster, as nothing is traced; several times slower at real sizes)
     t.mixed_precision = "float32"  # "float32" | "mixed_bfloat16": LSTMs, embeddings and vocabulary projection in
     #                                bfloat16 (AMX/AVX-512 BF16 CPUs, Ampere+ GPUs, TPUs); softmax, codes, GAN MLPs and
     #                                variables float32. No float16 (it would need loss scaling in the custom steps).

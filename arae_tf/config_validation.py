@@ -104,6 +104,7 @@ _CHECKS = [
     ("train.log_every", _positive_int, "an integer >= 1"),
     ("train.eval_every", _positive_int, "an integer >= 1"),
     ("train.keep_checkpoints", _positive_int, "an integer >= 1"),
+    ("train.run_eagerly", lambda v: isinstance(v, bool), "True or False"),
     ("train.mixed_precision", _one_of("float32", "mixed_bfloat16"), None),
     ("train.strategy", _one_of("default", "mirrored", "multiworker", "tpu"), None),
     ("train.init_from", lambda v: isinstance(v, str), "a preset name or directory ('' for none)"),

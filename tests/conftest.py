@@ -62,8 +62,29 @@ def train_workdir(tmp_path_factory, config, name, steps=1000):
     return workdir, config, train_lib.train_and_evaluate(config, workdir)
 
 
+def shared_train_workdir(request, tmp_path_factory, config, name, steps=1000):
+    """`train_workdir`, trained once per test session even with several xdist workers: the first worker
+    to need it trains it under a file lock in the session's common temporary folder, the others wait for
+    it and read it. Its users only read the workdir, or write reports under it (tests/test_evaluation.py)."""
+    import fcntl
+    import json
+    from arae_tf import train_lib
+    config.train.steps = config.train.eval_every = steps
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if hasattr(request.config, "workerinput") else base  # xdist: popen-gw<N>/..
+    workdir, done = root / name, root / f"{name}.metrics.json"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if done.exists():
+            metrics = json.loads(done.read_text())
+        else:
+            metrics = train_lib.train_and_evaluate(config, str(workdir))
+            done.write_text(json.dumps(metrics, default=float))
+    return str(workdir), config, metrics
+
+
 @pytest.fixture(scope="session")
-def builtin_run(tmp_path_factory):
+def builtin_run(request, tmp_path_factory):
     """A workdir with ARAE trained 1,000 iterations on the built-in corpus: (workdir, config, metrics)."""
     from arae_tf.configs import arae_builtin
-    return train_workdir(tmp_path_factory, arae_builtin.get_config(), "builtin_run")
+    return shared_train_workdir(request, tmp_path_factory, arae_builtin.get_config(), "builtin_run")

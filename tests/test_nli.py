@@ -65,6 +65,7 @@ def test_pool_too_small_is_refused(examples, vocab):
                                  _pairs(examples, 10, 1), sizes=(80,), settings=nli.Settings(valid_pairs=50))
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); `make test-slow`
 def test_repeated_seeds_average_the_single_seed_tables(examples, vocab):
     """Each seed of `repeated_table` is the single-seed table of that seed; cells are their mean."""
     settings = nli.Settings(epochs=2, batch_size=32, valid_pairs=50, hidden=(16,), seed=3)

@@ -175,7 +175,7 @@ def test_a_missing_data_file_is_named_before_anything_is_written(tmp_path):
 
 def test_a_refused_run_leaves_the_earlier_record_and_a_changed_run_keeps_it(tmp_path):
     from arae_tf.data.vocab import VocabularyError
-    config = _config("arae")
+    config = _config("arae", train__run_eagerly=True)  # the record's keeping, not the graph: nothing traced
     config.train.steps = 2
     workdir = str(tmp_path)
     train_lib.train_and_evaluate(config, workdir)
@@ -200,7 +200,7 @@ def test_a_refused_run_leaves_the_earlier_record_and_a_changed_run_keeps_it(tmp_
 def test_the_learning_rate_decays_by_period_down_to_its_floor(tmp_path, caplog):
     """optim.lr_decay: the rate is a step function of the iteration, logged at each change."""
     caplog.set_level(logging.INFO, logger="absl")
-    config = _config("wae", optim__lr_decay=0.5, optim__lr_decay_every=2)
+    config = _config("wae", optim__lr_decay=0.5, optim__lr_decay_every=2, train__run_eagerly=True)
     base = config.optim.ae_lr
     config.optim.lr_min = 0.3 * base
     train_lib.train_and_evaluate(config, str(tmp_path))

@@ -58,6 +58,7 @@ def test_unknown_model_lists_registered(tmp_path):
 def test_vocabulary_mismatch_is_refused(tmp_path):
     from arae_tf.configs import arae_builtin
     config = arae_builtin.get_config("smoke")
+    config.train.run_eagerly = True  # the run's mechanics, not its graph: nothing to trace
     train_lib.train_and_evaluate(config, str(tmp_path))
     Vocabulary(["only", "three", "words"]).save(str(tmp_path / "vocabulary.txt"))
     with pytest.raises(Exception, match="does not belong to this checkpoint"):
@@ -132,14 +133,15 @@ def test_a_chosen_checkpoint_is_loaded_and_a_missing_one_named(tmp_path):
     from arae_tf.evaluation import load_trained
     from arae_tf.configs import arae_builtin
     config = arae_builtin.get_config("smoke")
-    config.train.steps, config.train.eval_every, config.train.keep_checkpoints = 40, 20, 2
+    config.train.run_eagerly = True  # the run's mechanics, not its graph: nothing to trace
+    config.train.steps, config.train.eval_every, config.train.keep_checkpoints = 4, 2, 2
     workdir = str(tmp_path)
     train_lib.train_and_evaluate(config, workdir)
-    early, _, _ = load_trained(workdir, checkpoint=20)
+    early, _, _ = load_trained(workdir, checkpoint=2)
     final, _, _ = load_trained(workdir)
-    assert int(early.train_iterations.numpy()) == 20 and int(final.train_iterations.numpy()) == 40
-    with pytest.raises(FileNotFoundError, match=r"no complete checkpoint of step 30; it has \[20, 40\]"):
-        load_trained(workdir, checkpoint=30)
+    assert int(early.train_iterations.numpy()) == 2 and int(final.train_iterations.numpy()) == 4
+    with pytest.raises(FileNotFoundError, match=r"no complete checkpoint of step 3; it has \[2, 4\]"):
+        load_trained(workdir, checkpoint=3)
 
 
 def test_divergence_stops_training_keeps_the_last_finite_checkpoint_and_fails_the_binary(tmp_path):
@@ -149,6 +151,7 @@ def test_divergence_stops_training_keeps_the_last_finite_checkpoint_and_fails_th
     exits non-zero. A preset is never made from non-finite weights (tests/test_zoo_export.py)."""
     from arae_tf.configs import arae_builtin
     config = arae_builtin.get_config("smoke")
+    config.train.run_eagerly = True  # the run's mechanics, not its graph: nothing to trace
     config.train.steps, config.train.eval_every, config.train.log_every = 4, 4, 2
     workdir = str(tmp_path / "run")  # (an infinite weight is refused by the config check; 1e30 is not)
     train_lib.train_and_evaluate(config, workdir)
@@ -163,7 +166,7 @@ def test_divergence_stops_training_keeps_the_last_finite_checkpoint_and_fails_th
     assert not os.path.exists(os.path.join(workdir, "final"))
     r = subprocess.run([sys.executable, "-m", "arae_tf.train", "--config=configs/arae_builtin.py:smoke",
                         f"--workdir={workdir}", "--config.train.steps=8", "--config.train.eval_every=4",
-                        "--config.train.log_every=2", "--config.arae.gp_weight=1e30"],
+                        "--config.train.log_every=2", "--config.arae.gp_weight=1e30", "--config.train.run_eagerly=true"],
                        cwd=REPO, env=_env(), capture_output=True, text=True, timeout=600)
     assert r.returncode != 0 and "training diverged by step" in r.stderr and "ckpt-4" in r.stderr, r.stderr[-2000:]
     assert "Traceback" not in r.stderr
@@ -174,6 +177,7 @@ def test_a_resumed_run_trains_with_the_configs_learning_rates(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="absl")
     from arae_tf.configs import arae_builtin
     config = arae_builtin.get_config("smoke")
+    config.train.run_eagerly = True  # the run's mechanics, not its graph: nothing to trace
     config.train.steps, config.train.eval_every = 2, 2
     workdir = str(tmp_path / "run")
     train_lib.train_and_evaluate(config, workdir)
@@ -198,6 +202,7 @@ def test_a_reordered_vocabulary_is_refused_on_resume(tmp_path):
     from arae_tf.data.vocab import VocabularyError
     from arae_tf.configs import arae_builtin
     config = arae_builtin.get_config("smoke")
+    config.train.run_eagerly = True  # the run's mechanics, not its graph: nothing to trace
     config.train.steps, config.train.eval_every = 2, 2
     workdir = str(tmp_path / "run")
     train_lib.train_and_evaluate(config, workdir)
@@ -238,6 +243,7 @@ def test_a_pass_counts_the_sentences_the_length_filter_keeps(tmp_path, caplog):
     from arae_tf.data.sources import load_examples
     config = arae_builtin.get_config("smoke")
     config.data.max_len = 6
+    config.data.builtin_train_size = 400  # a pass of about 25 iterations
     config.train.steps, config.train.epochs, config.train.eval_every = 0, 1.0, 10000
     examples = load_examples(config.data, "train")
     kept = sum(len(t.split()) <= 6 for t, _ in examples)
@@ -255,6 +261,7 @@ def test_resuming_on_other_training_data_warns(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="absl")
     from arae_tf.configs import arae_builtin
     config = arae_builtin.get_config("smoke")
+    config.train.run_eagerly = True  # the run's mechanics, not its graph: nothing to trace
     config.train.steps, config.train.eval_every = 2, 2
     workdir = str(tmp_path / "run")
     train_lib.train_and_evaluate(config, workdir)
@@ -279,6 +286,7 @@ def test_a_run_warm_starts_from_a_preset_and_refuses_another_models(tmp_path, ca
     from arae_tf.configs import arae_builtin
     from arae_tf.data.vocab import VocabularyError
     config = arae_builtin.get_config("smoke")
+    config.train.run_eagerly = True  # the run's mechanics, not its graph: nothing to trace
     config.train.steps, config.train.eval_every = 2, 2
     source = str(tmp_path / "source")
     train_lib.train_and_evaluate(config, source)

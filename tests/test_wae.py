@@ -354,6 +354,7 @@ def test_wed_learns_to_reply_on_the_builtin_dialog_task(dialog_run):
         tables.dialog_table([("WED-Q", m)])
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); `make test-slow`
 def test_make_preset_of_a_dialog_model(dialog_run, tmp_path):
     """`make_preset` publishes a WED: a loadable preset whose card shows `respond` and the paper's row; a
     wrong --paper_row is refused before anything is written."""

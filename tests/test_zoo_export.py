@@ -297,6 +297,7 @@ def _run_fresh(export_dir, texts, labels):
     return json.loads(r.stdout.split("RESULT", 1)[1])
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); `make test-slow`
 def test_export_transfer_model_matches_python_in_a_fresh_process(tmp_path, trained):
     """Every signature gives what the Python model gives; `transfer` decodes with the model's
     `transfer_decoding`, here beam search with contrast and cycle reranking."""

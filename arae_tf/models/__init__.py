@@ -72,9 +72,14 @@ def _ae_optimizer(o):
     raise ValueError(f"config field optim.ae_optimizer must be 'sgd' or 'adam', got {o.ae_optimizer!r}")
 
 
+def _step_options(config):
+    """`compile` arguments for how the train step runs: XLA, or eagerly (op by op, no tf.function)."""
+    return dict(jit_compile=config.train.jit_compile, run_eagerly=config.train.get("run_eagerly", False))
+
+
 def _compile_single(model, config):
     """Compiles a one-optimizer model (AE, WAE, VAE) with the config's autoencoder optimizer."""
-    model.compile(optimizer=_ae_optimizer(config.optim), jit_compile=config.train.jit_compile)
+    model.compile(optimizer=_ae_optimizer(config.optim), **_step_options(config))
     return model
 
 
@@ -114,7 +119,7 @@ def _arae_optimizers(o):
 @register_model("arae")
 def _build_arae(config, vocab_size, **context):
     model = ARAE(_backbone(config, vocab_size), **_arae_kwargs(config))
-    model.compile(**_arae_optimizers(config.optim), jit_compile=config.train.jit_compile)
+    model.compile(**_arae_optimizers(config.optim), **_step_options(config))
     return model
 
 
@@ -126,7 +131,7 @@ def _build_arae_transfer(config, vocab_size, **context):
     model = ARAETransfer(_backbone(config, vocab_size, num_decoders=c), num_classes=c, **_section_kwargs(t),
                          **_arae_kwargs(config))
     model.compile(**_arae_optimizers(o), classifier_optimizer=keras.optimizers.Adam(o.classifier_lr, beta_1=o.gan_beta1),
-                  jit_compile=config.train.jit_compile)
+                  **_step_options(config))
     return model
 
 
