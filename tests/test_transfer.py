@@ -141,6 +141,7 @@ def test_evaluation_reports_transfer_metrics(builtin_transfer):
     assert "## Transfer" in open(os.path.join(workdir, "eval", "report.md")).read()
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); `make test-slow`
 def test_transfer_decoding_evaluated_and_published(builtin_transfer, tmp_path):
     """`evaluate --transfer_decoding` reports to its own eval-<options>/ with the options recorded, and
     `make_preset --transfer_decoding` publishes a preset whose `transfer` decodes so by default, with the
@@ -181,6 +182,7 @@ def test_transfer_decoding_evaluated_and_published(builtin_transfer, tmp_path):
     assert not os.path.exists(tmp_path / "other")
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); `make test-slow`
 def test_transfer_sweep_on_validation(builtin_transfer, tmp_path):
     """`python -m arae_tf.transfer_sweep` scores every (checkpoint, β) on validation: β 0 with greedy
     decoding is exactly the model's greedy transfer; the table names each row and its command; a β

@@ -177,10 +177,10 @@ def test_train_step_lowers_loss_and_round_trips(tmp_path, vocab, batch, factory,
     model = factory(len(vocab), **kw)
     data = {"tokens": tf.constant(batch)}
     first = model.train_step(data)
-    for _ in range(60):
+    for _ in range(15):  # eagerly: a few steps on one batch
         last = model.train_step(data)
     assert float(last["rec_loss"]) < float(first["rec_loss"])
-    assert int(model.train_iterations.numpy()) == 61
+    assert int(model.train_iterations.numpy()) == 16
     path = str(tmp_path / "m.keras")
     model.save(path)
     loaded = keras.models.load_model(path)
