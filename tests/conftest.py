@@ -54,12 +54,17 @@ def tiny_ae(vocab_size, compile=True):
     return model
 
 
-def train_workdir(tmp_path_factory, config, name, steps=1000):
-    """Trains `config` for `steps` iterations (one evaluation at the end): (workdir, config, metrics)."""
+def _train(config, workdir, steps):
+    """Trains `config` in `workdir` for `steps` iterations, one evaluation at the end: its metrics."""
     from arae_tf import train_lib
     config.train.steps = config.train.eval_every = steps
+    return train_lib.train_and_evaluate(config, str(workdir))
+
+
+def train_workdir(tmp_path_factory, config, name, steps=1000):
+    """Trains `config` for `steps` iterations (one evaluation at the end): (workdir, config, metrics)."""
     workdir = str(tmp_path_factory.mktemp(name))
-    return workdir, config, train_lib.train_and_evaluate(config, workdir)
+    return workdir, config, _train(config, workdir, steps)
 
 
 def shared_train_workdir(request, tmp_path_factory, config, name, steps=1000):
@@ -68,17 +73,16 @@ def shared_train_workdir(request, tmp_path_factory, config, name, steps=1000):
     it and read it. Its users only read the workdir, or write reports under it (tests/test_evaluation.py)."""
     import fcntl
     import json
-    from arae_tf import train_lib
-    config.train.steps = config.train.eval_every = steps
     base = tmp_path_factory.getbasetemp()
     root = base.parent if hasattr(request.config, "workerinput") else base  # xdist: popen-gw<N>/..
     workdir, done = root / name, root / f"{name}.metrics.json"
+    config.train.steps = config.train.eval_every = steps  # also in the config returned by a waiting worker
     with open(root / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if done.exists():
             metrics = json.loads(done.read_text())
         else:
-            metrics = train_lib.train_and_evaluate(config, str(workdir))
+            metrics = _train(config, workdir, steps)
             done.write_text(json.dumps(metrics, default=float))
     return str(workdir), config, metrics
 

@@ -47,6 +47,15 @@ def test_one_step_on_smoke_configs(tmp_path, name):
     assert again["step"] == 1 and np.isclose(again["val_token_acc"], metrics["val_token_acc"])
 
 
+def _eager_smoke():
+    """The built-in ARAE's smoke config, run eagerly: for tests of a run's mechanics (resume, refusals,
+    records), not of its graph; a few eager steps of a tiny model cost less than tracing them."""
+    from arae_tf.configs import arae_builtin
+    config = arae_builtin.get_config("smoke")
+    config.train.run_eagerly = True
+    return config
+
+
 def test_unknown_model_lists_registered(tmp_path):
     from arae_tf.configs import arae_builtin
     config = arae_builtin.get_config("smoke")
@@ -56,9 +65,7 @@ def test_unknown_model_lists_registered(tmp_path):
 
 
 def test_vocabulary_mismatch_is_refused(tmp_path):
-    from arae_tf.configs import arae_builtin
-    config = arae_builtin.get_config("smoke")
-    config.train.run_eagerly = True  # the run's mechanics, not its graph: nothing to trace
+    config = _eager_smoke()
     train_lib.train_and_evaluate(config, str(tmp_path))
     Vocabulary(["only", "three", "words"]).save(str(tmp_path / "vocabulary.txt"))
     with pytest.raises(Exception, match="does not belong to this checkpoint"):
@@ -131,9 +138,7 @@ def test_validation_subset_mixes_classes_and_is_fixed():
 
 def test_a_chosen_checkpoint_is_loaded_and_a_missing_one_named(tmp_path):
     from arae_tf.evaluation import load_trained
-    from arae_tf.configs import arae_builtin
-    config = arae_builtin.get_config("smoke")
-    config.train.run_eagerly = True  # the run's mechanics, not its graph: nothing to trace
+    config = _eager_smoke()
     config.train.steps, config.train.eval_every, config.train.keep_checkpoints = 4, 2, 2
     workdir = str(tmp_path)
     train_lib.train_and_evaluate(config, workdir)
@@ -149,9 +154,7 @@ def test_divergence_stops_training_keeps_the_last_finite_checkpoint_and_fails_th
     from step 5 on) stops at the next logging interval with the step and the losses named, writes
     no checkpoint or final/ after the divergence, keeps the finite checkpoint, and the binary
     exits non-zero. A preset is never made from non-finite weights (tests/test_zoo_export.py)."""
-    from arae_tf.configs import arae_builtin
-    config = arae_builtin.get_config("smoke")
-    config.train.run_eagerly = True  # the run's mechanics, not its graph: nothing to trace
+    config = _eager_smoke()
     config.train.steps, config.train.eval_every, config.train.log_every = 4, 4, 2
     workdir = str(tmp_path / "run")  # (an infinite weight is refused by the config check; 1e30 is not)
     train_lib.train_and_evaluate(config, workdir)
@@ -175,9 +178,7 @@ def test_divergence_stops_training_keeps_the_last_finite_checkpoint_and_fails_th
 def test_a_resumed_run_trains_with_the_configs_learning_rates(tmp_path, caplog):
     """Keras saves each optimizer's learning rate with its state; on resume the config's rates win."""
     caplog.set_level(logging.INFO, logger="absl")
-    from arae_tf.configs import arae_builtin
-    config = arae_builtin.get_config("smoke")
-    config.train.run_eagerly = True  # the run's mechanics, not its graph: nothing to trace
+    config = _eager_smoke()
     config.train.steps, config.train.eval_every = 2, 2
     workdir = str(tmp_path / "run")
     train_lib.train_and_evaluate(config, workdir)
@@ -200,9 +201,7 @@ def test_a_reordered_vocabulary_is_refused_on_resume(tmp_path):
     """The checkpoint stores the vocabulary's digest: two lines swapped (same size) are refused,
     naming both files; the untouched vocabulary resumes."""
     from arae_tf.data.vocab import VocabularyError
-    from arae_tf.configs import arae_builtin
-    config = arae_builtin.get_config("smoke")
-    config.train.run_eagerly = True  # the run's mechanics, not its graph: nothing to trace
+    config = _eager_smoke()
     config.train.steps, config.train.eval_every = 2, 2
     workdir = str(tmp_path / "run")
     train_lib.train_and_evaluate(config, workdir)
@@ -259,9 +258,7 @@ def test_resuming_on_other_training_data_warns(tmp_path, caplog):
     """Each checkpoint records the sha256 of its training examples: resuming on the same data is
     silent, on other data (here a larger built-in corpus) it warns, naming the checkpoint, and trains on."""
     caplog.set_level(logging.INFO, logger="absl")
-    from arae_tf.configs import arae_builtin
-    config = arae_builtin.get_config("smoke")
-    config.train.run_eagerly = True  # the run's mechanics, not its graph: nothing to trace
+    config = _eager_smoke()
     config.train.steps, config.train.eval_every = 2, 2
     workdir = str(tmp_path / "run")
     train_lib.train_and_evaluate(config, workdir)
@@ -285,8 +282,7 @@ def test_a_run_warm_starts_from_a_preset_and_refuses_another_models(tmp_path, ca
     from arae_tf import workdir as workdir_lib, zoo
     from arae_tf.configs import arae_builtin
     from arae_tf.data.vocab import VocabularyError
-    config = arae_builtin.get_config("smoke")
-    config.train.run_eagerly = True  # the run's mechanics, not its graph: nothing to trace
+    config = _eager_smoke()
     config.train.steps, config.train.eval_every = 2, 2
     source = str(tmp_path / "source")
     train_lib.train_and_evaluate(config, source)
