@@ -97,11 +97,14 @@ class LearningRateDecay(keras.callbacks.Callback):
     before it), set before each iteration. `start` > 0 anneals a continued run from its own rate.
 
     A function of the iteration alone, so a resumed run continues the schedule exactly (the rate
-    stored in the checkpoint is overwritten at the next iteration). Only `model.optimizer` (the
-    autoencoder's, the one of AE/WAE/VAE) decays; ARAE's GAN and classifier optimizers keep theirs.
+    stored in the checkpoint is overwritten at the next iteration). `model.optimizer` (the
+    autoencoder's, the one of AE/WAE/VAE) decays. ARAE's critic, generator, classifier and
+    adversarial-encoder optimizers keep their rates unless `others` ({optimizer attribute: its
+    configured rate}, `optim.lr_decay_adversaries`) names them: those are scaled by the same factor
+    (the autoencoder's rate over `base`), so an annealed ARAE keeps the balance between its players.
     Each change is printed."""
 
-    def __init__(self, base, decay, every, lr_min, start=0):
+    def __init__(self, base, decay, every, lr_min, start=0, others=None):
         super().__init__()
         if every < 1:
             raise ValueError(f"optim.lr_decay_every must be >= 1 here, got {every}")
@@ -109,6 +112,7 @@ class LearningRateDecay(keras.callbacks.Callback):
             raise ValueError(f"optim.lr_decay_start must be >= 0, got {start}")
         self.base, self.decay, self.every, self.lr_min = float(base), float(decay), int(every), float(lr_min)
         self.start = int(start)
+        self.others = dict(others or {})
         self.it = None
 
     def rate(self, iteration):
@@ -130,12 +134,22 @@ class LearningRateDecay(keras.callbacks.Callback):
         if not math.isclose(float(opt.learning_rate.numpy()), lr, rel_tol=1e-6):  # a float32 variable
             opt.learning_rate.assign(lr)
             logging.info(f"[lr] step {iteration}: optimizer learning rate {lr:.4g}")
+        factor = lr / self.base
+        for name, configured in self.others.items():
+            other = getattr(self.model, name)
+            if not math.isclose(float(other.learning_rate.numpy()), configured * factor, rel_tol=1e-6):
+                other.learning_rate.assign(configured * factor)
+                logging.info(f"[lr] step {iteration}: {name} learning rate {configured * factor:.4g}")
 
 
-def lr_decay_callback(config, batches_per_pass):
-    """The `LearningRateDecay` the config asks for, or None (`optim.lr_decay` 1 or absent)."""
+def lr_decay_callback(config, batches_per_pass, configured=None):
+    """The `LearningRateDecay` the config asks for, or None (`optim.lr_decay` 1 or absent).
+    `configured`: {optimizer attribute: configured rate} of the model (`learning_rates`), whose
+    optimizers other than the autoencoder's decay with it where `optim.lr_decay_adversaries` is set."""
     o = config.optim
     if o.get("lr_decay", 1.0) == 1.0:
         return None
     every = o.lr_decay_every if o.lr_decay_every > 0 else batches_per_pass
-    return LearningRateDecay(o.ae_lr, o.lr_decay, every, o.lr_min, o.get("lr_decay_start", 0))
+    others = ({k: v for k, v in (configured or {}).items() if k != "optimizer"}
+              if o.get("lr_decay_adversaries", False) else None)
+    return LearningRateDecay(o.ae_lr, o.lr_decay, every, o.lr_min, o.get("lr_decay_start", 0), others)

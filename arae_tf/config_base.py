@@ -84,6 +84,8 @@ def base_config(model="arae"):
     o.lr_decay_every = -1     # iterations (-1: one pass over the training data); 1.0 above: no decay
     o.lr_min = 0.0            # the decayed rate never goes below this
     o.lr_decay_start = 0      # iteration the decay counts from (the rate is ae_lr before it; > 0: anneal a continued run)
+    o.lr_decay_adversaries = False  # True: ARAE's critic, generator, classifier and adversarial-encoder
+    #                                 rates decay by the same factor as the autoencoder's (an annealed ARAE)
 
     c.train = t = ml_collections.ConfigDict()
     t.steps = 0               # iterations; 0: derived from epochs

@@ -338,7 +338,7 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
     callbacks = [progress, guard, evaluator, Checkpointer(write_dir, config.train.keep_checkpoints,
                                                                vocab.digest() if vocab is not None else None,
                                                                data_digest)]
-    decay = lr_decay_callback(config, steps_per_pass)
+    decay = lr_decay_callback(config, steps_per_pass, configured)
     if decay is not None:
         callbacks.insert(0, decay)
     if step < total:

@@ -239,6 +239,39 @@ def test_a_learning_rate_decay_can_start_at_a_later_iteration():
     assert rates == [1, 1, 1, 1, 0.5, 0.5, 0.25, 0.25]
 
 
+def test_an_annealed_arae_decays_its_adversaries_by_the_same_factor_when_asked():
+    """optim.lr_decay_adversaries: the other optimizers follow the autoencoder's factor from their
+    own configured rates (the floor included); without it they keep their rates."""
+    import tensorflow as tf
+
+    from arae_tf.callbacks import lr_decay_callback
+
+    def run(adversaries):
+        config = _config("arae", optim__lr_decay=0.5, optim__lr_decay_every=2)
+        config.optim.ae_lr, config.optim.lr_min = 1.0, 0.3
+        config.optim.lr_decay_adversaries = adversaries
+        opt = lambda lr: types.SimpleNamespace(learning_rate=tf.Variable(lr))  # noqa: E731
+        model = types.SimpleNamespace(train_iterations=tf.Variable(0, dtype=tf.int64), optimizer=opt(1.0),
+                                      critic_optimizer=opt(1e-4), classifier_optimizer=opt(2e-4))
+        callback = lr_decay_callback(config, 100, {"optimizer": 1.0, "critic_optimizer": 1e-4,
+                                                   "classifier_optimizer": 2e-4})
+        callback.set_model(model)
+        callback.on_train_begin()
+        rates = []
+        for _ in range(6):
+            callback.on_train_batch_begin(0)
+            rates.append(tuple(float(o.learning_rate.numpy()) for o in
+                               (model.optimizer, model.critic_optimizer, model.classifier_optimizer)))
+            callback.on_train_batch_end(0)
+        return rates
+
+    def same(a, b):
+        return all(x == pytest.approx(y, rel=1e-6) for ra, rb in zip(a, b, strict=True) for x, y in zip(ra, rb, strict=True))
+
+    assert same(run(True), [(1, 1e-4, 2e-4)] * 2 + [(0.5, 5e-5, 1e-4)] * 2 + [(0.3, 3e-5, 6e-5)] * 2)
+    assert same(run(False), [(1, 1e-4, 2e-4)] * 2 + [(0.5, 1e-4, 2e-4)] * 2 + [(0.3, 1e-4, 2e-4)] * 2)
+
+
 def test_a_learning_rate_decay_period_of_zero_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="optim.lr_decay_every = 0"):
         train_lib.train_and_evaluate(_config("wae", optim__lr_decay=0.5, optim__lr_decay_every=0), str(tmp_path))
