@@ -149,6 +149,8 @@ def _transfer_section():
     tr.classifier_hidden = (128, 128)
     tr.class_weight = 1.0     # lambda_2
     tr.adversary = "wrong"    # "wrong": -log(1 - p(y|z)) (= flipped-label CE for 2 classes) | "uniform"
+    tr.freeze_encoder = False  # True: no step updates the encoder: a decoder-only continuation of a trained
+    #                            model (needs transfer.class_weight = arae.adv_weight = 0; not in the paper)
     return tr
 
 

@@ -83,6 +83,32 @@ def test_bad_arguments(vocab, labelled):
         model.transfer(["the food was bad ."], 1)
 
 
+def test_a_frozen_encoder_keeps_its_codes_while_the_decoders_train(vocab, labelled):
+    """transfer.freeze_encoder: every train step leaves the encoder's weights (so the codes) as they
+    were and moves the decoders; it is refused with a weight that would move the encoder, and saved."""
+    tokens, labels = labelled
+    batch = {"tokens": tf.constant(tokens), "label": tf.constant(labels)}
+    model = tiny_transfer(len(vocab), class_weight=0.0, adv_weight=0.0, freeze_encoder=True)
+    encoder = [v.numpy().copy() for v in model.backbone.encoder_variables]
+    frozen = {id(v) for v in model.backbone.encoder_variables}
+    decoders = [(v, v.numpy().copy()) for v in model.backbone.trainable_variables if id(v) not in frozen]
+    z = model.backbone.encode(tokens).numpy()
+    for _ in range(3):
+        model.train_step(batch)
+    for v, before in zip(model.backbone.encoder_variables, encoder):
+        np.testing.assert_array_equal(v.numpy(), before)
+    np.testing.assert_array_equal(model.backbone.encode(tokens).numpy(), z)
+    assert any(not np.array_equal(v.numpy(), before) for v, before in decoders)
+    # the same model unfrozen moves its encoder through the reconstruction step alone
+    moving = tiny_transfer(len(vocab), class_weight=0.0, adv_weight=0.0)
+    moving.train_step(batch)
+    assert not np.array_equal(moving.backbone.encode(tokens).numpy(), z)
+    assert ARAETransfer.from_config(model.get_config()).freeze_encoder
+    for weights in (dict(class_weight=0.1, adv_weight=0.0), dict(class_weight=0.0, adv_weight=0.01)):
+        with pytest.raises(ValueError, match="freeze_encoder needs class_weight = adv_weight = 0"):
+            tiny_transfer(len(vocab), freeze_encoder=True, **weights)
+
+
 def test_keras_file_round_trip(tmp_path, vocab, labelled):
     tokens, labels = labelled
     model = tiny_transfer(len(vocab))

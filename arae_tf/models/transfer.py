@@ -45,11 +45,14 @@ class ARAETransfer(ARAE):
         transfer_decoding: the decoding options `transfer` uses unless told otherwise (keys of
             `text_api.TRANSFER_DECODING`: method greedy/beam, beam_size, length_penalty, contrast);
             None or {}: greedy, as in the paper. Saved with the model, used by the SavedModel too.
+        freeze_encoder: True: no step updates the encoder (step 1 trains the decoders alone; steps 3
+            and 3b are skipped), so a trained model's codes stay as they are while its decoders are
+            continued. Needs class_weight = adv_weight = 0. Not in the paper.
         **kwargs: `ARAE` arguments (prior, critic, lambda_1 = adv_weight, noise...).
     """
 
     def __init__(self, backbone, num_classes=2, classifier_hidden=(128, 128), class_weight=1.0, adversary="wrong",
-                 transfer_decoding=None, **kwargs):
+                 transfer_decoding=None, freeze_encoder=False, **kwargs):
         super().__init__(backbone, **kwargs)
         if num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
@@ -58,6 +61,10 @@ class ARAETransfer(ARAE):
                              f"{num_classes}: build it with num_decoders={num_classes}")
         if adversary not in ADVERSARIES:
             raise ValueError(f"adversary must be one of {ADVERSARIES}, got {adversary!r}")
+        if freeze_encoder and (class_weight or self.adv_weight):
+            raise ValueError(f"freeze_encoder needs class_weight = adv_weight = 0 (no step may move the encoder), got "
+                             f"class_weight={class_weight:g}, adv_weight={self.adv_weight:g}")
+        self.freeze_encoder = bool(freeze_encoder)
         # === Config ===
         self.num_classes = num_classes
         self.classifier_hidden = tuple(classifier_hidden)
@@ -107,7 +114,7 @@ class ARAETransfer(ARAE):
         config = super().get_config()
         config.update(num_classes=self.num_classes, classifier_hidden=list(self.classifier_hidden),
                       class_weight=self.class_weight, adversary=self.adversary,
-                      transfer_decoding=self.transfer_decoding or None)
+                      transfer_decoding=self.transfer_decoding or None, freeze_encoder=self.freeze_encoder)
         return config
 
     # -- Algorithm 2 ----------------------------------------------------------
@@ -156,8 +163,12 @@ class ARAETransfer(ARAE):
 
     def train_step(self, data):
         tokens, labels = data["tokens"], tf.cast(data["label"], tf.int32)
-        # 1. autoencoder, each class through its own decoder
-        self.reconstruction_step(tokens, self.optimizer, self.backbone.trainable_variables, labels=labels)
+        # 1. autoencoder, each class through its own decoder (the decoders alone with freeze_encoder)
+        variables = self.backbone.trainable_variables
+        if self.freeze_encoder:
+            frozen = {id(v) for v in self.backbone.encoder_variables}
+            variables = [v for v in variables if id(v) not in frozen]
+        self.reconstruction_step(tokens, self.optimizer, variables, labels=labels)
         # 2. critic, k times
         z_real = self.critic_phase(tokens)
         # 2b. classifier on the codes
@@ -165,7 +176,8 @@ class ARAETransfer(ARAE):
         self.cls_loss_tracker.update_state(cls_loss)
         self.cls_acc_tracker.update_state(cls_acc)
         # 3. encoder against the critic, 3b. encoder against the classifier
-        self.encoder_adversarial_step(tokens)
+        if not self.freeze_encoder:
+            self.encoder_adversarial_step(tokens)
         if self.class_weight:
             self.encoder_classifier_step(tokens, labels)
         # 4. generator
