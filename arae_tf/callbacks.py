@@ -98,7 +98,8 @@ class LearningRateDecay(keras.callbacks.Callback):
 
     A function of the iteration alone, so a resumed run continues the schedule exactly (the rate
     stored in the checkpoint is overwritten at the next iteration). `model.optimizer` (the
-    autoencoder's, the one of AE/WAE/VAE) decays. ARAE's critic, generator, classifier and
+    autoencoder's, the one of AE/WAE/VAE, and ARAE's adversarial encoder step unless it has its own,
+    `optim.encoder_adv_optimizer="sgd"`) decays. ARAE's critic, generator, classifier and own
     adversarial-encoder optimizers keep their rates unless `others` ({optimizer attribute: its
     configured rate}, `optim.lr_decay_adversaries`) names them: those are scaled by the same factor
     (the autoencoder's rate over `base`), so an annealed ARAE keeps the balance between its players.

@@ -99,6 +99,8 @@ _CHECKS = [
      "an integer >= 1, or -1 for one pass over the training data"),
     ("optim.lr_min", _nonnegative, "a number >= 0"),
     ("optim.lr_decay_start", _nonnegative_int, "an integer >= 0"),
+    ("optim.lr_decay_adversaries", lambda v: isinstance(v, bool), "True or False"),
+    ("transfer.freeze_encoder", lambda v: isinstance(v, bool), "True or False"),
     ("train.steps", _nonnegative_int, "an integer >= 0 (0: derived from train.epochs)"),
     ("train.epochs", _rate, "a number > 0"),
     ("train.log_every", _positive_int, "an integer >= 1"),
@@ -212,6 +214,13 @@ def validate(config):
         problems.append(f"section image: data.source {d.source!r} does not read it (only data.source 'images' does)")
     if d.source == "tfds" and not d.get("tfds_name"):
         problems.append("data.tfds_name is empty: data.source 'tfds' needs a dataset name")
+    if _field(config, "transfer.freeze_encoder") is True:
+        weights = {"transfer.class_weight": _field(config, "transfer.class_weight"),
+                   "arae.adv_weight": _field(config, "arae.adv_weight")}
+        moving = {k: v for k, v in weights.items() if v is not _MISSING and v != 0}
+        if moving:
+            problems.append("transfer.freeze_encoder = True: no step may move the encoder, so "
+                            + " and ".join(f"{k} (now {v!r})" for k, v in moving.items()) + " must be 0")
     b = config.backbone
     if _nonnegative_int(b.sampled_softmax) and isinstance(d.vocab_size, int) and b.sampled_softmax >= d.vocab_size:
         problems.append(f"backbone.sampled_softmax = {b.sampled_softmax}: must be below data.vocab_size "

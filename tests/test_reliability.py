@@ -162,6 +162,15 @@ def test_the_config_is_validated_before_anything_is_written(tmp_path):
     assert not os.path.exists(workdir)
 
 
+def test_a_frozen_encoder_with_a_weight_that_moves_it_is_refused_before_anything_is_written(tmp_path):
+    config = _config("arae_transfer", transfer__freeze_encoder=True)  # class_weight and adv_weight are > 0
+    workdir = str(tmp_path / "run")
+    with pytest.raises(ConfigError, match=r"transfer.freeze_encoder = True: .*transfer.class_weight \(now 1.0\) "
+                                          r"and arae.adv_weight \(now 0.01\) must be 0"):
+        train_lib.train_and_evaluate(config, workdir)
+    assert not os.path.exists(workdir)
+
+
 def test_a_missing_data_file_is_named_before_anything_is_written(tmp_path):
     config = _config("arae")
     config.data.source = "files"
@@ -237,6 +246,20 @@ def test_a_learning_rate_decay_can_start_at_a_later_iteration():
         rates.append(float(model.optimizer.learning_rate.numpy()))
         callback.on_train_batch_end(0)
     assert rates == [1, 1, 1, 1, 0.5, 0.5, 0.25, 0.25]
+
+
+def test_a_training_run_decays_the_adversaries_rates_when_asked(tmp_path, caplog):
+    """optim.lr_decay_adversaries, end to end: the run's critic and generator rates follow the
+    autoencoder's factor, each change printed."""
+    caplog.set_level(logging.INFO, logger="absl")
+    config = _config("arae", optim__lr_decay=0.5, optim__lr_decay_every=2, optim__lr_decay_adversaries=True,
+                     train__run_eagerly=True)
+    train_lib.train_and_evaluate(config, str(tmp_path))
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[lr]")]
+    gan = config.optim.gan_lr
+    for step, factor in ((2, 0.5), (4, 0.25)):
+        assert f"[lr] step {step}: critic_optimizer learning rate {factor * gan:.4g}" in lines
+        assert f"[lr] step {step}: generator_optimizer learning rate {factor * gan:.4g}" in lines
 
 
 def test_an_annealed_arae_decays_its_adversaries_by_the_same_factor_when_asked():

@@ -101,6 +101,7 @@ def test_a_frozen_encoder_keeps_its_codes_while_the_decoders_train(vocab, labell
     assert any(not np.array_equal(v.numpy(), before) for v, before in decoders)
     # the same model unfrozen moves its encoder through the reconstruction step alone
     moving = tiny_transfer(len(vocab), class_weight=0.0, adv_weight=0.0)
+    np.testing.assert_array_equal(moving.backbone.encode(tokens).numpy(), z)  # the same start
     moving.train_step(batch)
     assert not np.array_equal(moving.backbone.encode(tokens).numpy(), z)
     assert ARAETransfer.from_config(model.get_config()).freeze_encoder
