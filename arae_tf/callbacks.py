@@ -131,16 +131,13 @@ class LearningRateDecay(keras.callbacks.Callback):
         self.it += 1
 
     def _set(self, iteration):
-        lr, opt = self.rate(iteration), self.model.optimizer
-        if not math.isclose(float(opt.learning_rate.numpy()), lr, rel_tol=1e-6):  # a float32 variable
-            opt.learning_rate.assign(lr)
-            logging.info(f"[lr] step {iteration}: optimizer learning rate {lr:.4g}")
-        factor = lr / self.base
-        for name, configured in self.others.items():
-            other = getattr(self.model, name)
-            if not math.isclose(float(other.learning_rate.numpy()), configured * factor, rel_tol=1e-6):
-                other.learning_rate.assign(configured * factor)
-                logging.info(f"[lr] step {iteration}: {name} learning rate {configured * factor:.4g}")
+        lr = self.rate(iteration)
+        rates = {"optimizer": lr, **{name: configured * lr / self.base for name, configured in self.others.items()}}
+        for name, rate in rates.items():
+            opt = getattr(self.model, name)
+            if not math.isclose(float(opt.learning_rate.numpy()), rate, rel_tol=1e-6):  # a float32 variable
+                opt.learning_rate.assign(rate)
+                logging.info(f"[lr] step {iteration}: {name} learning rate {rate:.4g}")
 
 
 def lr_decay_callback(config, batches_per_pass, configured=None):

@@ -288,11 +288,10 @@ def test_an_annealed_arae_decays_its_adversaries_by_the_same_factor_when_asked()
             callback.on_train_batch_end(0)
         return rates
 
-    def same(a, b):
-        return all(x == pytest.approx(y, rel=1e-6) for ra, rb in zip(a, b, strict=True) for x, y in zip(ra, rb, strict=True))
-
-    assert same(run(True), [(1, 1e-4, 2e-4)] * 2 + [(0.5, 5e-5, 1e-4)] * 2 + [(0.3, 3e-5, 6e-5)] * 2)
-    assert same(run(False), [(1, 1e-4, 2e-4)] * 2 + [(0.5, 1e-4, 2e-4)] * 2 + [(0.3, 1e-4, 2e-4)] * 2)
+    np.testing.assert_allclose(run(True), [(1, 1e-4, 2e-4)] * 2 + [(0.5, 5e-5, 1e-4)] * 2 + [(0.3, 3e-5, 6e-5)] * 2,
+                               rtol=1e-6)
+    np.testing.assert_allclose(run(False), [(1, 1e-4, 2e-4)] * 2 + [(0.5, 1e-4, 2e-4)] * 2 + [(0.3, 1e-4, 2e-4)] * 2,
+                               rtol=1e-6)
 
 
 def test_a_learning_rate_decay_period_of_zero_is_refused(tmp_path):

@@ -149,6 +149,13 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
             l for l in (self.encoder_lstm_backward, self.code_projection, self.log_var_projection) if l is not None]
         return [v for l in layers for v in l.trainable_variables]
 
+    @property
+    def decoder_variables(self):
+        """Every trainable variable outside `encoder_variables`: the decoders' embeddings and LSTMs,
+        their initial-state projections and the output projection."""
+        encoder = {id(v) for v in self.encoder_variables}
+        return [v for v in self.trainable_variables if id(v) not in encoder]
+
     # -- encoder --------------------------------------------------------------
     def encode(self, tokens, training=False):
         """Codes z [B, latent_dim] of token batches [B, T] (the mean mu for a Gaussian encoder)."""

@@ -164,10 +164,7 @@ class ARAETransfer(ARAE):
     def train_step(self, data):
         tokens, labels = data["tokens"], tf.cast(data["label"], tf.int32)
         # 1. autoencoder, each class through its own decoder (the decoders alone with freeze_encoder)
-        variables = self.backbone.trainable_variables
-        if self.freeze_encoder:
-            frozen = {id(v) for v in self.backbone.encoder_variables}
-            variables = [v for v in variables if id(v) not in frozen]
+        variables = self.backbone.decoder_variables if self.freeze_encoder else self.backbone.trainable_variables
         self.reconstruction_step(tokens, self.optimizer, variables, labels=labels)
         # 2. critic, k times
         z_real = self.critic_phase(tokens)
