@@ -151,6 +151,9 @@ def _transfer_section():
     tr.adversary = "wrong"    # "wrong": -log(1 - p(y|z)) (= flipped-label CE for 2 classes) | "uniform"
     tr.freeze_encoder = False  # True: no step updates the encoder: a decoder-only continuation of a trained
     #                            model (needs transfer.class_weight = arae.adv_weight = 0; not in the paper)
+    tr.backtranslation = 0.0   # > 0: weight of step 1b, reconstructing each sentence from the code of its
+    #                            greedy transfer (models/transfer.py; not in the paper)
+    tr.backtranslation_contrast = 0.0  # beta of those greedy transfers, in [0, 1)
     return tr
 
 

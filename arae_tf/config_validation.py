@@ -101,6 +101,8 @@ _CHECKS = [
     ("optim.lr_decay_start", _nonnegative_int, "an integer >= 0"),
     ("optim.lr_decay_adversaries", lambda v: isinstance(v, bool), "True or False"),
     ("transfer.freeze_encoder", lambda v: isinstance(v, bool), "True or False"),
+    ("transfer.backtranslation", _nonnegative, "a number >= 0"),
+    ("transfer.backtranslation_contrast", lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1)"),
     ("train.steps", _nonnegative_int, "an integer >= 0 (0: derived from train.epochs)"),
     ("train.epochs", _rate, "a number > 0"),
     ("train.log_every", _positive_int, "an integer >= 1"),

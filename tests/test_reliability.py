@@ -171,6 +171,24 @@ def test_a_frozen_encoder_with_a_weight_that_moves_it_is_refused_before_anything
     assert not os.path.exists(workdir)
 
 
+def test_a_training_run_with_backtranslation_trains_in_the_graph_logs_it_and_saves_it(tmp_path, caplog):
+    """transfer.backtranslation, end to end and compiled (not run eagerly): the greedy transfers are
+    decoded inside the training step's graph, bt_loss is logged, the saved model carries the weight;
+    out-of-range values are refused before anything is written."""
+    caplog.set_level(logging.INFO, logger="absl")
+    config = _config("arae_transfer", transfer__backtranslation=1.0, transfer__backtranslation_contrast=0.3)
+    train_lib.train_and_evaluate(config, str(tmp_path / "run"))
+    assert any("bt_loss=" in r.getMessage() for r in caplog.records if r.getMessage().startswith("[train] step"))
+    model, _, _ = workdir_lib.load_trained(str(tmp_path / "run"))
+    assert (model.backtranslation, model.backtranslation_contrast) == (1.0, pytest.approx(0.3))
+    workdir = str(tmp_path / "bad")
+    with pytest.raises(ConfigError, match=r"transfer.backtranslation = -1.0: must be a number >= 0(.|\n)*"
+                                          r"transfer.backtranslation_contrast = 1.0: must be a number in \[0, 1\)"):
+        train_lib.train_and_evaluate(_config("arae_transfer", transfer__backtranslation=-1.0,
+                                             transfer__backtranslation_contrast=1.0), workdir)
+    assert not os.path.exists(workdir)
+
+
 def test_a_missing_data_file_is_named_before_anything_is_written(tmp_path):
     config = _config("arae")
     config.data.source = "files"

@@ -110,6 +110,39 @@ def test_a_frozen_encoder_keeps_its_codes_while_the_decoders_train(vocab, labell
             tiny_transfer(len(vocab), freeze_encoder=True, **weights)
 
 
+def test_backtranslation_step_reconstructs_each_sentence_from_the_code_of_its_greedy_transfer(vocab, labelled):
+    """Step 1b (transfer.backtranslation = w): one step of the autoencoder's optimizer on
+    w * L_rec(x | enc(x~), y), x~ the greedy (contrasted) transfer of x to the next class, computed
+    here by hand from `transfer_ids`; train_step logs it as bt_loss; off by default; saved."""
+    from arae_tf.data.vocab import BOS_ID
+    from arae_tf.models.base import token_mean
+    tokens, labels = labelled
+    model = tiny_transfer(len(vocab), backtranslation=0.5, backtranslation_contrast=0.2)
+    model.compile(ae_optimizer=keras.optimizers.SGD(0.1), classifier_optimizer=keras.optimizers.Adam(1e-2))
+    variables = model.backbone.trainable_variables
+    ids = model.transfer_ids(tokens, (labels + 1) % 3, method="greedy", contrast=0.2, max_len=tokens.shape[1])
+    assert np.mean(ids != model.transfer_ids(tokens, labels, method="greedy", max_len=tokens.shape[1])) > 0.05
+    transfers = np.concatenate([np.full((len(ids), 1), BOS_ID, np.int32), ids], axis=1)
+    with tf.GradientTape() as tape:
+        stats = model.reconstruction_stats(model.backbone.encode(transfers, training=True), tokens, labels,
+                                           training=True)
+        loss = 0.5 * token_mean(stats)
+    want = [v.numpy() - 0.1 * tf.convert_to_tensor(g).numpy() for v, g in zip(variables, tape.gradient(loss, variables))]
+    rec = model.backtranslation_step(tf.constant(tokens), tf.constant(labels), variables)
+    assert float(rec) == pytest.approx(float(token_mean(stats)), rel=1e-5)
+    for v, w in zip(variables, want):
+        np.testing.assert_allclose(v.numpy(), w, rtol=1e-4, atol=1e-6)
+    logs = model.train_step({"tokens": tf.constant(tokens), "label": tf.constant(labels)})
+    assert np.isfinite(float(logs["bt_loss"]))
+    assert "bt_loss" not in tiny_transfer(len(vocab)).train_step({"tokens": tf.constant(tokens),
+                                                                  "label": tf.constant(labels)})
+    restored = ARAETransfer.from_config(model.get_config())
+    assert (restored.backtranslation, restored.backtranslation_contrast) == (0.5, pytest.approx(0.2))
+    for bad in (dict(backtranslation=-1.0), dict(backtranslation_contrast=1.0)):
+        with pytest.raises(ValueError, match="backtranslation"):
+            tiny_transfer(len(vocab), **bad)
+
+
 def test_keras_file_round_trip(tmp_path, vocab, labelled):
     tokens, labels = labelled
     model = tiny_transfer(len(vocab))

@@ -5,6 +5,14 @@ Algorithm 1, and a latent classifier u. Each `train_step` on a labelled batch (x
 
 1.  Autoencoder: minimise L_rec(x | z, y), each sentence reconstructed by the decoder
     of its own class (the batch is partitioned by label; each decoder sees its part).
+1b. Back-translation (`backtranslation` = w > 0; not in the paper, off by default): each sentence
+    x of class y is transferred to the next class y' = y + 1 mod C by greedy decoding (contrast
+    `backtranslation_contrast`) with no gradient, giving x~; then minimise
+        w * L_rec(x | enc(x~), y)
+    so decoder y learns to write a real class-y sentence from the code of a class-y' sentence with
+    the same content, which is what it is asked to do at transfer time (the back-translation of
+    unsupervised style transfer, e.g. Lample et al. 2019). The autoencoder's optimizer; the encoder
+    and the decoders, or the decoders alone with `freeze_encoder`.
 2.  Critic, `critic_steps` times (as Algorithm 1).
 2b. Classifier (u): minimise  L_cls = CE(y, p_u(. | z))           (z constant).
 3.  Encoder vs critic: minimise lambda_1 * E[f(enc(x))]            (as Algorithm 1).
@@ -24,7 +32,9 @@ from keras import ops
 
 from arae_tf.distribute import apply_gradients, num_replicas
 from arae_tf.layers.mlp import critic_mlp
+from arae_tf.data.vocab import BOS_ID
 from arae_tf.models.arae import ARAE
+from arae_tf.models.base import token_mean
 from arae_tf.models.decoding import as_seed, cycle_transfer_by_class
 from arae_tf.models.text_api import (check_count, check_cycle, check_decode_options, check_transfer_decoding,
                                      split_cycle)
@@ -48,11 +58,15 @@ class ARAETransfer(ARAE):
         freeze_encoder: True: no step updates the encoder (step 1 trains the decoders alone; steps 3
             and 3b are skipped), so a trained model's codes stay as they are while its decoders are
             continued. Needs class_weight = adv_weight = 0. Not in the paper.
+        backtranslation: w >= 0, the weight of step 1b (0: no step 1b, the paper's Algorithm 2).
+        backtranslation_contrast: beta in [0, 1) of the greedy transfers step 1b trains on (0: plain
+            greedy; see `decoding` on contrastive decoding).
         **kwargs: `ARAE` arguments (prior, critic, lambda_1 = adv_weight, noise...).
     """
 
     def __init__(self, backbone, num_classes=2, classifier_hidden=(128, 128), class_weight=1.0, adversary="wrong",
-                 transfer_decoding=None, freeze_encoder=False, **kwargs):
+                 transfer_decoding=None, freeze_encoder=False, backtranslation=0.0, backtranslation_contrast=0.0,
+                 **kwargs):
         super().__init__(backbone, **kwargs)
         if num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
@@ -65,6 +79,12 @@ class ARAETransfer(ARAE):
             raise ValueError(f"freeze_encoder needs class_weight = adv_weight = 0 (no step may move the encoder), got "
                              f"class_weight={class_weight:g}, adv_weight={self.adv_weight:g}")
         self.freeze_encoder = bool(freeze_encoder)
+        if not backtranslation >= 0:
+            raise ValueError(f"backtranslation must be a weight >= 0, got {backtranslation!r}")
+        if not 0 <= backtranslation_contrast < 1:
+            raise ValueError(f"backtranslation_contrast must be in [0, 1), got {backtranslation_contrast!r}")
+        self.backtranslation = float(backtranslation)
+        self.backtranslation_contrast = float(backtranslation_contrast)
         # === Config ===
         self.num_classes = num_classes
         self.classifier_hidden = tuple(classifier_hidden)
@@ -77,11 +97,13 @@ class ARAETransfer(ARAE):
         # === Metrics ===
         self.cls_loss_tracker = keras.metrics.Mean(name="cls_loss")
         self.cls_acc_tracker = keras.metrics.Mean(name="cls_acc")
+        self.bt_loss_tracker = keras.metrics.Mean(name="bt_loss")  # logged only with backtranslation > 0
         self.built = True
 
     @property
     def metrics(self):
-        return super().metrics + [self.cls_loss_tracker, self.cls_acc_tracker]
+        return super().metrics + [self.cls_loss_tracker, self.cls_acc_tracker] + (
+            [self.bt_loss_tracker] if self.backtranslation else [])
 
     @property
     def transfer_decoding(self):
@@ -114,7 +136,8 @@ class ARAETransfer(ARAE):
         config = super().get_config()
         config.update(num_classes=self.num_classes, classifier_hidden=list(self.classifier_hidden),
                       class_weight=self.class_weight, adversary=self.adversary,
-                      transfer_decoding=self.transfer_decoding or None, freeze_encoder=self.freeze_encoder)
+                      transfer_decoding=self.transfer_decoding or None, freeze_encoder=self.freeze_encoder,
+                      backtranslation=self.backtranslation, backtranslation_contrast=self.backtranslation_contrast)
         return config
 
     # -- Algorithm 2 ----------------------------------------------------------
@@ -161,11 +184,29 @@ class ARAETransfer(ARAE):
             loss = loss / num_replicas()
         apply_gradients(self.encoder_optimizer or self.optimizer, tape.gradient(loss, variables), variables)
 
+    def backtranslation_step(self, tokens, labels, variables):
+        """Step 1b: `variables` minimise w * L_rec(x | enc(x~), y), x~ the greedy transfer of each
+        sentence x (class y) to the next class, decoded without gradient; returns that L_rec."""
+        to = (labels + 1) % self.num_classes
+        ids = self.backbone.decode_by_class(self.backbone.encode(tokens), to, max_len=tf.shape(tokens)[1],
+                                            method="greedy", contrast=self.backtranslation_contrast)
+        transfers = tf.stop_gradient(tf.concat([tf.fill([tf.shape(ids)[0], 1], BOS_ID), ids], axis=1))
+        with tf.GradientTape() as tape:
+            stats = self.reconstruction_stats(self.backbone.encode(transfers, training=True), tokens, labels,
+                                              training=True)
+            rec = token_mean(stats)
+            loss = self.backtranslation * rec
+        apply_gradients(self.optimizer, tape.gradient(loss, variables), variables)
+        return rec
+
     def train_step(self, data):
         tokens, labels = data["tokens"], tf.cast(data["label"], tf.int32)
         # 1. autoencoder, each class through its own decoder (the decoders alone with freeze_encoder)
         variables = self.backbone.decoder_variables if self.freeze_encoder else self.backbone.trainable_variables
         self.reconstruction_step(tokens, self.optimizer, variables, labels=labels)
+        # 1b. back-translation: each class's decoder from the codes of the other class's transfers
+        if self.backtranslation:
+            self.bt_loss_tracker.update_state(self.backtranslation_step(tokens, labels, variables))
         # 2. critic, k times
         z_real = self.critic_phase(tokens)
         # 2b. classifier on the codes
