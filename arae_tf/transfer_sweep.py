@@ -9,7 +9,8 @@ looking at the test split.
 Each validation sentence goes to the next class ((y + 1) mod C), decoded by every (checkpoint, β, γ)
 triple (γ: `--cycle`, the weight of cycle-consistency reranking of the beam, `decoding.cycle_transfer_by_class`); accuracy is the fastText classifier's (the one `evaluate` trains on the training split, cached
 in `--cache_dir`), self-BLEU is against the sources. The sentences are `--sentences` drawn from the
-validation split with `--seed` (all of it if fewer). Prints a Markdown table (and writes it to
+validation split with `--seed` (all of it if fewer). Values of γ share one beam search per
+(checkpoint, β): its n-best lists are scored once and reranked for each γ, so a γ grid costs about one point. Prints a Markdown table (and writes it to
 `--out`) whose last line is the command that made it. Pick by a rule fixed before any test
 evaluation, then `evaluate --transfer_decoding=...` and `make_preset --transfer_decoding=...`.
 """

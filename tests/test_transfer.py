@@ -268,6 +268,12 @@ def test_transfer_sweep_on_validation(builtin_transfer, tmp_path):
     clf = classifier_lib.SentimentClassifier.load(str(tmp_path / "cache" / "fasttext"))
     greedy = transfer_scores(src, model.transfer(src, to=to, max_len=20, method="greedy"), to, 3, clf)
     assert results[0][2]["accuracy"] == greedy["accuracy"] and results[0][2]["self_bleu"] == greedy["self_bleu"]
+    # options that differ only in γ share one beam search: the same transfers as each option's own
+    cyc, _ = transfer_lib.decoding_sweep(workdir, [0], transfer_lib.decoding_grid("beam", 3, 1.0, ["0.2"], ["0", "0.5"]),
+                                         sentences=60, cache_dir=str(tmp_path / "cache"), log=lambda m: None)
+    for _, opts, scores in cyc:
+        own = transfer_scores(src, model.transfer(src, to=to, max_len=20, **opts), to, 3, clf)
+        assert (scores["accuracy"], scores["self_bleu"]) == (own["accuracy"], own["self_bleu"]), opts
     text = transfer_lib.sweep_table(results, n, "python -m arae_tf.transfer_sweep ...")
     assert "| final | greedy | 0.5 |" in text and "60 validation sentences" in text
     bad = subprocess.run([sys.executable, "-m", "arae_tf.transfer_sweep", f"--workdir={workdir}", "--contrast=0,1.5"],
@@ -350,6 +356,26 @@ def test_transfer_decoding_is_the_default_of_transfer_saved_and_checked(vocab):
                         ("method=sample", "method must be greedy or beam"), ("contrast=0.1,contrast=0.2", "contrast given twice")]:
         with pytest.raises(ValueError, match="--transfer_decoding: " + match):
             parse_decoding(spec)
+
+
+def test_one_nbest_list_reranked_at_any_cycle_weight_gives_the_transfers_of_that_weight(vocab, labelled):
+    """`transfer_nbest_ids` + `rerank_nbest(..., γ)` is `transfer_ids(cycle=γ)` for every γ (what
+    transfer_sweep relies on to search once per β); it refuses another method than beam search."""
+    from arae_tf.models.decoding import rerank_nbest
+    tokens, labels = labelled
+    model = tiny_transfer(len(vocab))
+    beam = dict(method="beam", beam_size=3, length_penalty=1.0, contrast=0.2)
+    to = (labels + 1) % 3
+    seqs, scores, cycle_terms = model.transfer_nbest_ids(tokens, to, **beam)
+    assert seqs.shape == (len(tokens), 3, 20) and scores.shape == cycle_terms.shape == (len(tokens), 3)
+    picks = []
+    for gamma in (0.0, 0.5, 1e4):
+        got = rerank_nbest(seqs, scores, cycle_terms, gamma).numpy()
+        np.testing.assert_array_equal(got, model.transfer_ids(tokens, to, cycle=gamma, **beam))
+        picks.append(got)
+    assert not np.array_equal(picks[0], picks[2])  # the weight matters on these lists
+    with pytest.raises(ValueError, match="method must be 'beam', got 'greedy'"):
+        model.transfer_nbest_ids(tokens, to, method="greedy")
 
 
 def test_cycle_reranking_keeps_the_beam_candidate_the_source_reads_back_from_best(vocab):

@@ -101,13 +101,31 @@ def decoding_grid(method, beam_size, length_penalty, contrasts, cycles=("0",)):
     return out
 
 
+def _without_cycle(options):
+    return {k: v for k, v in options.items() if k != "cycle"}
+
+
+def _transfer_nbest(model, examples, max_len, decoding, batch=500):
+    """(sources, targets, (candidates, beam scores, cycle terms)): `ARAETransfer.transfer_nbest_ids` of
+    every sentence of `examples` to its next class, to rerank at any cycle weight."""
+    src = [t for t, _ in examples]
+    to = next_classes([y for _, y in examples], model.decoder_classes)
+    parts = [model.transfer_nbest_ids(model._texts_to_ids(src[i: i + batch]), to[i: i + batch], max_len=max_len,
+                                      **{**DECODING_DEFAULTS, **decoding, "cycle": 0.0})
+             for i in range(0, len(src), batch)]
+    return src, to.tolist(), tuple(np.concatenate(p) for p in zip(*parts))
+
+
 def decoding_sweep(workdir, checkpoints, options, sentences=2000, seed=0, max_len=20, cache_dir="", log=print):
     """[(checkpoint, options, scores)] on `sentences` validation sentences of `workdir`'s data; scores
-    as `evaluation.transfer.transfer_scores` plus "avg_len"."""
+    as `evaluation.transfer.transfer_scores` plus "avg_len". Options that differ only in the cycle
+    weight share one beam search, reranked for each weight (the transfers are those of
+    `ARAETransfer.transfer` with each option)."""
     import os
 
     from arae_tf.data.sources import load_examples
     from arae_tf.metrics import classifier as classifier_lib
+    from arae_tf.models.decoding import rerank_nbest
     from arae_tf.workdir import load_trained
 
     results = []
@@ -123,8 +141,16 @@ def decoding_sweep(workdir, checkpoints, options, sentences=2000, seed=0, max_le
                 valid = [valid[i] for i in sorted(pick)]
             clf = classifier_lib.cached_classifier(os.path.join(cache_dir or os.path.join(workdir, "eval", "cache"),
                                                                 "fasttext"), load_examples(config.data, "train"))
+        nbest = {}  # beam searches shared by options that differ only in the cycle weight
         for opts in options:
-            src, to, out = _transfer_texts(model, valid, max_len, decoding=opts)
+            if any(o.get("cycle") for o in options if _without_cycle(o) == _without_cycle(opts)):
+                key = tuple(sorted(_without_cycle(opts).items()))
+                if key not in nbest:
+                    nbest[key] = _transfer_nbest(model, valid, max_len, _without_cycle(opts))
+                src, to, lists = nbest[key]
+                out = model._ids_to_texts(rerank_nbest(*lists, opts.get("cycle", 0.0)).numpy())
+            else:
+                src, to, out = _transfer_texts(model, valid, max_len, decoding=opts)
             scores = transfer_scores(src, out, to, model.decoder_classes, clf)
             scores["avg_len"] = float(np.mean([len(o.split()) for o in out]))
             log(f"[sweep] checkpoint {step or 'final'} {opts}: transfer {scores['accuracy']:.3f}, "

@@ -223,33 +223,54 @@ def cycle_transfer_by_class(backbone, tokens, classes, cycle, max_len=20, beam_s
     target's (their mean; with two classes, the source class's decoder), given the code of the
     candidate. It prefers the candidates from which the source can be read back, i.e. those that
     keep its content (a cycle-consistency reranking of the n-best list; the model alone scores it,
-    no classifier). `cycle` 0 gives `decode_by_class`'s beam search. The candidates are scored
-    `chunk_rows` (default `CYCLE_CHUNK_ROWS`) at a time (`map_row_chunks`), so memory does not grow
-    with N * beam_size.
-    Graph-compatible."""
+    no classifier). `cycle` 0 gives `decode_by_class`'s beam search. The candidates and both terms
+    are `cycle_nbest`'s. Graph-compatible."""
     if method != "beam":
         raise ValueError(f"cycle reranking reranks a beam's candidates: method must be 'beam', got {method!r}")
+    seqs, beam_scores, cycle_scores = cycle_nbest(backbone, tokens, classes, max_len=max_len, beam_size=beam_size,
+                                                  length_penalty=length_penalty, contrast=contrast,
+                                                  chunk_rows=chunk_rows)
+    return rerank_nbest(seqs, beam_scores, cycle_scores, cycle)
+
+
+def rerank_nbest(seqs, beam_scores, cycle_scores, cycle):
+    """Each row's candidate [N, max_len] of `cycle_nbest`'s lists with the highest
+    beam score + `cycle` * cycle term (ties: the first, as beam search's own best)."""
+    best = tf.argmax(beam_scores + cycle * cycle_scores, axis=1, output_type=tf.int32)
+    return tf.gather(seqs, best, batch_dims=1)
+
+
+def cycle_nbest(backbone, tokens, classes, max_len=20, beam_size=4, length_penalty=0.0, contrast=0.0,
+                chunk_rows=None):
+    """The beam of each source sentence `tokens` [N, T] toward its class `classes` [N] (int32), with both
+    terms of `cycle_transfer_by_class`'s score, so the list can be reranked at any γ without searching
+    again (`rerank_nbest`; `transfer_sweep` does so): (candidates [N, beam_size, max_len] int32, beam
+    scores [N, beam_size] with `length_penalty` and `contrast`, cycle terms [N, beam_size]: the source's
+    log-likelihood per source token given each candidate's code, under the other decoders). The
+    candidates are scored `chunk_rows` (default `CYCLE_CHUNK_ROWS`) at a time (`map_row_chunks`), so
+    memory does not grow with N * beam_size. Graph-compatible."""
     tokens = tf.convert_to_tensor(tokens, tf.int32)
     classes = tf.convert_to_tensor(classes, tf.int32)
     sampler, K = BeamSampler(beam_size, length_penalty), beam_size
     z = backbone.encode(tokens)
     source_len = tf.reduce_sum(tf.cast(tf.not_equal(tokens[:, 1:], PAD_ID), tf.float32), axis=1)
-
-    def reranked(c, rows):
+    n = tf.shape(tokens)[0]
+    out = (tf.zeros([n, K, max_len], tf.int32), tf.zeros([n, K], tf.float32), tf.zeros([n, K], tf.float32))
+    for c in range(backbone.num_decoders):
+        rows = tf.where(tf.equal(classes, c))[:, 0]
         seqs, norm = sampler.nbest(backbone, tf.gather(z, rows), max_len=max_len, decoder=c, contrast=contrast)
-        flat = tf.reshape(seqs, [-1, max_len])  # [n * K, max_len], example-major
+        flat = tf.reshape(seqs, [-1, max_len])  # [n_c * K, max_len], example-major
         cand = tf.concat([tf.fill([tf.shape(flat)[0], 1], BOS_ID), flat], axis=1)
         x = tf.repeat(tf.gather(tokens, rows), K, axis=0)
         others = [d for d in range(backbone.num_decoders) if d != c] or [c]
 
-        def source_loglik(cand_rows, x_rows):
+        def source_loglik(cand_rows, x_rows, others=others):
             z_cand = backbone.encode(cand_rows)
             return -tf.add_n([backbone.sentence_nll(z_cand, x_rows, decoder=d) for d in others]) / len(others)
         loglik = map_row_chunks(source_loglik, [cand, x], CYCLE_CHUNK_ROWS if chunk_rows is None else chunk_rows)
         per_token = tf.reshape(loglik / tf.repeat(tf.maximum(tf.gather(source_len, rows), 1.0), K), [-1, K])
-        best = tf.argmax(norm + cycle * per_token, axis=1, output_type=tf.int32)
-        return tf.gather(seqs, best, batch_dims=1)
-    return _scatter_by_class(backbone.num_decoders, classes, max_len, reranked)
+        out = tuple(tf.tensor_scatter_nd_update(o, rows[:, None], v) for o, v in zip(out, (seqs, norm, per_token)))
+    return out
 
 
 def _scatter_by_class(num_decoders, classes, max_len, per_class):

@@ -35,7 +35,7 @@ from arae_tf.layers.mlp import critic_mlp
 from arae_tf.data.vocab import BOS_ID
 from arae_tf.models.arae import ARAE
 from arae_tf.models.base import token_mean
-from arae_tf.models.decoding import as_seed, cycle_transfer_by_class
+from arae_tf.models.decoding import as_seed, cycle_nbest, cycle_transfer_by_class
 from arae_tf.models.text_api import (check_count, check_cycle, check_decode_options, check_transfer_decoding,
                                      split_cycle)
 
@@ -265,22 +265,52 @@ class ARAETransfer(ARAE):
         if not cycle:
             return self.decode_by_class(self.encode_ids(tokens), to, **options)
         check_cycle({"cycle": cycle, "method": options.get("method", "greedy")})
-        if "decoder" in options:
-            raise TypeError("transfer takes no `decoder` option: the target class chooses it")
-        options.pop("seed", None)  # beam search draws nothing
-        check_decode_options(options, self.backbone.num_decoders)
-        extra = sorted(set(options) - {"max_len", "method", "beam_size", "length_penalty", "contrast"})
-        if extra:
-            raise TypeError(f"decoding option(s) {extra} do not apply to cycle reranking (beam search)")
-        tokens = np.asarray(tokens, np.int32)
-        check_count(len(tokens), "number of sentences")
-        classes = self._check_classes(to, len(tokens)).astype(np.int32)
+        options = self._beam_search_options(options)
+        tokens, classes = self._sources(tokens, to)
         if not len(tokens):
             return np.zeros((0, options.get("max_len", 20)), np.int32)
         key = ("cycle_transfer", float(cycle)) + tuple(sorted(options.items()))
         fn = self._compiled(key, lambda x, y: cycle_transfer_by_class(self.backbone, x, y, float(cycle), **options),
                             [tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32)])
         return fn(tf.constant(tokens), tf.constant(classes)).numpy()
+
+    def transfer_nbest_ids(self, tokens, to, **decode_kwargs):
+        """The beam of every transfer with both terms of cycle reranking, to rerank at any γ without
+        searching again: (candidates [N, beam_size, max_len], beam scores [N, beam_size], cycle terms
+        [N, beam_size]), numpy (`decoding.cycle_nbest`). `decoding.rerank_nbest(..., cycle)` then gives
+        `transfer_ids(tokens, to, cycle=cycle, **decode_kwargs)`. Options as `transfer_ids` without
+        `cycle`; the method must be beam search."""
+        options, _ = split_cycle(self.transfer_decoding, {**decode_kwargs, "cycle": 0.0})
+        if options.get("method", "greedy") != "beam":
+            raise ValueError(f"transfer_nbest_ids lists a beam's candidates: method must be 'beam', "
+                             f"got {options.get('method', 'greedy')!r}")
+        options = self._beam_search_options(options)
+        tokens, classes = self._sources(tokens, to)
+        K, L = options.get("beam_size", 4), options.get("max_len", 20)
+        if not len(tokens):
+            return np.zeros((0, K, L), np.int32), np.zeros((0, K), np.float32), np.zeros((0, K), np.float32)
+        options.pop("method")
+        key = ("cycle_nbest",) + tuple(sorted(options.items()))
+        fn = self._compiled(key, lambda x, y: cycle_nbest(self.backbone, x, y, **options),
+                            [tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32)])
+        return tuple(t.numpy() for t in fn(tf.constant(tokens), tf.constant(classes)))
+
+    def _beam_search_options(self, options):
+        """`options` (no cycle) checked for cycle reranking's beam search, without `seed`."""
+        if "decoder" in options:
+            raise TypeError("transfer takes no `decoder` option: the target class chooses it")
+        options = {k: v for k, v in options.items() if k != "seed"}  # beam search draws nothing
+        check_decode_options(options, self.backbone.num_decoders)
+        extra = sorted(set(options) - {"max_len", "method", "beam_size", "length_penalty", "contrast"})
+        if extra:
+            raise TypeError(f"decoding option(s) {extra} do not apply to cycle reranking (beam search)")
+        return options
+
+    def _sources(self, tokens, to):
+        """(tokens int32 [N, T], target classes int32 [N]), checked."""
+        tokens = np.asarray(tokens, np.int32)
+        check_count(len(tokens), "number of sentences")
+        return tokens, self._check_classes(to, len(tokens)).astype(np.int32)
 
     def transfer(self, texts, to, max_len=20, **decode_kwargs):
         """Sentences re-written in class `to` (an int, or one per sentence; Yelp: 0 negative, 1 positive).
