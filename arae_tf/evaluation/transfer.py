@@ -105,6 +105,11 @@ def _without_cycle(options):
     return {k: v for k, v in options.items() if k != "cycle"}
 
 
+def _search_key(options):
+    """What a beam search depends on: the options less the cycle weight (hashable)."""
+    return tuple(sorted(_without_cycle(options).items()))
+
+
 def _transfer_nbest(model, examples, max_len, decoding, batch=500):
     """(sources, targets, (candidates, beam scores, cycle terms)): `ARAETransfer.transfer_nbest_ids` of
     every sentence of `examples` to its next class, to rerank at any cycle weight."""
@@ -141,10 +146,11 @@ def decoding_sweep(workdir, checkpoints, options, sentences=2000, seed=0, max_le
                 valid = [valid[i] for i in sorted(pick)]
             clf = classifier_lib.cached_classifier(os.path.join(cache_dir or os.path.join(workdir, "eval", "cache"),
                                                                 "fasttext"), load_examples(config.data, "train"))
-        nbest = {}  # beam searches shared by options that differ only in the cycle weight
+        reranked = {_search_key(o) for o in options if o.get("cycle")}  # searches shared across cycle weights
+        nbest = {}
         for opts in options:
-            if any(o.get("cycle") for o in options if _without_cycle(o) == _without_cycle(opts)):
-                key = tuple(sorted(_without_cycle(opts).items()))
+            key = _search_key(opts)
+            if key in reranked:
                 if key not in nbest:
                     nbest[key] = _transfer_nbest(model, valid, max_len, _without_cycle(opts))
                 src, to, lists = nbest[key]

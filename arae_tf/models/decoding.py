@@ -254,32 +254,34 @@ def cycle_nbest(backbone, tokens, classes, max_len=20, beam_size=4, length_penal
     sampler, K = BeamSampler(beam_size, length_penalty), beam_size
     z = backbone.encode(tokens)
     source_len = tf.reduce_sum(tf.cast(tf.not_equal(tokens[:, 1:], PAD_ID), tf.float32), axis=1)
-    n = tf.shape(tokens)[0]
-    out = (tf.zeros([n, K, max_len], tf.int32), tf.zeros([n, K], tf.float32), tf.zeros([n, K], tf.float32))
-    for c in range(backbone.num_decoders):
-        rows = tf.where(tf.equal(classes, c))[:, 0]
+
+    def scored(c, rows):
         seqs, norm = sampler.nbest(backbone, tf.gather(z, rows), max_len=max_len, decoder=c, contrast=contrast)
         flat = tf.reshape(seqs, [-1, max_len])  # [n_c * K, max_len], example-major
         cand = tf.concat([tf.fill([tf.shape(flat)[0], 1], BOS_ID), flat], axis=1)
         x = tf.repeat(tf.gather(tokens, rows), K, axis=0)
         others = [d for d in range(backbone.num_decoders) if d != c] or [c]
 
-        def source_loglik(cand_rows, x_rows, others=others):
+        def source_loglik(cand_rows, x_rows):
             z_cand = backbone.encode(cand_rows)
             return -tf.add_n([backbone.sentence_nll(z_cand, x_rows, decoder=d) for d in others]) / len(others)
         loglik = map_row_chunks(source_loglik, [cand, x], CYCLE_CHUNK_ROWS if chunk_rows is None else chunk_rows)
         per_token = tf.reshape(loglik / tf.repeat(tf.maximum(tf.gather(source_len, rows), 1.0), K), [-1, K])
-        out = tuple(tf.tensor_scatter_nd_update(o, rows[:, None], v) for o, v in zip(out, (seqs, norm, per_token)))
-    return out
+        return seqs, norm, per_token
+    n = tf.shape(tokens)[0]
+    empty = (tf.zeros([n, K, max_len], tf.int32), tf.zeros([n, K], tf.float32), tf.zeros([n, K], tf.float32))
+    return _scatter_by_class(backbone.num_decoders, classes, empty, scored)
 
 
-def _scatter_by_class(num_decoders, classes, max_len, per_class):
-    """Token ids [N, max_len] for classes [N] (int32): the rows of class c are per_class(c, rows)
-    ([n_c, max_len]) for rows = the indices of class c, so each decoder runs on its own rows only."""
-    out = tf.zeros([tf.shape(classes)[0], max_len], tf.int32)
+def _scatter_by_class(num_decoders, classes, empty, per_class):
+    """The outputs for classes [N] (int32), `empty` (a tensor or a nested structure of tensors with N
+    rows) filled class by class: the rows of class c are per_class(c, rows) (the same structure, n_c
+    rows) for rows = the indices of class c, so each decoder runs on its own rows only."""
+    out = empty
     for c in range(num_decoders):
         rows = tf.where(tf.equal(classes, c))[:, 0]
-        out = tf.tensor_scatter_nd_update(out, rows[:, None], per_class(c, rows))
+        out = tf.nest.map_structure(lambda o, v: tf.tensor_scatter_nd_update(o, rows[:, None], v),
+                                    out, per_class(c, rows))
     return out
 
 
@@ -303,7 +305,8 @@ def decode_by_class(backbone, z, classes, max_len=20, **decode_kwargs):
         return backbone.decode(z, max_len=max_len, **decode_kwargs)
     z = tf.convert_to_tensor(z)
     classes = tf.convert_to_tensor(classes, tf.int32)
-    return _scatter_by_class(backbone.num_decoders, classes, max_len, lambda c, rows: backbone.decode(
+    empty = tf.zeros([tf.shape(classes)[0], max_len], tf.int32)
+    return _scatter_by_class(backbone.num_decoders, classes, empty, lambda c, rows: backbone.decode(
         tf.gather(z, rows), max_len=max_len, decoder=c, **decode_kwargs))
 
 

@@ -30,9 +30,9 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from arae_tf.data.vocab import BOS_ID
 from arae_tf.distribute import apply_gradients, num_replicas
 from arae_tf.layers.mlp import critic_mlp
-from arae_tf.data.vocab import BOS_ID
 from arae_tf.models.arae import ARAE
 from arae_tf.models.base import token_mean
 from arae_tf.models.decoding import as_seed, cycle_nbest, cycle_transfer_by_class
