@@ -143,6 +143,17 @@ def test_backtranslation_step_reconstructs_each_sentence_from_the_code_of_its_gr
             tiny_transfer(len(vocab), **bad)
 
 
+def test_next_classes_is_one_rule_for_tensors_arrays_and_lists():
+    """Training's back-translation (tensors) and evaluation (lists, arrays) send class y to (y + 1) mod C."""
+    from arae_tf.evaluation.transfer import next_classes as evaluation_next_classes
+    from arae_tf.models.transfer import next_classes
+    assert evaluation_next_classes is next_classes
+    out = next_classes(tf.constant([0, 1, 2]), 3)
+    assert tf.is_tensor(out) and out.numpy().tolist() == [1, 2, 0]
+    assert next_classes([0, 1, 1], 2).tolist() == [1, 0, 0]
+    assert next_classes(np.array([2, 0]), 3).tolist() == [0, 1]
+
+
 def test_keras_file_round_trip(tmp_path, vocab, labelled):
     tokens, labels = labelled
     model = tiny_transfer(len(vocab))

@@ -9,8 +9,8 @@ import dataclasses
 import numpy as np
 
 from arae_tf.data import pipeline
-from arae_tf.evaluation.transfer import next_classes
 from arae_tf.metrics.bleu import corpus_bleu
+from arae_tf.models.transfer import next_classes
 
 
 def loss_metrics(model, dataset):
@@ -39,7 +39,7 @@ def greedy_reconstructions(model, vocab, dataset, max_len, limit=0, transfer=Fal
     `limit`. Encoder-decoder (dialog) batches are decoded from the code of their "source" (a reply
     to the context). Models with one decoder per class (`model.decoder_classes > 1`) decode each
     sentence with its own class's decoder; with `transfer`, also with the next class's
-    (`transfer.next_classes`)."""
+    (`models.transfer.next_classes`)."""
     refs, hyps, codes, labels, moved, n = [], [], [], [], [], 0
     classes = model.decoder_classes
     if transfer and classes < 2:

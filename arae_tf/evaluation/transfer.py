@@ -10,11 +10,7 @@ import numpy as np
 
 from arae_tf.metrics import lm as lm_lib
 from arae_tf.metrics.bleu import corpus_bleu
-
-
-def next_classes(labels, num_classes):
-    """The class each sentence is transferred to: (y + 1) mod C (the other class for C = 2)."""
-    return (np.asarray(labels) + 1) % num_classes
+from arae_tf.models.transfer import next_classes
 
 
 def transfer_scores(sources, transfers, targets, num_classes, classifier=None):
@@ -37,16 +33,21 @@ def transfer_scores(sources, transfers, targets, num_classes, classifier=None):
 DECODING_DEFAULTS = {"method": "greedy", "contrast": 0.0, "beam_size": 4, "length_penalty": 0.0, "cycle": 0.0}
 
 
+def _to_next_classes(model, examples, batch, fn):
+    """(sources, targets as a list, [fn(sources, targets) of each batch of `batch` sentences]): every
+    sentence of `examples` (text, class) sent to its next class."""
+    src = [t for t, _ in examples]
+    to = next_classes([y for _, y in examples], model.decoder_classes)
+    return src, to.tolist(), [fn(src[i: i + batch], to[i: i + batch]) for i in range(0, len(src), batch)]
+
+
 def _transfer_texts(model, examples, max_len, batch=500, decoding=None):
     """(sources, targets, transfers): every sentence of `examples` to its next class, decoded with
     `decoding` (None: the model's own `transfer_decoding`; options left out take `DECODING_DEFAULTS`)."""
-    src = [t for t, _ in examples]
-    to = next_classes([y for _, y in examples], model.decoder_classes).tolist()
     options = {} if decoding is None else {**DECODING_DEFAULTS, **decoding}
-    out = []
-    for i in range(0, len(src), batch):
-        out += model.transfer(src[i: i + batch], to=np.array(to[i: i + batch]), max_len=max_len, **options)
-    return src, to, out
+    src, to, parts = _to_next_classes(model, examples, batch,
+                                      lambda s, t: model.transfer(s, to=t, max_len=max_len, **options))
+    return src, to, [sentence for part in parts for sentence in part]
 
 
 def transfer_report(model, vocab, train, test, settings, real_lm, clf, clf_test_accuracy=None, decoding=None):
@@ -113,12 +114,10 @@ def _search_key(options):
 def _transfer_nbest(model, examples, max_len, decoding, batch=500):
     """(sources, targets, (candidates, beam scores, cycle terms)): `ARAETransfer.transfer_nbest_ids` of
     every sentence of `examples` to its next class, to rerank at any cycle weight."""
-    src = [t for t, _ in examples]
-    to = next_classes([y for _, y in examples], model.decoder_classes)
-    parts = [model.transfer_nbest_ids(model._texts_to_ids(src[i: i + batch]), to[i: i + batch], max_len=max_len,
-                                      **{**DECODING_DEFAULTS, **decoding, "cycle": 0.0})
-             for i in range(0, len(src), batch)]
-    return src, to.tolist(), tuple(np.concatenate(p) for p in zip(*parts))
+    options = {**DECODING_DEFAULTS, **decoding, "cycle": 0.0}
+    src, to, parts = _to_next_classes(model, examples, batch, lambda s, t: model.transfer_nbest_ids(
+        model._texts_to_ids(s), t, max_len=max_len, **options))
+    return src, to, tuple(np.concatenate(p) for p in zip(*parts))
 
 
 def decoding_sweep(workdir, checkpoints, options, sentences=2000, seed=0, max_len=20, cache_dir="", log=print):

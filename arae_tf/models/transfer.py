@@ -42,6 +42,13 @@ from arae_tf.models.text_api import (check_count, check_cycle, check_decode_opti
 ADVERSARIES = ("wrong", "uniform")
 
 
+def next_classes(labels, num_classes):
+    """The class each sentence is transferred to, (y + 1) mod C (the other class for C = 2): a tensor
+    for a tensor, an array for an array or a list. Training's back-translation and every evaluation
+    of transfer use it."""
+    return ((labels if tf.is_tensor(labels) else np.asarray(labels)) + 1) % num_classes
+
+
 @keras.saving.register_keras_serializable(package="arae_tf")
 class ARAETransfer(ARAE):
     """ARAE with one decoder per class and a latent classifier (Algorithm 2).
@@ -187,7 +194,7 @@ class ARAETransfer(ARAE):
     def backtranslation_step(self, tokens, labels, variables):
         """Step 1b: `variables` minimise w * L_rec(x | enc(x~), y), x~ the greedy transfer of each
         sentence x (class y) to the next class, decoded without gradient; returns that L_rec."""
-        to = (labels + 1) % self.num_classes
+        to = next_classes(labels, self.num_classes)
         ids = self.backbone.decode_by_class(self.backbone.encode(tokens), to, max_len=tf.shape(tokens)[1],
                                             method="greedy", contrast=self.backtranslation_contrast)
         transfers = tf.stop_gradient(tf.concat([tf.fill([tf.shape(ids)[0], 1], BOS_ID), ids], axis=1))
