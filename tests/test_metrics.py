@@ -57,6 +57,24 @@ def test_unigram_kl_tells_real_text_from_a_degenerate_model():
         d.matched_unigram_kl([], valid, train, 1000)
 
 
+def test_in_vocabulary_unigram_kl_does_not_charge_a_closed_vocabulary_for_its_unknown_token():
+    """A model with the vocabulary {a, b} that writes the corpus 'a b c' perfectly writes 'a b <unk>'.
+    Against the raw corpus its <unk> alone costs (1/3) log(101.3) nats; in its own vocabulary (the
+    corpus and the held-out text restricted the same way) it scores 0, as real text does, and the
+    corpus's entropy is the one it can reach. A model that writes the wrong words still pays."""
+    restrict = lambda texts: [" ".join(w if w in ("a", "b") else "<unk>" for w in t.split()) for t in texts]
+    corpus, held_out, perfect = ["a b c"] * 100, ["a b d"] * 100, ["a b <unk>"] * 100
+    assert d.unigram_kl(perfect, corpus) == pytest.approx(
+        2 / 3 * math.log((1 / 3) / (101 / 304)) + 1 / 3 * math.log((1 / 3) / (1 / 304)))
+    m = d.in_vocabulary_unigram_kl(perfect, held_out, corpus, restrict, 100)
+    assert m["unigram_kl_vocab"] == pytest.approx(0.0, abs=1e-12)
+    assert m["unigram_kl_vocab_real"] == pytest.approx(0.0, abs=1e-12)  # 'd' is <unk> too
+    assert m["unigram_kl_n"] == 100
+    assert m["corpus_entropy_vocab"] == pytest.approx(math.log(3))
+    assert d.in_vocabulary_unigram_kl(["a a a"] * 100, held_out, corpus, restrict, 100)["unigram_kl_vocab"] \
+        == pytest.approx(math.log(3))
+
+
 def test_entropy_length_and_distinct():
     assert d.unigram_entropy(["a b c d"]) == pytest.approx(math.log(4))
     assert d.unigram_entropy(["a a"]) == 0.0

@@ -75,12 +75,17 @@ def decode_samples(model, vocab, n, seed, max_len, batch=500, log=None, codes=No
 
 def samples_report(samples, train_text, test_text, vocab, settings, real_lm):
     """Surface statistics of `samples` against the training text, UniKL beside as many real test
-    sentences measured the same way, forward PPL under `real_lm` and (settings.reverse_samples >= 0)
-    reverse PPL of the test text under an LM trained on the samples."""
+    sentences measured the same way (also in the model's vocabulary: `unigram_kl_vocab`), forward PPL
+    under `real_lm` and (settings.reverse_samples >= 0) reverse PPL of the test text under an LM
+    trained on the samples."""
     m = distribution.distribution_report(samples, train_text)
     m["n"] = len(samples)
     # UniKL at one fixed count for every model, beside real held-out text measured the same way.
     m.update(distribution.matched_unigram_kl(samples, test_text, train_text, settings.unikl_sentences, settings.seed))
+    # The same in the model's vocabulary: real text's rarer words become <unk>, as the model writes them.
+    m.update(distribution.in_vocabulary_unigram_kl(
+        samples, test_text, train_text, lambda texts: [vocab.decode(vocab.encode(t)) for t in texts],
+        settings.unikl_sentences, settings.seed))
     m["forward_ppl"] = lm_lib.forward_ppl(samples, real_lm, vocab, settings.lm)
     if settings.reverse_samples >= 0:  # < 0: no reverse PPL (it trains one LM per model)
         n_rev = settings.reverse_samples or len(samples)
