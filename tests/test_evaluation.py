@@ -155,6 +155,10 @@ def test_evaluate_trained_builtin_model(builtin_run):
     assert cos["by_edits"][0]["cosine"] > cos["random_pairs"]
     report = open(os.path.join(out, "report.md")).read()
     assert "forward PPL" in report and "![k-swap" in report
+    # UniKL also in the model's own vocabulary (the synthetic corpus has no word outside it: the same figure).
+    assert m["samples"]["unigram_kl_vocab"] == pytest.approx(m["samples"]["unigram_kl"])
+    assert m["samples"]["corpus_entropy_vocab"] == pytest.approx(m["samples"]["corpus_entropy"])
+    assert "In the model's vocabulary" in report
     table = evaluation.comparison_table([m, m], ["a", "b"])
     assert table.count("\n") == 18 and "| reverse PPL |" in table
     # ARAE Table 1's baselines, measured like this report: real sentences, and samples of the reference LM.
