@@ -55,6 +55,19 @@ def test_unigram_kl_tells_real_text_from_a_degenerate_model():
                                                                                             seed=3)
     with pytest.raises(ValueError, match="n must be positive"):
         d.matched_unigram_kl([], valid, train, 1000)
+    # A model with the presets' vocabulary (10k, words seen >= 5 times) that wrote exactly the real
+    # sentences would write their rarer words as <unk>. Raw, that token alone puts it ~0.1 above real text;
+    # in the model's vocabulary it scores what real text scores there.
+    from arae_tf.data.vocab import Vocabulary
+    vocab = Vocabulary.build(train, max_size=10000, min_count=5)
+    restrict = lambda texts: [vocab.decode(vocab.encode(t)) for t in texts]
+    as_written = restrict(valid)
+    raw = d.matched_unigram_kl(as_written, valid, train, 5000)
+    assert raw["unigram_kl"] > raw["unigram_kl_real"] + 0.05
+    iv = d.in_vocabulary_unigram_kl(as_written, valid, train, restrict, 5000)
+    assert iv["unigram_kl_vocab"] == pytest.approx(iv["unigram_kl_vocab_real"], abs=1e-9)
+    assert iv["unigram_kl_vocab_real"] < raw["unigram_kl_real"]
+    assert iv["corpus_entropy_vocab"] < d.unigram_entropy(train)
 
 
 def test_in_vocabulary_unigram_kl_does_not_charge_a_closed_vocabulary_for_its_unknown_token():
