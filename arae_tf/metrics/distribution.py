@@ -78,7 +78,7 @@ def in_vocabulary_unigram_kl(generated, held_out, corpus, restrict, n, seed=0):
     never contains the unknown token, so against the raw corpus (smoothed count 1) a model that wrote
     every word as often as the corpus does would still pay about p(unk) * log(p(unk) * N) for it, N the
     corpus's token count: 0.1 nats for a 10k vocabulary on the SNLI corpus (1% of its tokens are rarer
-    words), where real text scores 0.10 in all. Returns {unigram_kl_vocab, unigram_kl_vocab_real,
+    words), where 5,000 real sentences score 0.10 in all. Returns {unigram_kl_vocab, unigram_kl_vocab_real,
     unigram_kl_n, corpus_entropy_vocab}."""
     corpus = restrict(corpus)
     m = matched_unigram_kl(generated, restrict(held_out), corpus, n, seed)
