@@ -20,7 +20,7 @@ import numpy as np
 from arae_tf import evaluation, zoo
 from arae_tf.data import pipeline
 from arae_tf.data.sources import load_examples
-from arae_tf.evaluation import paper_tables
+from arae_tf.evaluation import paper_tables, report
 from arae_tf.models.text_api import decoding_words, parse_decoding
 
 DATA_NOTES = {
@@ -171,13 +171,14 @@ def _evaluation_section(kind, metrics, paper_row):
                         "Replies (test context → reference | model):", ""] + [
             f"- {c}  →  {r}  |  {h}" for c, r, h in d["examples"][:8]] + [""]
     r, s = metrics["reconstruction"], metrics["samples"]
+    vocab_words = [report.in_vocabulary_words(s), ""] if "unigram_kl_vocab" in s else []
     if paper_row:
         return [f"Beside the stochastic-WAE paper's Table 1 row `{paper_row}` (SNLI, 20 passes on GPU; forward PPL "
                 "under each side's own reference LM, so compare PPL between rows of one side only):", "",
-                paper_tables.wae_table([(paper_row, metrics)]), ""]
+                paper_tables.wae_table([(paper_row, metrics)]), ""] + vocab_words
     return ["| rec. BLEU | token acc | sample forward PPL | UniKL | entropy | avg len |", "|---|---|---|---|---|---|",
             f"| {r['bleu']:.2f} | {r['token_acc']:.3f} | {s['forward_ppl']:.1f} | {s['unigram_kl']:.3f} | "
-            f"{s['entropy']:.2f} | {s['avg_len']:.1f} |", ""]
+            f"{s['entropy']:.2f} | {s['avg_len']:.1f} |", ""] + vocab_words
 
 
 STORAGE_WORDS = {"int8": "int8 for the vocabulary-sized matrices (embeddings, output layer; a float32 scale "

@@ -276,6 +276,22 @@ def test_paper_table_puts_the_papers_numbers_beside_ours():
         tables.wae_table([("WAE-X", m)])
 
 
+def test_model_card_gives_unikl_in_the_models_vocabulary_where_measured():
+    """A WAE preset card states the in-vocabulary UniKL and entropy beside the raw table (evaluations since
+    session 24), with or without the paper's row, and says nothing of it for older evaluations."""
+    from arae_tf import preset_lib
+    s = {"forward_ppl": 80.0, "unigram_kl": 0.2, "entropy": 5.3, "avg_len": 9.0, "corpus_entropy": 5.66,
+         "corpus_avg_len": 10.0, "unigram_kl_real": 0.099}
+    m = {"reconstruction": {"bleu": 50.0, "token_acc": 0.9}, "samples": dict(s)}
+    for row in ("", "WAE-S λ_KL=0.01"):
+        assert "model's vocabulary" not in "\n".join(preset_lib._evaluation_section("text", m, row))
+    m["samples"].update(unigram_kl_vocab=0.106, unigram_kl_vocab_real=0.061, unigram_kl_n=5000,
+                        corpus_entropy_vocab=5.56)
+    for row in ("", "WAE-S λ_KL=0.01"):
+        card = "\n".join(preset_lib._evaluation_section("text", m, row))
+        assert ("UniKL 0.106 (real text 0.061, n 5000), sample entropy 5.30 (corpus 5.56)." in card), card
+
+
 def test_table_rows_read_a_workdirs_report_or_a_checkpoints_report(tmp_path):
     import json
     from arae_tf.evaluation import paper_tables as tables

@@ -66,6 +66,14 @@ def fmt(x):
     return f"{x:.4g}" if isinstance(x, float) else str(x)
 
 
+def in_vocabulary_words(s):
+    """One sentence on a samples report's UniKL and entropy in the model's own vocabulary (needs the
+    `unigram_kl_vocab*` keys of `evaluation.samples.samples_report`): for reports and model cards."""
+    return (f"In the model's vocabulary (every word it lacks as `<unk>`, real text and corpus alike): UniKL "
+            f"{s['unigram_kl_vocab']:.3f} (real text {s['unigram_kl_vocab_real']:.3f}, n {s['unigram_kl_n']}), "
+            f"sample entropy {s['entropy']:.2f} (corpus {s['corpus_entropy_vocab']:.2f}).")
+
+
 def _length_note(m):
     n = m.get("settings", {}).get("test_max_words", 0)
     return f" (sentences of at most {n} words)" if n else ""
@@ -91,9 +99,7 @@ def write_report(out, m, recon_examples, samples, interpolations, figures):
              f"({s.get('unigram_kl_real', float('nan')):.3f}, n {s.get('unigram_kl_n', s['n'])}) | {s['entropy']:.2f} "
              f"(corpus {s['corpus_entropy']:.2f}) | {s['avg_len']:.1f} (corpus {s['corpus_avg_len']:.1f}) | "
              f"{s['dist1']:.3f} | {s['dist2']:.3f} | {s['distinct_sentences']:.3f} | {s['copied_share']:.3f} |", "",
-             *([f"In the model's vocabulary (every word it lacks as `<unk>`, real text and corpus alike): UniKL "
-                f"{s['unigram_kl_vocab']:.3f} (real text {s['unigram_kl_vocab_real']:.3f}), corpus entropy "
-                f"{s['corpus_entropy_vocab']:.2f}.", ""] if "unigram_kl_vocab" in s else []),
+             *([in_vocabulary_words(s), ""] if "unigram_kl_vocab" in s else []),
              f"Reference LM test perplexity on real data: {m['lm']['test_ppl_real']:.1f} "
              f"(settings `{m['lm']['settings']}`); reverse PPL from {s.get('reverse_ppl_samples', 0)} samples.", ""]
     if "classifier" in m:
