@@ -171,7 +171,8 @@ def _evaluation_section(kind, metrics, paper_row):
                         "Replies (test context → reference | model):", ""] + [
             f"- {c}  →  {r}  |  {h}" for c, r, h in d["examples"][:8]] + [""]
     r, s = metrics["reconstruction"], metrics["samples"]
-    vocab_words = [report.in_vocabulary_words(s), ""] if "unigram_kl_vocab" in s else []
+    vocab_words = ([report.length_words(r), ""] if r.get("bleu_by_length") else []) + (
+        [report.in_vocabulary_words(s), ""] if "unigram_kl_vocab" in s else [])
     if paper_row:
         return [f"Beside the stochastic-WAE paper's Table 1 row `{paper_row}` (SNLI, 20 passes on GPU; forward PPL "
                 "under each side's own reference LM, so compare PPL between rows of one side only):", "",

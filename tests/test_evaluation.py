@@ -159,6 +159,8 @@ def test_evaluate_trained_builtin_model(builtin_run):
     assert m["samples"]["unigram_kl_vocab"] == pytest.approx(m["samples"]["unigram_kl"])
     assert m["samples"]["corpus_entropy_vocab"] == pytest.approx(m["samples"]["corpus_entropy"])
     assert "In the model's vocabulary" in report
+    by_len = m["reconstruction"]["bleu_by_length"]
+    assert sum(b["sentences"] for b in by_len) == m["reconstruction"]["sentences"] and "BLEU by reference length" in report
     table = evaluation.comparison_table([m, m], ["a", "b"])
     assert table.count("\n") == 18 and "| reverse PPL |" in table
     # ARAE Table 1's baselines, measured like this report: real sentences, and samples of the reference LM.

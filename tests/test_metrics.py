@@ -18,6 +18,19 @@ def test_bleu_identical_is_100_and_signature_recorded():
         corpus_bleu(["a"], refs)
 
 
+def test_bleu_by_length_groups_by_the_references_words():
+    from arae_tf.evaluation.reconstruction import bleu_by_length
+    short = ["a b c d e", "f g h i j k"]
+    long_ = [" ".join(f"w{i}" for i in range(n)) for n in (16, 20)]
+    hyps = short + ["x y z"] * 2  # the short ones reconstructed exactly, the long ones not at all
+    rows = bleu_by_length(hyps, short + long_)
+    assert [r["words"] for r in rows] == ["1-10", "16+"]  # no 11-15 sentence: that bucket is left out
+    assert rows[0]["sentences"] == 2 and rows[0]["avg_words"] == 5.5 and rows[0]["bleu"] == pytest.approx(100)
+    assert rows[1]["sentences"] == 2 and rows[1]["avg_words"] == 18 and rows[1]["bleu"] == pytest.approx(0)
+    with pytest.raises(ValueError, match="3 hypotheses but 4 references"):
+        bleu_by_length(hyps[:3], short + long_)
+
+
 def test_unigram_kl_zero_for_identical_and_hand_value():
     corpus = ["a b", "a c"]
     assert d.unigram_kl(corpus, corpus, alpha=0) == pytest.approx(0.0, abs=1e-12)

@@ -290,6 +290,9 @@ def test_model_card_gives_unikl_in_the_models_vocabulary_where_measured():
     for row in ("", "WAE-S λ_KL=0.01"):
         card = "\n".join(preset_lib._evaluation_section("text", m, row))
         assert ("UniKL 0.106 (real text 0.061, n 5000), sample entropy 5.30 (corpus 5.56)." in card), card
+    m["reconstruction"]["bleu_by_length"] = [{"words": "1-10", "sentences": 3, "avg_words": 8.0, "bleu": 89.4}]
+    assert "BLEU by reference length: 1-10 words 89.40 (3 sentences, avg 8.0)." in "\n".join(
+        preset_lib._evaluation_section("text", m, ""))
 
 
 def test_table_rows_read_a_workdirs_report_or_a_checkpoints_report(tmp_path):

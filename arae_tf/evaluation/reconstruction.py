@@ -66,6 +66,25 @@ def greedy_reconstructions(model, vocab, dataset, max_len, limit=0, transfer=Fal
                    corpus_bleu(hyps[:k], refs[:k]), min(k, len(refs)))
 
 
+LENGTH_BUCKETS = ((1, 10), (11, 15), (16, None))  # reference words, inclusive; None: no upper bound
+
+
+def bleu_by_length(hypotheses, references, buckets=LENGTH_BUCKETS):
+    """Corpus BLEU of the hypotheses grouped by their reference's length in words: [{"words": "1-10",
+    "sentences", "avg_words", "bleu"}] per bucket ((low, high) inclusive, high None: unbounded), empty
+    buckets left out. Long sentences are where a fixed-size code loses most (docs/wae_snli_card_notes.md)."""
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+    lengths, out = [len(r.split()) for r in references], []
+    for low, high in buckets:
+        pick = [i for i, n in enumerate(lengths) if low <= n and (high is None or n <= high)]
+        if pick:
+            out.append({"words": f"{low}-{high}" if high is not None else f"{low}+", "sentences": len(pick),
+                        "avg_words": sum(lengths[i] for i in pick) / len(pick),
+                        "bleu": corpus_bleu([hypotheses[i] for i in pick], [references[i] for i in pick])["score"]})
+    return out
+
+
 def heldout_dataset(examples, vocab, config):
     """The evaluation suite's batches of held-out `examples`: file order, long sentences truncated."""
     return pipeline.make_dataset(examples, vocab, 256, config.data.max_len, shuffle=False, bucket=False,
@@ -73,7 +92,8 @@ def heldout_dataset(examples, vocab, config):
 
 
 def reconstruction_report(model, vocab, examples, config, max_len):
-    """Token accuracy, NLL per token and greedy-reconstruction BLEU on `examples`.
+    """Token accuracy, NLL per token and greedy-reconstruction BLEU on `examples` (also by reference
+    length: `bleu_by_length`).
 
     Returns (metrics, the first 10 (reference, reconstruction) pairs, every reconstruction). On
     encoder-decoder data a reconstruction is the greedy reply decoded from the context's code."""
@@ -81,5 +101,6 @@ def reconstruction_report(model, vocab, examples, config, max_len):
     losses = loss_metrics(model, ds)
     d = greedy_reconstructions(model, vocab, ds, max_len)
     return {"token_acc": losses["token_acc"], "nll_per_token": losses["rec_loss"], "bleu": d.bleu["score"],
-            "bleu_signature": d.bleu["signature"], "sentences": len(d.references)}, \
+            "bleu_signature": d.bleu["signature"], "sentences": len(d.references),
+            "bleu_by_length": bleu_by_length(d.hypotheses, d.references)}, \
         list(zip(d.references[:10], d.hypotheses[:10])), d.hypotheses

@@ -66,6 +66,13 @@ def fmt(x):
     return f"{x:.4g}" if isinstance(x, float) else str(x)
 
 
+def length_words(r):
+    """One sentence on a reconstruction report's BLEU by reference length (`bleu_by_length`)."""
+    return "Reconstruction BLEU by reference length: " + "; ".join(
+        f"{b['words']} words {b['bleu']:.2f} ({b['sentences']} sentences, avg {b['avg_words']:.1f})"
+        for b in r["bleu_by_length"]) + "."
+
+
 def in_vocabulary_words(s):
     """One sentence on a samples report's UniKL and entropy in the model's own vocabulary (needs the
     `unigram_kl_vocab*` keys of `evaluation.samples.samples_report`): for reports and model cards."""
@@ -92,6 +99,7 @@ def write_report(out, m, recon_examples, samples, interpolations, figures):
              "## Reconstruction", "", "| token acc | NLL/token | BLEU |", "|---|---|---|",
              f"| {r['token_acc']:.4f} | {r['nll_per_token']:.3f} | {r['bleu']:.2f} |", "",
              f"BLEU signature: `{r['bleu_signature']}`", "",
+             *([length_words(r), ""] if r.get("bleu_by_length") else []),
              "## Samples", "",
              "| forward PPL | reverse PPL | UniKL (real text) | entropy | avg len | Dist-1 | Dist-2 | distinct | copied |",
              "|---|---|---|---|---|---|---|---|---|",
