@@ -171,15 +171,14 @@ def _evaluation_section(kind, metrics, paper_row):
                         "Replies (test context → reference | model):", ""] + [
             f"- {c}  →  {r}  |  {h}" for c, r, h in d["examples"][:8]] + [""]
     r, s = metrics["reconstruction"], metrics["samples"]
-    vocab_words = ([report.length_words(r), ""] if r.get("bleu_by_length") else []) + (
-        [report.in_vocabulary_words(s), ""] if "unigram_kl_vocab" in s else [])
+    extra_lines = report.length_lines(r) + report.in_vocabulary_lines(s)
     if paper_row:
         return [f"Beside the stochastic-WAE paper's Table 1 row `{paper_row}` (SNLI, 20 passes on GPU; forward PPL "
                 "under each side's own reference LM, so compare PPL between rows of one side only):", "",
-                paper_tables.wae_table([(paper_row, metrics)]), ""] + vocab_words
+                paper_tables.wae_table([(paper_row, metrics)]), ""] + extra_lines
     return ["| rec. BLEU | token acc | sample forward PPL | UniKL | entropy | avg len |", "|---|---|---|---|---|---|",
             f"| {r['bleu']:.2f} | {r['token_acc']:.3f} | {s['forward_ppl']:.1f} | {s['unigram_kl']:.3f} | "
-            f"{s['entropy']:.2f} | {s['avg_len']:.1f} |", ""] + vocab_words
+            f"{s['entropy']:.2f} | {s['avg_len']:.1f} |", ""] + extra_lines
 
 
 STORAGE_WORDS = {"int8": "int8 for the vocabulary-sized matrices (embeddings, output layer; a float32 scale "

@@ -66,19 +66,24 @@ def fmt(x):
     return f"{x:.4g}" if isinstance(x, float) else str(x)
 
 
-def length_words(r):
-    """One sentence on a reconstruction report's BLEU by reference length (`bleu_by_length`)."""
-    return "Reconstruction BLEU by reference length: " + "; ".join(
+def length_lines(r):
+    """Report lines on a reconstruction report's BLEU by reference length (`bleu_by_length`); none for
+    reports that predate it."""
+    if not r.get("bleu_by_length"):
+        return []
+    return ["Reconstruction BLEU by reference length: " + "; ".join(
         f"{b['words']} words {b['bleu']:.2f} ({b['sentences']} sentences, avg {b['avg_words']:.1f})"
-        for b in r["bleu_by_length"]) + "."
+        for b in r["bleu_by_length"]) + ".", ""]
 
 
-def in_vocabulary_words(s):
-    """One sentence on a samples report's UniKL and entropy in the model's own vocabulary (needs the
-    `unigram_kl_vocab*` keys of `evaluation.samples.samples_report`): for reports and model cards."""
-    return (f"In the model's vocabulary (every word it lacks as `<unk>`, real text and corpus alike): UniKL "
+def in_vocabulary_lines(s):
+    """Report lines on a samples report's UniKL and entropy in the model's own vocabulary (the
+    `unigram_kl_vocab*` keys of `evaluation.samples.samples_report`); none for reports that predate them."""
+    if "unigram_kl_vocab" not in s:
+        return []
+    return [f"In the model's vocabulary (every word it lacks as `<unk>`, real text and corpus alike): UniKL "
             f"{s['unigram_kl_vocab']:.3f} (real text {s['unigram_kl_vocab_real']:.3f}, n {s['unigram_kl_n']}), "
-            f"sample entropy {s['entropy']:.2f} (corpus {s['corpus_entropy_vocab']:.2f}).")
+            f"sample entropy {s['entropy']:.2f} (corpus {s['corpus_entropy_vocab']:.2f}).", ""]
 
 
 def _length_note(m):
@@ -99,7 +104,7 @@ def write_report(out, m, recon_examples, samples, interpolations, figures):
              "## Reconstruction", "", "| token acc | NLL/token | BLEU |", "|---|---|---|",
              f"| {r['token_acc']:.4f} | {r['nll_per_token']:.3f} | {r['bleu']:.2f} |", "",
              f"BLEU signature: `{r['bleu_signature']}`", "",
-             *([length_words(r), ""] if r.get("bleu_by_length") else []),
+             *length_lines(r),
              "## Samples", "",
              "| forward PPL | reverse PPL | UniKL (real text) | entropy | avg len | Dist-1 | Dist-2 | distinct | copied |",
              "|---|---|---|---|---|---|---|---|---|",
@@ -107,7 +112,7 @@ def write_report(out, m, recon_examples, samples, interpolations, figures):
              f"({s.get('unigram_kl_real', float('nan')):.3f}, n {s.get('unigram_kl_n', s['n'])}) | {s['entropy']:.2f} "
              f"(corpus {s['corpus_entropy']:.2f}) | {s['avg_len']:.1f} (corpus {s['corpus_avg_len']:.1f}) | "
              f"{s['dist1']:.3f} | {s['dist2']:.3f} | {s['distinct_sentences']:.3f} | {s['copied_share']:.3f} |", "",
-             *([in_vocabulary_words(s), ""] if "unigram_kl_vocab" in s else []),
+             *in_vocabulary_lines(s),
              f"Reference LM test perplexity on real data: {m['lm']['test_ppl_real']:.1f} "
              f"(settings `{m['lm']['settings']}`); reverse PPL from {s.get('reverse_ppl_samples', 0)} samples.", ""]
     if "classifier" in m:
