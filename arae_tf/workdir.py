@@ -81,11 +81,35 @@ def seed_states(model):
 
 
 def restore_seed_states(model, saved, where):
-    mine = [v for v in model.variables if v.path.endswith(SEED_STATE)]
-    if len(saved) != len(mine):
-        raise CheckpointError(f"{where} records {len(saved)} random-number states, the model has {len(mine)}")
-    for v, (_, state) in zip(mine, saved):
-        v.assign(np.asarray(state, dtype=v.dtype))
+    """Sets the model's random-number streams to the states `saved` ([[variable path, state]], as
+    `seed_states` records them) from the checkpoint marker `where`.
+
+    The models name their streams (`model_seed`, `sampler_seed`, `dropout_seed`), so states are matched
+    by name: a stream the marker does not record (a resume whose config adds one, e.g. `backbone.dropout`
+    > 0 on a run trained without it) starts from its seed, and a recorded stream the model no longer has
+    is left out; both are logged. Markers written before the streams were named record Keras's automatic
+    names (`seed_generator`, `seed_generator_1`, ...), numbered in creation order, which cannot be matched:
+    they are restored in variable order and must hold as many states as the model has streams."""
+    mine = {v.path: v for v in model.variables if v.path.endswith(SEED_STATE)}
+    by_name = dict((path, state) for path, state in saved)
+    if not set(by_name) & set(mine):  # unnamed streams (older markers), or none at all
+        if len(saved) != len(mine):
+            raise CheckpointError(
+                f"{where} records {len(saved)} random-number states ({', '.join(by_name) or 'none'}), the model has "
+                f"{len(mine)} ({', '.join(mine) or 'none'}); the marker predates named streams, so they can only be "
+                f"matched in order: resume with the config the checkpoint was trained with")
+        for v, (_, state) in zip(mine.values(), saved):
+            v.assign(np.asarray(state, dtype=v.dtype))
+        return
+    for path, v in mine.items():
+        if path in by_name:
+            v.assign(np.asarray(by_name[path], dtype=v.dtype))
+        else:
+            logging.info(f"[resume] {where} records no state for the random-number stream {path}: "
+                         f"it starts from its seed (the config adds it)")
+    for path in sorted(set(by_name) - set(mine)):
+        logging.info(f"[resume] {where} records the random-number stream {path}, which the model does not have "
+                     f"(the config drops it): not restored")
 
 
 def atomic_json(path, obj):

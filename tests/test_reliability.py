@@ -356,3 +356,43 @@ def test_a_section_the_model_does_not_read_is_refused(tmp_path):
     assert "section arae: model 'wae' does not read it" in str(e.value)
     assert "section wae: missing" in str(e.value)
     assert not os.listdir(tmp_path)
+
+
+def _wae_streams(dropout, states=None):
+    """A smoke WAE with a sampled softmax (and backbone dropout when > 0), its streams set to `states`."""
+    from arae_tf.models import build_model
+    c = _config("wae", backbone__sampled_softmax=8, backbone__dropout=dropout)
+    model = build_model(c, 50)
+    for v in model.variables:
+        if v.path.endswith(workdir_lib.SEED_STATE) and states:
+            v.assign(np.asarray(states[v.path], dtype=v.dtype))
+    return model
+
+
+def test_random_streams_are_restored_by_name_and_a_resume_may_add_one(caplog):
+    """A run trained without backbone dropout resumed with it: the recorded streams are set by name,
+    the new dropout stream starts from its seed; and back the other way."""
+    caplog.set_level(logging.INFO, logger="absl")
+    trained = _wae_streams(0.0, {"model_seed/seed_generator_state": [7, 3], "sampler_seed/seed_generator_state": [5, 2]})
+    saved = workdir_lib.seed_states(trained)
+    assert [p for p, _ in saved] == ["model_seed/seed_generator_state", "sampler_seed/seed_generator_state"]
+    resumed = _wae_streams(0.2)
+    workdir_lib.restore_seed_states(resumed, saved, "ckpt-4.json")
+    assert dict(workdir_lib.seed_states(resumed)) == {"model_seed/seed_generator_state": [7, 3],
+                                                     "sampler_seed/seed_generator_state": [5, 2],
+                                                     "dropout_seed/seed_generator_state": [1, 0]}
+    assert "no state for the random-number stream dropout_seed/seed_generator_state" in caplog.text
+    back = _wae_streams(0.0)
+    workdir_lib.restore_seed_states(back, workdir_lib.seed_states(resumed), "ckpt-6.json")
+    assert dict(workdir_lib.seed_states(back)) == dict(saved)
+    assert "dropout_seed/seed_generator_state, which the model does not have" in caplog.text
+
+
+def test_unnamed_random_streams_of_older_markers_are_restored_in_order_or_refused():
+    older = [["seed_generator_1/seed_generator_state", [7, 3]], ["seed_generator/seed_generator_state", [5, 2]]]
+    model = _wae_streams(0.0)
+    workdir_lib.restore_seed_states(model, older, "ckpt-4.json")
+    assert [s for _, s in workdir_lib.seed_states(model)] == [[7, 3], [5, 2]]
+    with pytest.raises(workdir_lib.CheckpointError, match=r"ckpt-4.json records 2 random-number states .* the model "
+                                                            r"has 3 .*predates named streams"):
+        workdir_lib.restore_seed_states(_wae_streams(0.2), older, "ckpt-4.json")

@@ -98,11 +98,11 @@ class SentenceAutoencoderBackbone(keras.layers.Layer):
         if sampled_softmax < 0 or sampled_softmax >= vocab_size:
             raise ValueError(f"sampled_softmax must be in [0, vocab_size={vocab_size}), got {sampled_softmax}")
         self.sampled_softmax = int(sampled_softmax)
-        self.sampler_seed = keras.random.SeedGenerator(0) if self.sampled_softmax else None
+        self.sampler_seed = keras.random.SeedGenerator(0, name="sampler_seed") if self.sampled_softmax else None
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.dropout = float(dropout)
-        self.dropout_seed = keras.random.SeedGenerator(1) if self.dropout else None
+        self.dropout_seed = keras.random.SeedGenerator(1, name="dropout_seed") if self.dropout else None
 
         # === Layers ===
         emb_init = keras.initializers.RandomUniform(-init_range, init_range) if init_range else "uniform"

@@ -92,7 +92,9 @@ class TextAutoencoder(TextAPI, ImageAPI, keras.Model):
         self.noise_anneal_every = noise_anneal_every
         self.seed = seed
         # === State ===
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        # Named streams (model_seed here, sampler_seed / dropout_seed in the backbone): a checkpoint's
+        # random-number states are restored by name, so a resume may add a stream (`workdir.restore_seed_states`).
+        self.seed_generator = keras.random.SeedGenerator(seed, name="model_seed")
         self.train_iterations = self.add_weight(name="train_iterations", shape=(), dtype="int64",
                                                 initializer="zeros", trainable=False)
         self._decode_fns = _FunctionCache()  # not a dict: SavedModel export must not track it
