@@ -101,6 +101,24 @@ def test_in_vocabulary_unigram_kl_does_not_charge_a_closed_vocabulary_for_its_un
         == pytest.approx(math.log(3))
 
 
+def test_a_corpus_given_as_its_word_counts_measures_as_its_sentences():
+    """The corpus counted once (`unigram_counts`) gives every figure its sentences give, the
+    in-vocabulary ones restricted word by word (here 'c' and 'e' become <unk>, 'c' twice)."""
+    restrict = lambda texts: [" ".join(w if w in ("a", "b", "d") else "<unk>" for w in t.split()) for t in texts]
+    corpus = ["a b c", "a c c d", "b e"]
+    generated, held_out = ["a a b", "d <unk>", "b"], ["a d", "b c", "e e"]
+    counts = d.unigram_counts(corpus)
+    assert d.unigram_counts(counts) is counts
+    assert d.distribution_report(generated, corpus, corpus_counts=counts) == d.distribution_report(generated, corpus)
+    assert d.matched_unigram_kl(generated, held_out, counts, 3) == d.matched_unigram_kl(generated, held_out, corpus, 3)
+    by_words = d.in_vocabulary_unigram_kl(generated, held_out, counts, restrict, 3)
+    by_sentences = d.in_vocabulary_unigram_kl(generated, held_out, corpus, restrict, 3)
+    assert by_words == pytest.approx(by_sentences, rel=1e-12)
+    # restricted corpus: a 2, b 2, <unk> 4, d 1 of 9 words
+    assert by_words["corpus_entropy_vocab"] == pytest.approx(
+        -(2 * 2 / 9 * math.log(2 / 9) + 4 / 9 * math.log(4 / 9) + 1 / 9 * math.log(1 / 9)))
+
+
 def test_entropy_length_and_distinct():
     assert d.unigram_entropy(["a b c d"]) == pytest.approx(math.log(4))
     assert d.unigram_entropy(["a a"]) == 0.0

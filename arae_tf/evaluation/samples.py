@@ -78,13 +78,15 @@ def samples_report(samples, train_text, test_text, vocab, settings, real_lm):
     sentences measured the same way (also in the model's vocabulary: `unigram_kl_vocab`), forward PPL
     under `real_lm` and (settings.reverse_samples >= 0) reverse PPL of the test text under an LM
     trained on the samples."""
-    m = distribution.distribution_report(samples, train_text)
+    counts = distribution.unigram_counts(train_text)  # counted once for every figure below
+    m = distribution.distribution_report(samples, train_text, corpus_counts=counts)
     m["n"] = len(samples)
-    # UniKL at one fixed count for every model, beside real held-out text measured the same way.
-    m.update(distribution.matched_unigram_kl(samples, test_text, train_text, settings.unikl_sentences, settings.seed))
+    # UniKL at one fixed count for every model, beside real held-out text measured the same way
+    # (it replaces distribution_report's UniKL over all the samples).
+    m.update(distribution.matched_unigram_kl(samples, test_text, counts, settings.unikl_sentences, settings.seed))
     # The same in the model's vocabulary: real text's rarer words become <unk>, as the model writes them.
     m.update(distribution.in_vocabulary_unigram_kl(
-        samples, test_text, train_text, lambda texts: [vocab.decode(vocab.encode(t)) for t in texts],
+        samples, test_text, counts, lambda texts: [vocab.decode(vocab.encode(t)) for t in texts],
         settings.unikl_sentences, settings.seed))
     m["forward_ppl"] = lm_lib.forward_ppl(samples, real_lm, vocab, settings.lm)
     if settings.reverse_samples >= 0:  # < 0: no reverse PPL (it trains one LM per model)

@@ -14,6 +14,9 @@ Sentences are whitespace-tokenized strings. Definitions:
   `in_vocabulary_unigram_kl` measures both in a model's own vocabulary (its unknown token for every
   word it lacks, on the real side too), where a closed-vocabulary model can match real text.
 * `unigram_entropy`: entropy (nats) of the unsmoothed unigram distribution.
+
+Wherever a function takes a corpus it also takes its `unigram_counts` (a `collections.Counter`), so a
+caller measuring several things against one large corpus counts its words once.
 * `average_length`: mean number of tokens per sentence.
 * `distinct_n`: distinct n-grams / total n-grams, n-grams taken within sentences and
   pooled over the set (Li et al. 2016, "Dist-n").
@@ -31,6 +34,9 @@ def _tokens(sentences):
 
 
 def unigram_counts(sentences):
+    """Counter of the words of `sentences`; a Counter is returned as it is (already counted)."""
+    if isinstance(sentences, collections.Counter):
+        return sentences
     c = collections.Counter()
     for toks in _tokens(sentences):
         c.update(toks)
@@ -38,7 +44,8 @@ def unigram_counts(sentences):
 
 
 def unigram_kl(generated, corpus, alpha=1.0, reverse=False):
-    """Unigram KL(P_gen || P_corpus) in nats, P_gen empirical, P_corpus smoothed (module docstring)."""
+    """Unigram KL(P_gen || P_corpus) in nats, P_gen empirical, P_corpus smoothed (module docstring).
+    Either side may be given as sentences or as their `unigram_counts`."""
     p, q = unigram_counts(generated), unigram_counts(corpus)
     if reverse:
         p, q = q, p
@@ -79,14 +86,28 @@ def in_vocabulary_unigram_kl(generated, held_out, corpus, restrict, n, seed=0):
     every word as often as the corpus does would still pay about p(unk) * log(p(unk) * N) for it, N the
     corpus's token count: 0.1 nats for a 10k vocabulary on the SNLI corpus (1% of its tokens are rarer
     words), where 5,000 real sentences score 0.10 in all. Returns {unigram_kl_vocab, unigram_kl_vocab_real,
-    unigram_kl_n, corpus_entropy_vocab}."""
-    corpus = restrict(corpus)
+    unigram_kl_n, corpus_entropy_vocab}. `corpus` may be its `unigram_counts`; they are then restricted
+    word by word, which equals restricting each sentence when `restrict` maps words independently."""
+    corpus = _restricted_counts(corpus, restrict) if isinstance(corpus, collections.Counter) else restrict(corpus)
     m = matched_unigram_kl(generated, restrict(held_out), corpus, n, seed)
     return {"unigram_kl_vocab": m["unigram_kl"], "unigram_kl_vocab_real": m["unigram_kl_real"],
             "unigram_kl_n": m["unigram_kl_n"], "corpus_entropy_vocab": unigram_entropy(corpus)}
 
 
+def _restricted_counts(counts, restrict):
+    """`counts` of a corpus mapped word by word through `restrict` (each distinct word as a one-word
+    sentence): the counts of the restricted corpus, for a `restrict` that maps words independently
+    (a vocabulary's round trip does), without mapping every sentence."""
+    words = list(counts)
+    out = collections.Counter()
+    for w, r in zip(words, restrict(words)):
+        for t in r.split():
+            out[t] += counts[w]
+    return out
+
+
 def unigram_entropy(sentences):
+    """Entropy (nats) of the words of `sentences` (or of their `unigram_counts`)."""
     c = unigram_counts(sentences)
     n = sum(c.values())
     return -sum(k / n * math.log(k / n) for k in c.values()) if n else 0.0
@@ -114,14 +135,17 @@ def copied_share(generated, training):
     return sum(s in train for s in generated) / len(generated) if generated else 0.0
 
 
-def distribution_report(generated, corpus, training=None):
-    """All of the above in one dict (`training` defaults to `corpus` for the copy share)."""
+def distribution_report(generated, corpus, training=None, corpus_counts=None):
+    """All of the above in one dict (`training` defaults to `corpus` for the copy share;
+    `corpus_counts`: the corpus's `unigram_counts` when the caller has them)."""
+    counts = unigram_counts(corpus) if corpus_counts is None else corpus_counts
+    generated_counts = unigram_counts(generated)
     return {
-        "unigram_kl": unigram_kl(generated, corpus),
-        "entropy": unigram_entropy(generated),
-        "corpus_entropy": unigram_entropy(corpus),
+        "unigram_kl": unigram_kl(generated_counts, counts),
+        "entropy": unigram_entropy(generated_counts),
+        "corpus_entropy": unigram_entropy(counts),
         "avg_len": average_length(generated),
-        "corpus_avg_len": average_length(corpus),
+        "corpus_avg_len": sum(counts.values()) / len(corpus) if corpus else 0.0,
         "dist1": distinct_n(generated, 1),
         "dist2": distinct_n(generated, 2),
         "distinct_sentences": distinct_sentences(generated),
