@@ -14,14 +14,15 @@ Sentences are whitespace-tokenized strings. Definitions:
   `in_vocabulary_unigram_kl` measures both in a model's own vocabulary (its unknown token for every
   word it lacks, on the real side too), where a closed-vocabulary model can match real text.
 * `unigram_entropy`: entropy (nats) of the unsmoothed unigram distribution.
-
-Wherever a function takes a corpus it also takes its `unigram_counts` (a `collections.Counter`), so a
-caller measuring several things against one large corpus counts its words once.
 * `average_length`: mean number of tokens per sentence.
 * `distinct_n`: distinct n-grams / total n-grams, n-grams taken within sentences and
   pooled over the set (Li et al. 2016, "Dist-n").
 * `distinct_sentences`: share of distinct sentences; `copied_share`: share of generated
   sentences that occur verbatim in the training corpus.
+
+The UniKL and entropy functions take a corpus as sentences or as its `unigram_counts` (a
+`collections.Counter`), and `distribution_report` takes those counts as `corpus_counts`, so a caller
+measuring several things against one large corpus counts its words once.
 """
 
 import collections
