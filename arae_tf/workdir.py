@@ -91,7 +91,7 @@ def restore_seed_states(model, saved, where):
     names (`seed_generator`, `seed_generator_1`, ...), numbered in creation order, which cannot be matched:
     they are restored in variable order and must hold as many states as the model has streams."""
     mine = {v.path: v for v in model.variables if v.path.endswith(SEED_STATE)}
-    by_name = dict((path, state) for path, state in saved)
+    by_name = dict(saved)
     if not set(by_name) & set(mine):  # unnamed streams (older markers), or none at all
         if len(saved) != len(mine):
             raise CheckpointError(

@@ -364,7 +364,7 @@ def _wae_streams(dropout, states=None):
     c = _config("wae", backbone__sampled_softmax=8, backbone__dropout=dropout)
     model = build_model(c, 50)
     for v in model.variables:
-        if v.path.endswith(workdir_lib.SEED_STATE) and states:
+        if v.path in (states or {}):
             v.assign(np.asarray(states[v.path], dtype=v.dtype))
     return model
 
