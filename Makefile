@@ -21,7 +21,7 @@ demo-builtin: $(STAMP)
 
 # Two worker processes, one test file each at a time (session fixtures are built once per worker):
 # 1.5x faster on 2 cores than one process, whose time is mostly single-threaded graph tracing.
-PYTEST_WORKERS := -n 2 --dist loadfile
+PYTEST_WORKERS := -n 2 --dist loadfile --durations=15
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_WORKERS) -m "not slow" tests

@@ -198,6 +198,7 @@ def test_transfer_learned_between_three_classes(builtin_transfer):
     assert metrics.get("val_transfer_self_bleu", 0) > 20
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); `make test-slow`
 def test_evaluation_reports_transfer_metrics(builtin_transfer):
     from arae_tf import evaluation
     from arae_tf.metrics.lm import LMSettings
