@@ -178,6 +178,7 @@ def builtin_transfer(tmp_path_factory):
     return model, metrics, workdir
 
 
+@pytest.mark.slow  # trimmed from the default suite (10-minute budget); `make test-slow`
 def test_transfer_learned_between_three_classes(builtin_transfer):
     """Every (source, target) pair of the 3 classes: the output carries the target's attribute words
     (exact, by construction of the corpus), keeps the sentence's frame, and reconstruction still works."""
