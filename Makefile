@@ -21,13 +21,15 @@ demo-builtin: $(STAMP)
 
 # Two worker processes, one test file each at a time (session fixtures are built once per worker):
 # 1.5x faster on 2 cores than one process, whose time is mostly single-threaded graph tracing.
-PYTEST_WORKERS := -n 2 --dist loadfile --durations=15
+PYTEST_WORKERS := -n 2 --dist loadfile
+# The slowest tests' times, to see what a 10-minute budget is spent on.
+PYTEST_OPTS := $(PYTEST_WORKERS) --durations=15
 
 test: $(STAMP)
-	$(PY) -m pytest -q $(PYTEST_WORKERS) -m "not slow" tests
+	$(PY) -m pytest -q $(PYTEST_OPTS) -m "not slow" tests
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -q $(PYTEST_WORKERS) -m slow tests
+	$(PY) -m pytest -q $(PYTEST_OPTS) -m slow tests
 
 .PHONY: install demo demo-builtin test test-slow
 
