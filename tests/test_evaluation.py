@@ -76,6 +76,23 @@ def test_code_statistics_hand_values():
         latent.code_statistics([[1.0, 2.0]])
 
 
+def test_samples_report_without_a_reference_lm():
+    """`real_lm=None`: the distribution figures alone (no forward PPL, no LM trained), in-vocabulary UniKL
+    through the vocabulary's own round trip: samples that are real text as the model writes it score
+    what real text scores there."""
+    from arae_tf.evaluation import samples
+    from arae_tf.evaluation.suite import EvalSettings
+    train = ["a b c", "a b d", "b c e"] * 20 + ["a b x"]
+    held_out = ["a b x", "c b a"] * 10
+    vocab = Vocabulary.build(train, min_count=2)  # 'x', seen once, is outside it
+    m = samples.samples_report(vocab.restrict(held_out), train, held_out, vocab,
+                               EvalSettings(reverse_samples=-1, unikl_sentences=20), None)
+    assert "forward_ppl" not in m and "reverse_ppl" not in m
+    assert m["n"] == 20 and m["unigram_kl_n"] == 20
+    assert m["unigram_kl_vocab"] == pytest.approx(m["unigram_kl_vocab_real"], abs=1e-12)
+    assert m["unigram_kl"] > m["unigram_kl_real"] + 0.1  # raw, 'x' written as <unk> costs
+
+
 def test_perturb_swap_and_substitute():
     rng = np.random.default_rng(0)
     words = list(range(10, 20))

@@ -74,7 +74,7 @@ def test_unigram_kl_tells_real_text_from_a_degenerate_model():
     # in the model's vocabulary it scores what real text scores there.
     from arae_tf.data.vocab import Vocabulary
     vocab = Vocabulary.build(train, max_size=10000, min_count=5)
-    restrict = lambda texts: [vocab.decode(vocab.encode(t)) for t in texts]
+    restrict = vocab.restrict
     as_written = restrict(valid)
     raw = d.matched_unigram_kl(as_written, valid, counts, 5000)
     assert raw["unigram_kl"] > raw["unigram_kl_real"] + 0.05

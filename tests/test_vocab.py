@@ -15,6 +15,14 @@ def test_specials_and_frequency_order():
     assert v.encode("a zzz c", add_bos=True, add_eos=True) == [BOS_ID, 4, UNK_ID, 6, EOS_ID]
 
 
+def test_restrict_writes_text_as_the_model_can():
+    v = Vocabulary.build(["b a a", "c a b"], min_count=1)
+    assert v.restrict(["A  zzz c", "", "a b"]) == ["a <unk> c", "", "a b"]
+    assert v.restrict(v.restrict(["a zzz yyy"])) == ["a <unk> <unk>"]  # idempotent
+    with pytest.raises(TypeError, match="list of sentences"):
+        v.restrict("a b")
+
+
 def test_max_size_and_min_count():
     v = Vocabulary.build(["a a a b b c"], max_size=6, min_count=1)
     assert v.words == ["a", "b"]

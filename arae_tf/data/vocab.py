@@ -202,6 +202,15 @@ class Vocabulary:
             out.append(self.tokens[i])
         return " ".join(out)
 
+    def restrict(self, texts):
+        """Each sentence of `texts` as a model with this vocabulary writes it: lowercased (when the
+        vocabulary is) and split as `encode` splits, every word outside the vocabulary replaced by `<unk>`
+        (an `encode`-`decode` round trip). Real text compared with a model's output in the model's own word
+        space goes through this first (`metrics.distribution.in_vocabulary_unigram_kl`)."""
+        if isinstance(texts, str):
+            raise TypeError("Vocabulary.restrict: texts must be a list of sentences, got one string")
+        return [self.decode(self.encode(t)) for t in texts]
+
     def check_size(self, vocab_size, where="model"):
         if vocab_size != len(self):
             raise VocabularyError(

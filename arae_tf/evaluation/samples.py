@@ -76,8 +76,9 @@ def decode_samples(model, vocab, n, seed, max_len, batch=500, log=None, codes=No
 def samples_report(samples, train_text, test_text, vocab, settings, real_lm):
     """Surface statistics of `samples` against the training text, UniKL beside as many real test
     sentences measured the same way (also in the model's vocabulary: `unigram_kl_vocab`), forward PPL
-    under `real_lm` and (settings.reverse_samples >= 0) reverse PPL of the test text under an LM
-    trained on the samples."""
+    under `real_lm` (None: no forward PPL, and no reference LM needs training) and
+    (settings.reverse_samples >= 0) reverse PPL of the test text under an LM trained on the samples.
+    `settings` is an `evaluation.suite.EvalSettings`; `test_text` is any held-out split's sentences."""
     counts = distribution.unigram_counts(train_text)  # counted once for every figure below
     m = distribution.distribution_report(samples, train_text, corpus_counts=counts)
     m["n"] = len(samples)
@@ -86,9 +87,9 @@ def samples_report(samples, train_text, test_text, vocab, settings, real_lm):
     m.update(distribution.matched_unigram_kl(samples, test_text, counts, settings.unikl_sentences, settings.seed))
     # The same in the model's vocabulary: real text's rarer words become <unk>, as the model writes them.
     m.update(distribution.in_vocabulary_unigram_kl(
-        samples, test_text, counts, lambda texts: [vocab.decode(vocab.encode(t)) for t in texts],
-        settings.unikl_sentences, settings.seed))
-    m["forward_ppl"] = lm_lib.forward_ppl(samples, real_lm, vocab, settings.lm)
+        samples, test_text, counts, vocab.restrict, settings.unikl_sentences, settings.seed))
+    if real_lm is not None:
+        m["forward_ppl"] = lm_lib.forward_ppl(samples, real_lm, vocab, settings.lm)
     if settings.reverse_samples >= 0:  # < 0: no reverse PPL (it trains one LM per model)
         n_rev = settings.reverse_samples or len(samples)
         m["reverse_ppl"] = lm_lib.reverse_ppl(samples[:n_rev], test_text, vocab, settings.lm)
