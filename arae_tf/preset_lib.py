@@ -177,7 +177,7 @@ def _evaluation_section(kind, metrics, paper_row):
                 "under each side's own reference LM, so compare PPL between rows of one side only):", "",
                 paper_tables.wae_table([(paper_row, metrics)]), ""] + extra_lines
     return ["| rec. BLEU | token acc | sample forward PPL | UniKL | entropy | avg len |", "|---|---|---|---|---|---|",
-            f"| {r['bleu']:.2f} | {r['token_acc']:.3f} | {s['forward_ppl']:.1f} | {s['unigram_kl']:.3f} | "
+            f"| {r['bleu']:.2f} | {r['token_acc']:.3f} | {s.get('forward_ppl', float('nan')):.1f} | {s['unigram_kl']:.3f} | "
             f"{s['entropy']:.2f} | {s['avg_len']:.1f} |", ""] + extra_lines
 
 

@@ -21,6 +21,22 @@ def test_restrict_writes_text_as_the_model_can():
     assert v.restrict(v.restrict(["a zzz yyy"])) == ["a <unk> <unk>"]  # idempotent
     with pytest.raises(TypeError, match="list of sentences"):
         v.restrict("a b")
+    with pytest.raises(TypeError, match="list of sentences, got one bytes"):
+        v.restrict(b"a b")
+
+
+def test_restrict_keeps_special_token_spellings_as_unk():
+    """A word spelled like a special token neither ends the sentence (`<eos>`) nor vanishes (`<pad>`,
+    `<bos>`): the model cannot write it, so it is `<unk>`, one word for one word."""
+    v = Vocabulary.build(["b a a", "c a b"], min_count=1)
+    assert v.restrict(["a <eos> b", "<pad> c <bos>", "<unk> a"]) == ["a <unk> b", "<unk> c <unk>", "<unk> a"]
+
+
+def test_restrict_case_follows_the_vocabulary():
+    cased = Vocabulary.build(["The cat", "the dog"], min_count=1, lowercase=False)
+    assert cased.restrict(["The dog", "THE cat"]) == ["The dog", "<unk> cat"]
+    lower = Vocabulary.build(["The cat", "the dog"], min_count=1)
+    assert lower.restrict(["THE Dog"]) == ["the dog"]
 
 
 def test_max_size_and_min_count():

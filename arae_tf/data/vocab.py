@@ -205,11 +205,13 @@ class Vocabulary:
     def restrict(self, texts):
         """Each sentence of `texts` as a model with this vocabulary writes it: lowercased (when the
         vocabulary is) and split as `encode` splits, every word outside the vocabulary replaced by `<unk>`
-        (an `encode`-`decode` round trip). Real text compared with a model's output in the model's own word
-        space goes through this first (`metrics.distribution.in_vocabulary_unigram_kl`)."""
-        if isinstance(texts, str):
-            raise TypeError("Vocabulary.restrict: texts must be a list of sentences, got one string")
-        return [self.decode(self.encode(t)) for t in texts]
+        (an `encode`-`decode` round trip). A word spelled like a special token (`<eos>`, `<pad>`, `<bos>`)
+        is a word the model cannot write either: it becomes `<unk>` rather than ending or vanishing from the
+        sentence. Real text compared with a model's output in the model's own word space goes through this
+        first (`metrics.distribution.in_vocabulary_unigram_kl`)."""
+        if isinstance(texts, (str, bytes)):
+            raise TypeError(f"Vocabulary.restrict: texts must be a list of sentences, got one {type(texts).__name__}")
+        return [" ".join(self.tokens[i] if i > EOS_ID else UNK for i in self.encode(t)) for t in texts]
 
     def check_size(self, vocab_size, where="model"):
         if vocab_size != len(self):

@@ -82,7 +82,7 @@ def wae_table(rows, paper=WAE_SNLI, corpus=WAE_SNLI_CORPUS):
     lines = [head, "|---" * 11 + "|"]
     for name, m in rows:
         r, s = m["reconstruction"], m["samples"]
-        ours = (r["bleu"], s["forward_ppl"], s["unigram_kl"], s["entropy"], s["avg_len"])
+        ours = (r["bleu"], s.get("forward_ppl"), s["unigram_kl"], s["entropy"], s["avg_len"])
         lines.append(f"| {name} | " + " | ".join(_fmt(v, d) for v, d in zip(ours + paper[name], (2, 1, 3, 2, 1) * 2))
                      + " |")
     s = rows[0][1]["samples"]
@@ -213,7 +213,7 @@ def arae_generation_table(rows, baselines, paper=ARAE_SNLI):
                      f"{_fmt(paper[name][0], 1)} | {_fmt(paper[name][1], 1)} |")
     for name, m in rows:
         s = m["samples"]
-        lines.append(f"| {name} | {_fmt(s.get('reverse_ppl'), 1)} | {_fmt(s['forward_ppl'], 1)} | "
+        lines.append(f"| {name} | {_fmt(s.get('reverse_ppl'), 1)} | {_fmt(s.get('forward_ppl'), 1)} | "
                      f"{_fmt(s.get('distinct_sentences'), 3)} | {_fmt(s['avg_len'], 1)} | {_fmt(paper[name][0], 1)} | "
                      f"{_fmt(paper[name][1], 1)} |")
     n = baselines["Real data"]["sentences"]

@@ -108,7 +108,7 @@ def write_report(out, m, recon_examples, samples, interpolations, figures):
              "## Samples", "",
              "| forward PPL | reverse PPL | UniKL (real text) | entropy | avg len | Dist-1 | Dist-2 | distinct | copied |",
              "|---|---|---|---|---|---|---|---|---|",
-             f"| {s['forward_ppl']:.1f} | {s.get('reverse_ppl', float('nan')):.1f} | {s['unigram_kl']:.3f} "
+             f"| {s.get('forward_ppl', float('nan')):.1f} | {s.get('reverse_ppl', float('nan')):.1f} | {s['unigram_kl']:.3f} "
              f"({s.get('unigram_kl_real', float('nan')):.3f}, n {s.get('unigram_kl_n', s['n'])}) | {s['entropy']:.2f} "
              f"(corpus {s['corpus_entropy']:.2f}) | {s['avg_len']:.1f} (corpus {s['corpus_avg_len']:.1f}) | "
              f"{s['dist1']:.3f} | {s['dist2']:.3f} | {s['distinct_sentences']:.3f} | {s['copied_share']:.3f} |", "",
@@ -164,7 +164,7 @@ def comparison_table(metric_dicts, names):
     """A Markdown table of the headline numbers of several evaluations, side by side."""
     rows = [("reconstruction BLEU", lambda m: m["reconstruction"]["bleu"]),
             ("token accuracy", lambda m: m["reconstruction"]["token_acc"]),
-            ("forward PPL", lambda m: m["samples"]["forward_ppl"]),
+            ("forward PPL", lambda m: m["samples"].get("forward_ppl", "–")),
             ("reverse PPL", lambda m: m["samples"].get("reverse_ppl", "–")),
             ("UniKL", lambda m: m["samples"]["unigram_kl"]),
             ("entropy", lambda m: m["samples"]["entropy"]),
