@@ -225,6 +225,10 @@ def test_a_gaussian_fit_report_has_its_own_folder():
     assert evaluation.eval_dir("w", 0, "gaussian_fit") == os.path.join("w", "eval-gaussian_fit")
     assert evaluation.eval_dir("w", 500) == os.path.join("w", "eval-500")
     assert evaluation.eval_dir("w", 0, "model", 20) == os.path.join("w", "eval-max20")
+    # Another split's files: their own folder, so a validation run does not overwrite the test report.
+    assert evaluation.eval_dir("w", 500, "gaussian_fit", test_files=("../shared/data/snli/valid.txt",)) == \
+        os.path.join("w", "eval-500-gaussian_fit-on-valid")
+    assert evaluation.eval_dir("w", 0, test_files=("a/x.txt", "b/y.tsv")) == os.path.join("w", "eval-on-x+y")
 
 
 @pytest.mark.slow

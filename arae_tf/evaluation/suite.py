@@ -46,13 +46,16 @@ def _log(msg):
     logging.info(f"[evaluate] {msg}")
 
 
-def eval_dir(workdir, checkpoint=0, prior="model", test_max_words=0, transfer_decoding=""):
+def eval_dir(workdir, checkpoint=0, prior="model", test_max_words=0, transfer_decoding="", test_files=()):
     """Where `evaluate_workdir` reports: `<workdir>/eval`, or `<workdir>/eval-<step>` for a checkpoint;
-    `-gaussian_fit` appended for samples from the training codes' Gaussian, `-max<N>` for a test split
-    cut to sentences of at most N words, `-<decoding>` (e.g. `-beam4-lp1-c0.1`) for transfers decoded
-    with `transfer_decoding` options (so that no report of another setting is overwritten)."""
+    `-gaussian_fit` appended for samples from the training codes' Gaussian, `-on-<names>` for other test
+    files (their file names without extension, joined by `+`: `--test_files=.../valid.txt` gives `-on-valid`),
+    `-max<N>` for a test split cut to sentences of at most N words, `-<decoding>` (e.g. `-beam4-lp1-c0.1`) for
+    transfers decoded with `transfer_decoding` options (so that no report of another setting is overwritten)."""
     name = f"eval-{checkpoint}" if checkpoint else "eval"
     name = name if prior == "model" else f"{name}-{prior}"
+    if test_files:
+        name += "-on-" + "+".join(os.path.splitext(os.path.basename(os.path.normpath(f)))[0] for f in test_files)
     name = f"{name}-max{test_max_words}" if test_max_words > 0 else name
     decoding = decoding_name(parse_decoding(transfer_decoding, "transfer_decoding"))
     return os.path.join(workdir, f"{name}-{decoding}" if decoding else name)
@@ -63,7 +66,7 @@ def evaluate_workdir(workdir, settings=EvalSettings(), checkpoint=0):
     `eval-<step>/`); returns the metrics dict (also written to disk)."""
     model, vocab, config = load_trained(workdir, checkpoint)
     return evaluate_model(model, vocab, config, eval_dir(workdir, checkpoint, settings.prior, settings.test_max_words,
-                                                        settings.transfer_decoding), settings,
+                                                        settings.transfer_decoding, settings.test_files), settings,
                           source=os.path.abspath(workdir) + (f" checkpoint {checkpoint}" if checkpoint else ""),
                           training_log=os.path.join(workdir, "metrics.jsonl"))
 
