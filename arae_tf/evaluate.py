@@ -19,7 +19,8 @@ flags.DEFINE_multi_string("workdir", None, "Training workdir(s) to evaluate.")
 flags.DEFINE_multi_string("model", None, "Zoo preset name(s) to evaluate (instead of --workdir).")
 flags.DEFINE_integer("checkpoint", 0, "With --workdir: evaluate the checkpoint of this step (report in "
                      "<workdir>/eval-<step>/) instead of final/ weights or the newest checkpoint.")
-flags.DEFINE_string("out", "", "With --model: the report directory (default eval_<name>); one subdirectory per model.")
+flags.DEFINE_string("out", "", "With --model: the report directory (default eval_<name>, followed by the "
+                    "options, e.g. eval_wae_snli-gaussian_fit-on-valid); one subdirectory per model.")
 flags.DEFINE_string("data_dir", "", "With --model: directory of the data files the preset was trained on "
                                     "(default: the paths recorded in its metadata).")
 flags.DEFINE_integer("num_samples", 10000, "Greedy prior samples for the distribution metrics.")

@@ -231,6 +231,25 @@ def test_a_gaussian_fit_report_has_its_own_folder():
     assert evaluation.eval_dir("w", 0, test_files=("a/x.txt", "b/y.tsv")) == os.path.join("w", "eval-on-x+y")
 
 
+def test_a_preset_report_folder_names_its_options_as_a_workdirs_does(monkeypatch):
+    """`evaluate --model=NAME` without --out: `eval_<name>` plus the same options suffix as a workdir's
+    folder, so a validation or Gaussian-fit run of a preset does not overwrite its test report."""
+    from arae_tf import zoo
+    from arae_tf.evaluation import suite
+    where = []
+    monkeypatch.setattr(zoo, "load", lambda name: object())
+    monkeypatch.setattr(suite, "preset_config", lambda model, data_dir="": None)
+    monkeypatch.setattr(suite, "evaluate_model", lambda model, vocab, config, out, settings, source: where.append(out))
+    valid_fit = evaluation.EvalSettings(prior="gaussian_fit", test_files=("../shared/data/snli/valid.txt",))
+    suite.evaluate_presets(["wae_snli"], evaluation.EvalSettings())
+    suite.evaluate_presets(["wae_snli"], valid_fit)
+    suite.evaluate_presets(["a", "zoo/b"], valid_fit)
+    suite.evaluate_presets(["wae_snli"], valid_fit, out="mine")
+    assert where == ["eval_wae_snli", "eval_wae_snli-gaussian_fit-on-valid",
+                     os.path.join("eval-gaussian_fit-on-valid", "a"), os.path.join("eval-gaussian_fit-on-valid", "b"),
+                     "mine"]
+
+
 @pytest.mark.slow
 def test_evaluate_with_the_gaussian_fit_prior(builtin_run):
     """evaluate --prior=gaussian_fit on the built-in ARAE: its own report folder, samples that a

@@ -211,7 +211,7 @@ class Vocabulary:
         first (`metrics.distribution.in_vocabulary_unigram_kl`)."""
         if isinstance(texts, (str, bytes)):
             raise TypeError(f"Vocabulary.restrict: texts must be a list of sentences, got one {type(texts).__name__}")
-        return [" ".join(self.tokens[i] if i > EOS_ID else UNK for i in self.encode(t)) for t in texts]
+        return [" ".join(self.tokens[i] if i >= len(SPECIALS) else UNK for i in self.encode(t)) for t in texts]
 
     def check_size(self, vocab_size, where="model"):
         if vocab_size != len(self):

@@ -46,19 +46,32 @@ def _log(msg):
     logging.info(f"[evaluate] {msg}")
 
 
-def eval_dir(workdir, checkpoint=0, prior="model", test_max_words=0, transfer_decoding="", test_files=()):
-    """Where `evaluate_workdir` reports: `<workdir>/eval`, or `<workdir>/eval-<step>` for a checkpoint;
-    `-gaussian_fit` appended for samples from the training codes' Gaussian, `-on-<names>` for other test
-    files (their file names without extension, joined by `+`: `--test_files=.../valid.txt` gives `-on-valid`),
-    `-max<N>` for a test split cut to sentences of at most N words, `-<decoding>` (e.g. `-beam4-lp1-c0.1`) for
-    transfers decoded with `transfer_decoding` options (so that no report of another setting is overwritten)."""
-    name = f"eval-{checkpoint}" if checkpoint else "eval"
-    name = name if prior == "model" else f"{name}-{prior}"
+def options_suffix(prior="model", test_max_words=0, transfer_decoding="", test_files=()):
+    """The part of a report folder's name that says how it was evaluated, so that no report of another
+    setting is overwritten: `-gaussian_fit` for samples from the training codes' Gaussian, `-on-<names>` for
+    other test files (their file names without extension, joined by `+`: `.../valid.txt` gives `-on-valid`),
+    `-max<N>` for a test split cut to sentences of at most N words, `-<decoding>` (e.g. `-beam4-lp1-c0.1`)
+    for transfers decoded with `transfer_decoding` options; "" for the defaults."""
+    parts = [] if prior == "model" else [prior]
     if test_files:
-        name += "-on-" + "+".join(os.path.splitext(os.path.basename(os.path.normpath(f)))[0] for f in test_files)
-    name = f"{name}-max{test_max_words}" if test_max_words > 0 else name
+        parts.append("on-" + "+".join(os.path.splitext(os.path.basename(os.path.normpath(f)))[0] for f in test_files))
+    if test_max_words > 0:
+        parts.append(f"max{test_max_words}")
     decoding = decoding_name(parse_decoding(transfer_decoding, "transfer_decoding"))
-    return os.path.join(workdir, f"{name}-{decoding}" if decoding else name)
+    if decoding:
+        parts.append(decoding)
+    return "".join("-" + p for p in parts)
+
+
+def _settings_suffix(settings):
+    return options_suffix(settings.prior, settings.test_max_words, settings.transfer_decoding, settings.test_files)
+
+
+def eval_dir(workdir, checkpoint=0, prior="model", test_max_words=0, transfer_decoding="", test_files=()):
+    """Where `evaluate_workdir` reports: `<workdir>/eval`, or `<workdir>/eval-<step>` for a checkpoint,
+    followed by `options_suffix` of the other settings."""
+    name = f"eval-{checkpoint}" if checkpoint else "eval"
+    return os.path.join(workdir, name + options_suffix(prior, test_max_words, transfer_decoding, test_files))
 
 
 def evaluate_workdir(workdir, settings=EvalSettings(), checkpoint=0):
@@ -74,14 +87,16 @@ def evaluate_workdir(workdir, settings=EvalSettings(), checkpoint=0):
 def evaluate_presets(names, settings=EvalSettings(), out="", data_dir=""):
     """Evaluates zoo presets (names or preset directories) on the data recorded in their metadata (its
     files looked up in `data_dir` when given: `preset_config`). One preset reports in `out` (default
-    `eval_<name>`), several in `<out or eval>/<name>`. Returns the metrics dicts."""
+    `eval_<name>`), several in `<out or eval>/<name>`; the defaults end in `options_suffix` of the settings,
+    as a workdir's report folder does. Returns the metrics dicts."""
     from arae_tf import zoo
     results = []
     for name in names:
         short = os.path.basename(os.path.normpath(name))
         model = zoo.load(name)
         config = preset_config(model, data_dir)
-        where = os.path.join(out or "eval", short) if len(names) > 1 else (out or "eval_" + short)
+        suffix = _settings_suffix(settings)
+        where = os.path.join(out or "eval" + suffix, short) if len(names) > 1 else (out or f"eval_{short}{suffix}")
         results.append(evaluate_model(model, getattr(model, "vocabulary", None), config, where, settings, source="zoo:" + name))
     return results
 
