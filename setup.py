@@ -36,6 +36,7 @@ setup(
         "arae-export=arae_tf.cli:export",
         "arae-make-preset=arae_tf.cli:make_preset",
         "arae-fit-prior=arae_tf.cli:fit_prior",
+        "arae-add-code-fit=arae_tf.cli:add_code_fit",
         "arae-tables=arae_tf.cli:tables",
         "arae-offsets=arae_tf.cli:offsets",
         "arae-semisupervised=arae_tf.cli:semisupervised",

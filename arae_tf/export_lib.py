@@ -16,6 +16,9 @@ as `model.transfer` does:
     sample(num: int32[], seed: int32[] [, label: int32[]])      -> sentences: string[num]
     interpolate(a: string[], b: string[], steps: int32[] [, label: int32[]]) -> sentences: string[steps]
     transfer(sentences: string[N], to: int32[N])                -> sentences: string[N]   (transfer models)
+    sample_gaussian_fit(num: int32[], seed: int32[])            -> sentences: string[num]
+        (models carrying a Gaussian fit of their codes, `model.code_fit`: `model.sample(num, seed=seed,
+        prior="gaussian_fit")`; not transfer models)
 
 The bracketed `labels`/`label` inputs exist for transfer models (one decoder per class).
 `serving_default` is an alias of `encode` (Keras `ExportArchive` names the first endpoint so).
@@ -48,7 +51,7 @@ from arae_tf.data.vocab import BOS_ID, EOS_ID, valid_utf8_graph
 from arae_tf.models.decoding import cycle_transfer_by_class, interpolation_path
 from arae_tf.models.text_api import split_cycle
 
-SIGNATURES = ("encode", "reconstruct", "sample", "interpolate", "transfer")
+SIGNATURES = ("encode", "reconstruct", "sample", "interpolate", "transfer", "sample_gaussian_fit")
 
 
 def _framed_ids(vocab, lookup, sentences, max_words):
@@ -169,6 +172,13 @@ def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, max_batc
                 count_ok(num, "num") + seed_ok(seed),
                 lambda: {"sentences": text(decode(model.sample_codes(num, seed=tf.stack([seed, 0])), None))}),
             [S([], tf.int32, "num"), S([], tf.int32, "seed")])
+    fitted = model.code_fit is not None and not transfer
+    if fitted:
+        archive.add_endpoint(
+            "sample_gaussian_fit", lambda num, seed: _checked(
+                count_ok(num, "num") + seed_ok(seed),
+                lambda: {"sentences": text(decode(model.gaussian_fit_codes(num, seed=tf.stack([seed, 0])), None))}),
+            [S([], tf.int32, "num"), S([], tf.int32, "seed")])
 
     def interpolate(a, b, steps, label=None):
         checks = sentences_ok(a, "a") + sentences_ok(b, "b") + count_ok(steps, "steps")
@@ -187,7 +197,7 @@ def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, max_batc
     else:
         archive.add_endpoint("interpolate", lambda a, b, steps: interpolate(a, b, steps), interp_sig)
     archive.write_out(out_dir, verbose=False)
-    names = [n for n in SIGNATURES if transfer or n != "transfer"]
+    names = [n for n in SIGNATURES if (transfer or n != "transfer") and (fitted or n != "sample_gaussian_fit")]
     with open(os.path.join(out_dir, "arae_tf_export.json"), "w") as f:
         json.dump({"signatures": names, "model": type(model).__name__, "num_classes": C, "max_len": max_len,
                    "max_input_words": max_input_words, "max_batch": max_batch, "latent_dim": model.latent_dim,

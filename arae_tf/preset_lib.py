@@ -148,12 +148,11 @@ def _evaluation_section(kind, metrics, paper_row):
                 "", "![interpolations](interpolations.png)", ""]
     if kind == "transfer":
         tr, r = metrics.get("transfer", {}), metrics["reconstruction"]
-        nan = float("nan")
         return ["| transfer acc | self-BLEU | forward PPL | reverse PPL | rec. BLEU | fastText test acc |",
                 "|---|---|---|---|---|---|",
-                f"| {tr.get('accuracy', nan):.3f} | {tr.get('self_bleu', nan):.2f} | "
-                f"{tr.get('forward_ppl', nan):.1f} | {tr.get('reverse_ppl', nan):.1f} | "
-                f"{r['bleu']:.2f} | {tr.get('classifier_test_accuracy', nan):.3f} |", "",
+                f"| {report.num(tr.get('accuracy'), 3)} | {report.num(tr.get('self_bleu'), 2)} | "
+                f"{report.num(tr.get('forward_ppl'), 1)} | {report.num(tr.get('reverse_ppl'), 1)} | "
+                f"{r['bleu']:.2f} | {report.num(tr.get('classifier_test_accuracy'), 3)} |", "",
                 "ARAE paper, Table 3 (its own Yelp split, 25 epochs on GPU): AE 59.3% / 37.28 / 31.9 / 68.9; "
                 "ARAE λ₁=1 73.4% / 31.15 / 29.7 / 70.1; ARAE λ₁=10 81.8% / 20.18 / 27.7 / 77.0.", ""] + (
             [f"Transfers (test sentences, {decoding_words(tr.get('decoding'))}):", ""] + [f"- {a}  →  {b}" for a, b in tr["examples"][:8]] + [""]
@@ -177,7 +176,7 @@ def _evaluation_section(kind, metrics, paper_row):
                 "under each side's own reference LM, so compare PPL between rows of one side only):", "",
                 paper_tables.wae_table([(paper_row, metrics)]), ""] + extra_lines
     return ["| rec. BLEU | token acc | sample forward PPL | UniKL | entropy | avg len |", "|---|---|---|---|---|---|",
-            f"| {r['bleu']:.2f} | {r['token_acc']:.3f} | {s.get('forward_ppl', float('nan')):.1f} | {s['unigram_kl']:.3f} | "
+            f"| {r['bleu']:.2f} | {r['token_acc']:.3f} | {report.num(s.get('forward_ppl'), 1)} | {s['unigram_kl']:.3f} | "
             f"{s['entropy']:.2f} | {s['avg_len']:.1f} |", ""] + extra_lines
 
 
@@ -250,18 +249,95 @@ def paper_rows(kind):
     return {"sentences": list(paper_tables.WAE_SNLI), "dialog": list(paper_tables.WAE_DIALOG)}.get(kind, [])
 
 
+CODE_FIT_HEADING = "## Samples from the codes' Gaussian fit"
+
+
+def fit_training_codes(model, config):
+    """Fits a Gaussian to the codes of `config`'s training sentences (`prior_lib.training_codes`, every
+    sentence of the training files, as `evaluate --prior=gaussian_fit` does) and keeps it on `model`
+    (`code_fit`); returns the record the preset's metadata keeps of it."""
+    import time
+
+    from arae_tf.prior_lib import training_codes
+    t = time.time()
+    codes = training_codes(model, config)
+    model.fit_gaussian_to_codes(codes)
+    mean, tril = model.code_fit
+    record = {"codes": int(len(codes)), "train_files": portable(list(config.data.get("train_files") or ())),
+              "trace_cov": float(np.sum(tril.astype(np.float64) ** 2)), "latent_dim": int(model.latent_dim),
+              "mean_norm": float(np.linalg.norm(mean)), "seconds": round(time.time() - t, 1)}
+    logging.info(f"[code_fit] Gaussian fitted to {record['codes']:,} training codes in {record['seconds']:.0f}s "
+                 f"(trace of the covariance {record['trace_cov']:.1f}, N(0, I)'s {model.latent_dim}; "
+                 f"mean norm {record['mean_norm']:.3f})")
+    return record
+
+
+def code_fit_section(record, command):
+    """The model card's paragraph on a preset's `code_fit.npz` (`record` from `fit_training_codes`)."""
+    return "\n".join([
+        CODE_FIT_HEADING, "",
+        f"The preset carries a Gaussian fitted to the codes of its {record['codes']:,} training sentences "
+        f"(`code_fit.npz`: their mean and the Cholesky factor of their covariance; trace {record['trace_cov']:.1f} "
+        f"against {record['latent_dim']} for N(0, I)). `m.sample(n, seed=0, prior=\"gaussian_fit\")` decodes codes "
+        "drawn from it, and the SavedModel's `sample_gaussian_fit` signature does the same; `m.sample(n)` keeps the "
+        "model's own prior. Where the codes fill the prior unevenly, samples from the fit are closer to real text "
+        "(`python -m arae_tf.evaluate --model=NAME --prior=gaussian_fit` measures them).",
+        "", f"Added by `{command}`.", ""])
+
+
+def add_code_fit(name, data_dir="", command=""):
+    """Gives the existing preset `name` (a name or directory) a Gaussian fit of its training codes:
+    `code_fit.npz`, a "code_fit" record in metadata.json and a card section (replacing earlier ones), the
+    manifest rewritten; the weights are not touched. The preset is rewritten whole in a sibling folder
+    and swapped in, so a failure leaves it as it was. Returns (path, record)."""
+    path = zoo.resolve(name)
+    model = zoo.load(path, compile=False)
+    if model.modality != "text":
+        raise ValueError(f"{path} holds an image model: the Gaussian fit of codes is for text presets")
+    record = fit_training_codes(model, evaluation.preset_config(model, data_dir))
+    command = command or f"python -m arae_tf.add_code_fit --model={name}"
+    record["command"] = command
+    partial, old = path + ".partial", path + ".old"
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        shutil.copytree(path, partial)
+        zoo.write_code_fit(model, partial)
+        meta = zoo.read_json(os.path.join(partial, "metadata.json"))
+        meta["code_fit"] = record
+        with open(os.path.join(partial, "metadata.json"), "w") as f:
+            json.dump(meta, f, indent=2, default=str)
+        card = open(os.path.join(partial, "MODEL_CARD.md")).read()
+        card = card.split("\n" + CODE_FIT_HEADING + "\n")[0].rstrip("\n") + "\n\n"
+        with open(os.path.join(partial, "MODEL_CARD.md"), "w") as f:
+            f.write(card + code_fit_section(record, command))
+        zoo.write_manifest(partial)
+        loaded = zoo.load(partial, compile=False)
+        if loaded.sample(4, seed=0, prior="gaussian_fit") != model.sample(4, seed=0, prior="gaussian_fit"):
+            raise RuntimeError(f"{partial}: the stored fit does not sample as the fitted model does")
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    os.rename(path, old)
+    os.rename(partial, path)
+    shutil.rmtree(old)
+    logging.info(f"[code_fit] wrote {path}/{zoo.CODE_FIT}")
+    return path, record
+
+
 class TransferDecodingError(ValueError):
     """`transfer_decoding` given for a model that is not a transfer model, or not parseable."""
 
 
 def write_preset(source, name, description="", zoo_dir=None, dtype="float16", compare=(), notes_file="",
-                 paper_row="", transfer_decoding=""):
+                 paper_row="", transfer_decoding="", code_fit=False):
     """Publishes `source` (a `Source`) as preset `name` under `zoo_dir` (default: the repository's zoo/):
     weights stored as `dtype`, metadata, manifest and the model card, whose evaluation is read from the
     workdir's `eval/` (`eval-<step>/` for a checkpoint) and compared with the evaluated workdirs `compare`;
     `notes_file`: Markdown appended to the card. `transfer_decoding` (a transfer model; "key=value,..."
     as `text_api.parse_decoding`): the preset's default transfer decoding, its evaluation read from
-    `eval[-<step>]-<options>/`. Returns the preset's path."""
+    `eval[-<step>]-<options>/`. `code_fit`: also store a Gaussian fitted to the training codes
+    (`fit_training_codes`; `m.sample(n, prior="gaussian_fit")`). Returns the preset's path."""
     workdir, checkpoint, model, vocab, config, test_examples, kind = source
     try:
         decoding = parse_decoding(transfer_decoding)
@@ -271,6 +347,9 @@ def write_preset(source, name, description="", zoo_dir=None, dtype="float16", co
         raise TransferDecodingError(f"--transfer_decoding is for transfer models; {workdir} holds a {kind} model")
     if decoding:
         model.transfer_decoding = decoding
+    if code_fit and kind == "images":
+        raise ValueError("--code_fit is for text models (the AE's Gaussian fit of image codes is its own prior)")
+    fit_record = fit_training_codes(model, config) if code_fit else None
     with open(os.path.join(workdir, "config.json")) as f:
         experiment = json.load(f)
     if checkpoint:
@@ -300,6 +379,9 @@ def write_preset(source, name, description="", zoo_dir=None, dtype="float16", co
                      "metrics": {k: v for k, v in (metrics or {}).items() if k not in ("transfer",)},
                      "transfer_metrics": {k: v for k, v in (metrics or {}).get("transfer", {}).items()
                                           if k != "examples"}})
+    if fit_record:
+        # what reproduces the fit on the published preset (make_preset --code_fit computes the same)
+        meta["code_fit"] = dict(fit_record, command=f"python -m arae_tf.add_code_fit --model={name}")
     try:
         zoo.save_preset(model, vocab, partial, meta, dtype=dtype)
         if kind == "images":  # the card's figures travel with the preset
@@ -311,6 +393,8 @@ def write_preset(source, name, description="", zoo_dir=None, dtype="float16", co
         with open(os.path.join(partial, "MODEL_CARD.md"), "w") as f:
             f.write(_card(name, description, kind, dataset_name(config), experiment, metrics,
                           compare_table, notes, check, paper_row, dtype, decoding))
+            if fit_record:
+                f.write("\n" + code_fit_section(fit_record, meta["code_fit"]["command"]))
         zoo.write_manifest(partial)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)

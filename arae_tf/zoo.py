@@ -14,6 +14,8 @@ A preset is a directory:
                      "int8", the vocabulary-sized matrices are int8 with a float32 scale per word
                      stored as "<path>#scale", the rest float16)
     vocabulary.txt   the vocabulary (ids pad 0, unk 1, bos 2, eos 3, words...); text models only
+    code_fit.npz     optional: a Gaussian fitted to the training codes ("mean" [d], "scale_tril" [d, d],
+                     float32), which `m.sample(n, prior="gaussian_fit")` draws from (`write_code_fit`)
     *.png            figures of the model card (image models: reconstructions, samples, interpolations)
     metadata.json    name, description, training command and config, measured metrics
     MODEL_CARD.md    what it is, how it was trained and evaluated, data licence
@@ -39,7 +41,8 @@ from arae_tf import models as _models  # noqa: F401 (registers the model classes
 from arae_tf.models.base import dtype_policy
 from arae_tf.data.vocab import Vocabulary
 
-PRESET_FILES = ("model.json", "weights.npz", "vocabulary.txt", "metadata.json", "MODEL_CARD.md")
+CODE_FIT = "code_fit.npz"
+PRESET_FILES = ("model.json", "weights.npz", "vocabulary.txt", CODE_FIT, "metadata.json", "MODEL_CARD.md")
 REQUIRED_FILES = ("model.json", "weights.npz", "metadata.json", "MODEL_CARD.md")  # + vocabulary.txt for text models
 MANIFEST = "SHA256SUMS"
 _REMOTE = {}
@@ -267,12 +270,38 @@ def save_preset(model, vocab, path, metadata, dtype="float16", card=""):
     np.savez(os.path.join(path, "weights.npz"), **arrays)
     if vocab is not None:
         vocab.save(os.path.join(path, "vocabulary.txt"))
+    write_code_fit(model, path)
     with open(os.path.join(path, "metadata.json"), "w") as f:
         json.dump({**metadata, "dtype": dtype, "saved": time.strftime("%Y-%m-%d %H:%M:%S")}, f, indent=2, default=str)
     with open(os.path.join(path, "MODEL_CARD.md"), "w") as f:
         f.write(card or f"# {metadata.get('name', 'preset')}\n\n{metadata.get('description', '')}\n")
     write_manifest(path)
     return path
+
+
+def write_code_fit(model, path):
+    """Writes `model.code_fit` (if any) as `path`/code_fit.npz (float32 "mean" and "scale_tril"); returns
+    whether it wrote one. `write_manifest` lists it."""
+    if getattr(model, "code_fit", None) is None:
+        return False
+    mean, tril = model.code_fit
+    np.savez(os.path.join(path, CODE_FIT), mean=mean, scale_tril=tril)
+    return True
+
+
+def read_code_fit(model, path):
+    """Sets `model`'s `code_fit` from `path`/code_fit.npz where the preset has one (already `verify`-ed);
+    `PresetError` where the file is there but the manifest does not list it, or it does not fit the model."""
+    where = os.path.join(path, CODE_FIT)
+    if not os.path.exists(where):
+        return
+    if CODE_FIT not in _manifest(path):
+        raise PresetError(f"{path}/{MANIFEST} does not list {CODE_FIT}")
+    try:
+        with np.load(where) as npz:
+            model.set_code_fit(npz["mean"], npz["scale_tril"])
+    except (KeyError, ValueError) as e:
+        raise PresetError(f"{where}: {e}") from None
 
 
 def dequantized(arrays, where):
@@ -396,6 +425,7 @@ def _load_verified(path, compile, dtype):
         if vocab is None:
             raise PresetError(f"{path}/vocabulary.txt is missing, which a text model needs")
         model.vocabulary = Vocabulary.load(vocab)
+    read_code_fit(model, path)
     model.preset = read_json(os.path.join(path, "metadata.json"))
     return model
 

@@ -82,15 +82,20 @@ def test_samples_report_without_a_reference_lm():
     what real text scores there."""
     from arae_tf.evaluation import samples
     from arae_tf.evaluation.suite import EvalSettings
-    train = ["a b c", "a b d", "b c e"] * 20 + ["a b x"]
-    held_out = ["a b x", "c b a"] * 10
-    vocab = Vocabulary.build(train, min_count=2)  # 'x', seen once, is outside it
+    from arae_tf.metrics import distribution
+    train = ["a b c", "a b d", "b c e"] * 20 + ["a b x", "a b y"]
+    held_out = ["a b x", "x b a"] * 10
+    vocab = Vocabulary.build(train, min_count=2)  # 'x' and 'y', seen once each, are outside it
     m = samples.samples_report(vocab.restrict(held_out), train, held_out, vocab,
                                EvalSettings(reverse_samples=-1, unikl_sentences=20), None)
     assert "forward_ppl" not in m and "reverse_ppl" not in m
     assert m["n"] == 20 and m["unigram_kl_n"] == 20
     assert m["unigram_kl_vocab"] == pytest.approx(m["unigram_kl_vocab_real"], abs=1e-12)
-    assert m["unigram_kl"] > m["unigram_kl_real"] + 0.1  # raw, 'x' written as <unk> costs
+    assert m["unigram_kl"] > m["unigram_kl_real"] + 0.15  # raw, 'x' written as <unk> costs (here 1.53 vs 1.30)
+    # The in-vocabulary corpus entropy is the restricted training text's: 'x' and 'y' merge into <unk>.
+    restricted = distribution.unigram_entropy(distribution.unigram_counts(vocab.restrict(train)))
+    assert m["corpus_entropy_vocab"] == pytest.approx(restricted, abs=1e-12)
+    assert m["corpus_entropy_vocab"] < m["corpus_entropy"] - 0.005
 
 
 def test_perturb_swap_and_substitute():

@@ -296,6 +296,16 @@ def test_model_card_gives_unikl_in_the_models_vocabulary_where_measured():
     m["reconstruction"]["bleu_by_length"] = [{"words": "1-10", "sentences": 3, "avg_words": 8.0, "bleu": 89.4}]
     assert "BLEU by reference length: 1-10 words 89.40 (3 sentences, avg 8.0)." in "\n".join(
         preset_lib._evaluation_section("text", m, ""))
+    # A missing figure is "–" in the card's own table, as in the paper tables (one formatter: report.num).
+    del m["samples"]["forward_ppl"]
+    assert "| 50.00 | 0.900 | – | 0.200 | 5.30 | 9.0 |" in preset_lib._evaluation_section("text", m, "")
+    transfer = preset_lib._evaluation_section("transfer", {"reconstruction": {"bleu": 50.0}, "transfer": {}}, "")
+    assert transfer[2] == "| – | – | – | – | 50.00 | – |"
+
+
+def test_one_formatter_for_missing_figures():
+    from arae_tf.evaluation.report import num
+    assert (num(None, 2), num(float("nan"), 1), num(3.14159, 2), num(0, 3)) == ("–", "–", "3.14", "0.000")
 
 
 def test_table_rows_read_a_workdirs_report_or_a_checkpoints_report(tmp_path):

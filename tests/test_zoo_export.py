@@ -279,6 +279,8 @@ else:
     out["reconstruct"] = dec(sig["reconstruct"](sentences=texts)["sentences"])
     out["sample"] = dec(sig["sample"](num=tf.constant(4), seed=tf.constant(7))["sentences"])
     out["interpolate"] = dec(sig["interpolate"](a=texts[0], b=texts[1], steps=tf.constant(4))["sentences"])
+if "sample_gaussian_fit" in sig:
+    out["sample_gaussian_fit"] = dec(sig["sample_gaussian_fit"](num=tf.constant(4), seed=tf.constant(7))["sentences"])
 ops = json.loads(open(sys.argv[3]).read())
 out["non_core_ops"] = [o for o in ops if op_def_registry.get(o) is None]
 out["arae_tf_imported"] = any(m.startswith("arae_tf") for m in sys.modules)
@@ -329,17 +331,83 @@ def test_export_transfer_model_matches_python_in_a_fresh_process(tmp_path, train
 def test_export_plain_model_and_binary_from_preset(tmp_path, vocab, examples):
     model = tiny_ae(len(vocab))
     model.vocabulary = vocab
+    model.fit_gaussian_to_codes(model.encode([t for t, _ in examples[:300]]))  # -> sample_gaussian_fit
     path = zoo.save_preset(model, vocab, str(tmp_path / "ae_tiny"), {"name": "ae_tiny"}, dtype="float32")
     out_dir = str(tmp_path / "ae_export" / "1")
     env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
     r = subprocess.run([sys.executable, "-m", "arae_tf.export", f"--model={path}", f"--out={out_dir}", "--max_len=10"],
                        capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
-    assert r.returncode == 0 and "signatures encode, reconstruct, sample, interpolate" in r.stdout, r.stderr[-2000:]
+    assert r.returncode == 0 and "signatures encode, reconstruct, sample, interpolate, sample_gaussian_fit" in \
+        r.stdout, r.stderr[-2000:]
     texts = [t for t, _ in examples[:3]]
     got = _run_fresh(out_dir, texts, [0, 0, 0])
     assert got["non_core_ops"] == [] and "transfer" not in got["signatures"]
     assert got["reconstruct"] == model.reconstruct(texts, max_len=10)
     assert got["sample"] == model.sample(4, seed=7, max_len=10)
+    assert got["sample_gaussian_fit"] == model.sample(4, seed=7, max_len=10, prior="gaussian_fit")
+
+
+def test_a_preset_carries_the_gaussian_fit_of_its_codes(tmp_path, vocab, examples):
+    """`sample(prior="gaussian_fit")` draws from `code_fit` (the same codes as evaluation's sampler),
+    which a preset stores as code_fit.npz under its manifest; without one, the error says how to get one."""
+    from arae_tf.evaluation import samples as samples_lib
+    from arae_tf.models.base import NO_CODE_FIT
+    model = tiny_ae(len(vocab))
+    model.vocabulary = vocab
+    with pytest.raises(ValueError, match="no Gaussian fit of its codes.*add_code_fit"):
+        model.sample(3, prior="gaussian_fit")
+    with pytest.raises(ValueError, match="prior must be one of"):
+        model.sample(3, prior="fit")
+    assert "make_preset --code_fit" in NO_CODE_FIT
+    codes = model.encode([t for t, _ in examples[:200]])
+    assert model.fit_gaussian_to_codes(codes) == 200
+    np.testing.assert_array_equal(model.gaussian_fit_codes(10, seed=3).numpy(),
+                                  samples_lib.gaussian_code_sampler(codes)(10, 3).numpy())
+    fitted = model.sample(6, seed=2, prior="gaussian_fit")
+    assert fitted != model.sample(6, seed=2)  # the AE's own prior is not fitted yet: N(0, I)
+    path = zoo.save_preset(model, vocab, str(tmp_path / "fit"), {"name": "fit"}, dtype="float32")
+    assert zoo.CODE_FIT in zoo.verify(path)
+    loaded = zoo.load(path)
+    assert loaded.sample(6, seed=2, prior="gaussian_fit") == fitted
+    # A preset without the file samples only from its prior; a file the manifest does not list is refused.
+    plain = zoo.save_preset(tiny_ae(len(vocab)), vocab, str(tmp_path / "plain"), {"name": "plain"}, dtype="float32")
+    assert zoo.load(plain).code_fit is None and not os.path.exists(os.path.join(plain, zoo.CODE_FIT))
+    manifest = os.path.join(path, zoo.MANIFEST)
+    lines = [l for l in open(manifest) if not l.rstrip().endswith(zoo.CODE_FIT)]
+    open(manifest, "w").writelines(lines)
+    with pytest.raises(zoo.PresetError, match="does not list code_fit.npz"):
+        zoo.load(path)
+    for mean, tril, what in ((np.zeros(8), np.triu(np.ones((8, 8))), "Cholesky"), (np.zeros(7), np.eye(8), "shape"),
+                             (np.full(8, np.nan), np.eye(8), "finite")):
+        with pytest.raises(ValueError, match=what):
+            model.set_code_fit(mean, tril)
+
+
+def test_add_code_fit_rewrites_a_preset_whole(tmp_path, vocab):
+    """`add_code_fit` (the binary's work): the fit of every training sentence's code, recorded in the
+    metadata and the card once however often it runs; the weights untouched."""
+    from arae_tf import config_base, preset_lib
+    data = tmp_path / "corpus"
+    data.mkdir()
+    train = [t for t, _ in synthetic.generate(300, num_classes=1, seed=0)]
+    (data / "train.txt").write_text("".join(t + "\n" for t in train))
+    config = config_base.base_config()
+    config_base.use_files(config, str(data), ["train.txt"], ["train.txt"], num_classes=1)
+    model = tiny_ae(len(vocab))
+    path = zoo.save_preset(model, vocab, str(tmp_path / "p"), {"name": "p", "training": {"config": config.to_dict()}},
+                           dtype="float32")
+    weights = zoo.file_sha256(os.path.join(path, "weights.npz"))
+    for _ in range(2):
+        _, record = preset_lib.add_code_fit(path)
+    assert record["codes"] == len(train) and record["latent_dim"] == 8 and record["command"].endswith(f"--model={path}")
+    loaded = zoo.load(path)
+    model.vocabulary = vocab
+    model.fit_gaussian_to_codes(model.encode(train))
+    np.testing.assert_allclose(loaded.code_fit[1], model.code_fit[1], atol=1e-5)
+    assert loaded.preset["code_fit"]["codes"] == len(train)
+    assert open(os.path.join(path, "MODEL_CARD.md")).read().count(preset_lib.CODE_FIT_HEADING) == 1
+    assert zoo.file_sha256(os.path.join(path, "weights.npz")) == weights
+    assert sorted(os.listdir(tmp_path)) == ["corpus", "p"]  # no .partial / .old left behind
 
 
 def test_shipped_arae_yelp_loads_in_a_fresh_process():

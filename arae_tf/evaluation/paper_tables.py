@@ -10,6 +10,8 @@ Gaussian-encoder models.
 import json
 import os
 
+from arae_tf.evaluation.report import num
+
 # Stochastic WAE Table 1 (SNLI): BLEU, PPL, UniKL, entropy, average length.
 WAE_SNLI = {
     "DAE": (86.35, 146.2, 0.178, 6.23, 11.0),
@@ -52,10 +54,6 @@ TABLES = {"wae_snli": (WAE_SNLI, WAE_SNLI_CORPUS), "wae_dialog": (WAE_DIALOG, WA
           "arae_snli": (ARAE_SNLI, None), "arae_yelp": (ARAE_YELP, None)}
 
 
-def _fmt(x, digits):
-    return "–" if x is None else f"{x:.{digits}f}"
-
-
 def load_eval(workdir):
     """The evaluation report of a workdir (`<workdir>/eval/metrics.json`), or of an evaluation directory
     given directly (`<workdir>/eval-<step>`, written by `evaluate --checkpoint=<step>`)."""
@@ -83,12 +81,12 @@ def wae_table(rows, paper=WAE_SNLI, corpus=WAE_SNLI_CORPUS):
     for name, m in rows:
         r, s = m["reconstruction"], m["samples"]
         ours = (r["bleu"], s.get("forward_ppl"), s["unigram_kl"], s["entropy"], s["avg_len"])
-        lines.append(f"| {name} | " + " | ".join(_fmt(v, d) for v, d in zip(ours + paper[name], (2, 1, 3, 2, 1) * 2))
+        lines.append(f"| {name} | " + " | ".join(num(v, d) for v, d in zip(ours + paper[name], (2, 1, 3, 2, 1) * 2))
                      + " |")
     s = rows[0][1]["samples"]
     # Real test sentences' UniKL at the rows' sample count (evaluations since session 10; earlier ones: "-").
     ours = (None, None, s.get("unigram_kl_real"), s["corpus_entropy"], s["corpus_avg_len"])
-    lines.append("| corpus (test) | " + " | ".join(_fmt(v, d) for v, d in zip(ours + corpus, (2, 1, 3, 2, 1) * 2))
+    lines.append("| corpus (test) | " + " | ".join(num(v, d) for v, d in zip(ours + corpus, (2, 1, 3, 2, 1) * 2))
                  + " |")
     return "\n".join(lines)
 
@@ -106,10 +104,10 @@ def dialog_table(rows, paper=WAE_DIALOG, corpus=WAE_DIALOG_CORPUS):
     for name, m in rows:
         d = m["dialog"]
         ours = (d["bleu2"], d["bleu4"], d["entropy"], d["dist1"], d["dist2"])
-        lines.append(f"| {name} | " + " | ".join(_fmt(v, k) for v, k in zip(ours + paper[name], digits)) + " |")
+        lines.append(f"| {name} | " + " | ".join(num(v, k) for v, k in zip(ours + paper[name], digits)) + " |")
     ref = rows[0][1]["dialog"]["reference"]
     ours = (None, None, ref["entropy"], ref["dist1"], ref["dist2"])
-    lines.append("| test replies | " + " | ".join(_fmt(v, k) for v, k in zip(ours + corpus, digits)) + " |")
+    lines.append("| test replies | " + " | ".join(num(v, k) for v, k in zip(ours + corpus, digits)) + " |")
     return "\n".join(lines)
 
 
@@ -209,13 +207,13 @@ def arae_generation_table(rows, baselines, paper=ARAE_SNLI):
              "|---|---|---|---|---|---|---|"]
     for name in ("Real data", "LM samples"):
         b = baselines[name]
-        lines.append(f"| {name} | {_fmt(b['reverse_ppl'], 1)} | {_fmt(b.get('forward_ppl'), 1)} | – | – | "
-                     f"{_fmt(paper[name][0], 1)} | {_fmt(paper[name][1], 1)} |")
+        lines.append(f"| {name} | {num(b['reverse_ppl'], 1)} | {num(b.get('forward_ppl'), 1)} | – | – | "
+                     f"{num(paper[name][0], 1)} | {num(paper[name][1], 1)} |")
     for name, m in rows:
         s = m["samples"]
-        lines.append(f"| {name} | {_fmt(s.get('reverse_ppl'), 1)} | {_fmt(s.get('forward_ppl'), 1)} | "
-                     f"{_fmt(s.get('distinct_sentences'), 3)} | {_fmt(s['avg_len'], 1)} | {_fmt(paper[name][0], 1)} | "
-                     f"{_fmt(paper[name][1], 1)} |")
+        lines.append(f"| {name} | {num(s.get('reverse_ppl'), 1)} | {num(s.get('forward_ppl'), 1)} | "
+                     f"{num(s.get('distinct_sentences'), 3)} | {num(s['avg_len'], 1)} | {num(paper[name][0], 1)} | "
+                     f"{num(paper[name][1], 1)} |")
     n = baselines["Real data"]["sentences"]
     lines += ["", f"Reverse PPL: the test sentences' perplexity under an LM trained on {n:,} sentences of each row "
               "(real training sentences for \"Real data\"); forward PPL: the samples' perplexity under the LM trained "
@@ -249,7 +247,7 @@ def transfer_table(rows, paper=ARAE_YELP):
         t = m["transfer"]
         acc = None if t.get("accuracy") is None else 100.0 * t["accuracy"]
         ours = (acc, t["self_bleu"], t["forward_ppl"], t["reverse_ppl"])
-        cells = [_fmt(v, d) for v, d in zip(ours + paper[name], (1, 2, 1, 1) * 2)]
+        cells = [num(v, d) for v, d in zip(ours + paper[name], (1, 2, 1, 1) * 2)]
         cells[0] += "%" if acc is not None else ""
         cells[4] += "%"
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -257,7 +255,7 @@ def transfer_table(rows, paper=ARAE_YELP):
     from arae_tf.models.text_api import decoding_words
     decoding = decoding_words(t.get("decoding", {}))
     lines += ["", f"{t['sentences']:,} test sentences, each sent to the other class ({decoding}). Transfer: the share the fastText "
-              f"classifier (test accuracy {_fmt(t.get('classifier_test_accuracy'), 3)}) assigns to the target class; "
+              f"classifier (test accuracy {num(t.get('classifier_test_accuracy'), 3)}) assigns to the target class; "
               "self-BLEU against the sources; forward PPL of the transfers under the LM trained on real training text; "
               f"reverse PPL of the real test sentences under an LM trained on {t['reverse_ppl_sentences']:,} transferred "
               "training sentences. The paper's numbers are on its own Yelp split, with its own classifier and LMs."]

@@ -6,6 +6,17 @@ import os
 import numpy as np
 
 
+MISSING = "–"
+
+
+def num(x, digits):
+    """`x` with `digits` decimals for a report table; "–" where the figure is missing (None or NaN), as
+    every report, card and paper table writes it."""
+    if x is None or (isinstance(x, float) and x != x):
+        return MISSING
+    return f"{x:.{digits}f}"
+
+
 def plots(log, out, m, z, z_fake, sigma):
     """PNG plots into `out`: training curves from the training log `log` (where there is one), the k-swap
     NLL curve, code norms of z and z~, the posterior-sigma histogram; returns [(title, file name)]."""
@@ -108,8 +119,8 @@ def write_report(out, m, recon_examples, samples, interpolations, figures):
              "## Samples", "",
              "| forward PPL | reverse PPL | UniKL (real text) | entropy | avg len | Dist-1 | Dist-2 | distinct | copied |",
              "|---|---|---|---|---|---|---|---|---|",
-             f"| {s.get('forward_ppl', float('nan')):.1f} | {s.get('reverse_ppl', float('nan')):.1f} | {s['unigram_kl']:.3f} "
-             f"({s.get('unigram_kl_real', float('nan')):.3f}, n {s.get('unigram_kl_n', s['n'])}) | {s['entropy']:.2f} "
+             f"| {num(s.get('forward_ppl'), 1)} | {num(s.get('reverse_ppl'), 1)} | {s['unigram_kl']:.3f} "
+             f"({num(s.get('unigram_kl_real'), 3)}, n {s.get('unigram_kl_n', s['n'])}) | {s['entropy']:.2f} "
              f"(corpus {s['corpus_entropy']:.2f}) | {s['avg_len']:.1f} (corpus {s['corpus_avg_len']:.1f}) | "
              f"{s['dist1']:.3f} | {s['dist2']:.3f} | {s['distinct_sentences']:.3f} | {s['copied_share']:.3f} |", "",
              *in_vocabulary_lines(s),
@@ -124,8 +135,8 @@ def write_report(out, m, recon_examples, samples, interpolations, figures):
         lines += ["## Transfer (each test sentence to the other class)", "",
                   "| transfer accuracy | self-BLEU | forward PPL | reverse PPL | classifier test acc |",
                   "|---|---|---|---|---|",
-                  f"| {tr.get('accuracy', float('nan')):.3f} | {tr['self_bleu']:.2f} | {tr['forward_ppl']:.1f} | "
-                  f"{tr['reverse_ppl']:.1f} | {tr.get('classifier_test_accuracy', float('nan')):.3f} |", "",
+                  f"| {num(tr.get('accuracy'), 3)} | {tr['self_bleu']:.2f} | {tr['forward_ppl']:.1f} | "
+                  f"{tr['reverse_ppl']:.1f} | {num(tr.get('classifier_test_accuracy'), 3)} |", "",
                   f"Reverse PPL from an LM trained on {tr['reverse_ppl_sentences']} transferred training sentences.",
                   ""] + [f"- {a}  →  {b}" for a, b in tr["examples"][:10]] + [""]
     if "dialog" in m:
@@ -134,9 +145,9 @@ def write_report(out, m, recon_examples, samples, interpolations, figures):
                   "| | BLEU-2 | BLEU-4 | entropy | Dist-1 | Dist-2 | avg len | distinct replies |",
                   "|---|---|---|---|---|---|---|---|",
                   f"| generated | {d['bleu2']:.2f} | {d['bleu4']:.2f} | {d['entropy']:.2f} | {d['dist1']:.3f} | "
-                  f"{d['dist2']:.3f} | {d['avg_len']:.1f} | {d.get('distinct', float('nan')):.3f} |",
+                  f"{d['dist2']:.3f} | {d['avg_len']:.1f} | {num(d.get('distinct'), 3)} |",
                   f"| test replies | – | – | {ref['entropy']:.2f} | {ref['dist1']:.3f} | {ref['dist2']:.3f} | "
-                  f"{ref['avg_len']:.1f} | {ref.get('distinct', float('nan')):.3f} |", ""] + [f"- {c}  →  {g}  (reference: {r})" for c, r, g in d["examples"]] + [""]
+                  f"{ref['avg_len']:.1f} | {num(ref.get('distinct'), 3)} |", ""] + [f"- {c}  →  {g}  (reference: {r})" for c, r, g in d["examples"]] + [""]
     lines += ["## Latent space", "",
               f"‖z‖ {lat['z']['norm']:.3f}, tr cov z {lat['z']['cov_trace']:.3f}; ‖z̃‖ {lat['z_prior']['norm']:.3f}, "
               f"tr cov z̃ {lat['z_prior']['cov_trace']:.3f}.", "",
@@ -164,8 +175,8 @@ def comparison_table(metric_dicts, names):
     """A Markdown table of the headline numbers of several evaluations, side by side."""
     rows = [("reconstruction BLEU", lambda m: m["reconstruction"]["bleu"]),
             ("token accuracy", lambda m: m["reconstruction"]["token_acc"]),
-            ("forward PPL", lambda m: m["samples"].get("forward_ppl", "–")),
-            ("reverse PPL", lambda m: m["samples"].get("reverse_ppl", "–")),
+            ("forward PPL", lambda m: m["samples"].get("forward_ppl", MISSING)),
+            ("reverse PPL", lambda m: m["samples"].get("reverse_ppl", MISSING)),
             ("UniKL", lambda m: m["samples"]["unigram_kl"]),
             ("entropy", lambda m: m["samples"]["entropy"]),
             ("avg length", lambda m: m["samples"]["avg_len"]),
@@ -174,10 +185,10 @@ def comparison_table(metric_dicts, names):
             ("distinct samples", lambda m: m["samples"]["distinct_sentences"]),
             ("copied from train", lambda m: m["samples"]["copied_share"]),
             ("‖z̃‖", lambda m: m["latent"]["z_prior"]["norm"]),
-            ("transfer accuracy", lambda m: m.get("transfer", {}).get("accuracy", "–")),
-            ("transfer self-BLEU", lambda m: m.get("transfer", {}).get("self_bleu", "–")),
-            ("transfer forward PPL", lambda m: m.get("transfer", {}).get("forward_ppl", "–")),
-            ("transfer reverse PPL", lambda m: m.get("transfer", {}).get("reverse_ppl", "–")),
+            ("transfer accuracy", lambda m: m.get("transfer", {}).get("accuracy", MISSING)),
+            ("transfer self-BLEU", lambda m: m.get("transfer", {}).get("self_bleu", MISSING)),
+            ("transfer forward PPL", lambda m: m.get("transfer", {}).get("forward_ppl", MISSING)),
+            ("transfer reverse PPL", lambda m: m.get("transfer", {}).get("reverse_ppl", MISSING)),
             ("k-swap NLL k=0..4", lambda m: " / ".join(f"{c['nll_sentence']:.2f}" for c in m["latent"]["swap_nll"]))]
     lines = ["| metric | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for label, get in rows:

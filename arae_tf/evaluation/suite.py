@@ -223,11 +223,15 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
 
     if settings.prior not in PRIORS:
         raise ValueError(f"EvalSettings.prior must be one of {PRIORS}, got {settings.prior!r}")
-    codes = None
-    if settings.prior == "gaussian_fit":
+    codes, fit_source = None, None
+    if settings.prior == "gaussian_fit" and model.code_fit is not None:  # a preset's code_fit.npz: no refit
+        codes, fit_source = (lambda n, s: model.gaussian_fit_codes(n, seed=s)), "the model's code_fit"
+        _log("samples from the Gaussian fit the model carries (code_fit)")
+    elif settings.prior == "gaussian_fit":
         from arae_tf.prior_lib import training_codes
-        codes = samples.gaussian_code_sampler(_timed("training codes for the Gaussian fit", lambda: training_codes(
-            model, config), show=lambda c: f"{len(c)} codes"))
+        fitted = _timed("training codes for the Gaussian fit", lambda: training_codes(model, config),
+                        show=lambda c: f"{len(c)} codes")
+        codes, fit_source = samples.gaussian_code_sampler(fitted), f"{len(fitted)} training codes"
     elif model.fits_codes:  # the same fit as training's validation (the stream's first code_fit_batches batches)
         samples.fit_codes(model, samples.code_fit_dataset(train, vocab, config), config)
     texts = samples.decode_samples(model, vocab, settings.num_samples, settings.seed, max_len, log=_log, codes=codes)
@@ -237,6 +241,8 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
     real_lm = lm_lib.cached_lm(os.path.join(cache, "lm_real"), train_text, vocab, settings.lm)
     m["samples"] = samples.samples_report(texts, train_text, test_text, vocab, settings, real_lm)
     m["samples"]["prior"] = settings.prior
+    if fit_source:
+        m["samples"]["gaussian_fit"] = fit_source
     m["lm"] = {"settings": dataclasses.asdict(settings.lm), "test_ppl_real": lm_lib.perplexity(
         real_lm, test_text, vocab, max_len=settings.lm.max_len)}
     _log(f"samples: {m['samples']} ({time.time() - t:.0f}s)")

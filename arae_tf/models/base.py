@@ -22,6 +22,10 @@ from arae_tf.models.decoding import as_seed
 from arae_tf.models.image_api import ImageAPI
 from arae_tf.models.text_api import MAX_ROWS, TextAPI, check_decode_options
 
+NO_CODE_FIT = ("this model carries no Gaussian fit of its codes: presets made with `make_preset --code_fit` or "
+               "given one by `python -m arae_tf.add_code_fit --model=NAME` have one (zoo.load sets it), or fit one "
+               "with model.fit_gaussian_to_codes(arae_tf.arithmetic.codes(model, training_sentences))")
+
 # Compute dtype policies a model can be built in. float16 would need loss scaling in every custom
 # train step, so it is not offered.
 DTYPE_POLICIES = ("float32", "mixed_bfloat16")
@@ -257,6 +261,51 @@ class TextAutoencoder(TextAPI, ImageAPI, keras.Model):
 
     def sample_codes(self, n, seed=0):
         raise NotImplementedError
+
+    # -- a Gaussian fitted to the codes (`sample(n, prior="gaussian_fit")`) ----
+    @property
+    def code_fit(self):
+        """(mean [d], scale_tril [d, d]) float32 numpy arrays of a Gaussian fitted to training codes, or
+        None. `set_code_fit` / `fit_gaussian_to_codes` set it; a preset's `code_fit.npz` sets it on
+        `zoo.load`. `sample(n, prior="gaussian_fit")` and `gaussian_fit_codes` draw from it."""
+        return getattr(self, "_code_fit", None)
+
+    def set_code_fit(self, mean, scale_tril):
+        """Keeps N(mean, L L^T) as `code_fit` (checked: shapes [d] and [d, d], finite, L lower triangular
+        with a positive diagonal); None for both removes it."""
+        if mean is None and scale_tril is None:
+            object.__setattr__(self, "_code_fit", None)
+            return
+        d = self.latent_dim
+        mean, tril = np.asarray(mean, np.float32), np.asarray(scale_tril, np.float32)
+        if mean.shape != (d,) or tril.shape != (d, d):
+            raise ValueError(f"code fit: mean must have shape [{d}] and scale_tril [{d}, {d}], got "
+                             f"{list(mean.shape)} and {list(tril.shape)}")
+        if not (np.isfinite(mean).all() and np.isfinite(tril).all()):
+            raise ValueError("code fit: mean and scale_tril must be finite")
+        if np.any(np.triu(tril, 1)) or np.any(np.diag(tril) <= 0):
+            raise ValueError("code fit: scale_tril must be a Cholesky factor (lower triangular, positive diagonal)")
+        object.__setattr__(self, "_code_fit", (mean, tril))  # plain attribute: not a Keras weight
+
+    def fit_gaussian_to_codes(self, codes):
+        """Fits a full-covariance Gaussian to `codes` [N, d] (`evaluation.samples.gaussian_fit`: mean and
+        the Cholesky factor of the covariance + 1e-6 I) and keeps it as `code_fit`; returns N. E.g.
+        `m.fit_gaussian_to_codes(arithmetic.codes(m, training_sentences))`."""
+        from arae_tf.evaluation.samples import gaussian_fit
+        codes = np.asarray(codes)
+        if codes.ndim != 2 or codes.shape[1] != self.latent_dim or codes.shape[0] < 2:
+            raise ValueError(f"codes must be [N, {self.latent_dim}] with N >= 2, got shape {list(codes.shape)}")
+        self.set_code_fit(*gaussian_fit(codes))
+        return codes.shape[0]
+
+    def gaussian_fit_codes(self, n, seed=0):
+        """`n` codes from `code_fit`: mean + L eps, eps ~ N(0, I) drawn statelessly from `seed` (for the
+        same fit, the codes of `evaluation.samples.gaussian_code_sampler`)."""
+        if self.code_fit is None:
+            raise ValueError(NO_CODE_FIT)
+        mean, tril = self.code_fit
+        eps = tf.random.stateless_normal([n, self.latent_dim], as_seed(seed))
+        return tf.constant(mean)[None] + tf.matmul(eps, tf.constant(tril), transpose_b=True)
 
     def response_codes(self, source_tokens, sample=False, seed=0):
         """Codes of encoder inputs for generation (encoder-decoder data: replies to contexts).

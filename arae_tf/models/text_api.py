@@ -14,6 +14,9 @@ from arae_tf.models.decoding import METHODS as DECODE_METHODS
 from arae_tf.models.decoding import interpolation_path
 
 
+SAMPLE_PRIORS = ("model", "gaussian_fit")  # `sample(prior=...)`: the model's own prior, or the codes' Gaussian fit
+
+
 class TextAPI:
     """Sentences in, sentences out (see the module docstring)."""
 
@@ -71,11 +74,19 @@ class TextAPI:
         return self._ids_to_texts(self.respond_ids(self._texts_to_ids(contexts), sample=sample, seed=seed,
                                                    max_len=max_len, **decode_kwargs))
 
-    def sample(self, n, seed=0, max_len=20, **decode_kwargs):
+    def sample(self, n, seed=0, max_len=20, prior="model", **decode_kwargs):
         """`n` sentences (0 <= n <= MAX_ROWS) decoded from codes drawn from the model's prior; `seed`
-        an int in [0, 2**63) (the same seed, the same sentences)."""
+        an int in [0, 2**63) (the same seed, the same sentences). `prior="gaussian_fit"` draws the codes
+        from the Gaussian fitted to the training codes that the model carries (`code_fit`; presets made
+        with `make_preset --code_fit`) instead: where the codes fill their prior unevenly (a WAE's
+        N(0, I)) its samples are closer to real text (docs/wae_snli_card_notes.md)."""
+        if prior not in SAMPLE_PRIORS:
+            raise ValueError(f"prior must be one of {SAMPLE_PRIORS}, got {prior!r}")
         check_count(n, "n")
         self._vocab()
+        if prior == "gaussian_fit":
+            return self._ids_to_texts(self.decode_ids(self.gaussian_fit_codes(n, seed=seed), seed=seed,
+                                                      max_len=max_len, **decode_kwargs))
         return self._ids_to_texts(self.generate_ids(n, seed=seed, max_len=max_len, **decode_kwargs))
 
     def interpolate(self, a, b, steps=5, max_len=20, **decode_kwargs):
