@@ -46,6 +46,8 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     from arae_tf import preset_lib
     source = preset_lib.load_source(FLAGS.workdir, FLAGS.checkpoint)
+    if FLAGS.code_fit and source.kind == "images":
+        raise app.UsageError("--code_fit is for text models; an image AE's Gaussian fit of its codes is its own prior")
     rows = preset_lib.paper_rows(source.kind)
     if FLAGS.paper_row and FLAGS.paper_row not in rows:
         raise app.UsageError(f"--paper_row={FLAGS.paper_row!r} is not a row of the WAE paper tables for a "

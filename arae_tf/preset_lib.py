@@ -380,7 +380,8 @@ def write_preset(source, name, description="", zoo_dir=None, dtype="float16", co
                      "transfer_metrics": {k: v for k, v in (metrics or {}).get("transfer", {}).items()
                                           if k != "examples"}})
     if fit_record:
-        # what reproduces the fit on the published preset (make_preset --code_fit computes the same)
+        # what fits it again on the published preset's weights (here the float32 model's codes were fitted:
+        # the same up to the storage rounding)
         meta["code_fit"] = dict(fit_record, command=f"python -m arae_tf.add_code_fit --model={name}")
     try:
         zoo.save_preset(model, vocab, partial, meta, dtype=dtype)

@@ -129,11 +129,13 @@ def moment_init_generator(model, codes):
 
 
 def training_codes(model, config, batch=2000):
-    """The encoder's codes [N, latent] of the config's training sentences."""
+    """The encoder's codes [N, latent] of the config's training sentences (encoder-decoder data: of
+    their sources, the contexts a reply is generated from)."""
     _refuse_images(model, "training_codes (fit_prior, evaluate --prior=gaussian_fit)")
+    from arae_tf.data.pipeline import source_of
     from arae_tf.data.sources import load_examples
     from arae_tf.arithmetic import codes
-    return codes(model, [t for t, _ in load_examples(config.data, "train")], batch).astype(np.float32)
+    return codes(model, [source_of(e) for e in load_examples(config.data, "train")], batch).astype(np.float32)
 
 
 def refit_prior_to_workdir(preset, source, workdir, iterations, batch_size=128, gp_weight=None,

@@ -448,3 +448,21 @@ def test_every_table_row_of_the_paper_configs_builds(module):
         model = build_model(c, 30)
         stochastic = variant.startswith(("vae", "wae_s"))
         assert bool(getattr(model.backbone, "stochastic", False)) == stochastic, variant
+
+
+def test_the_gaussian_fit_of_a_dialog_model_is_of_its_contexts_codes(vocab):
+    """Encoder-decoder data: a reply is generated from its context's code, so the codes a Gaussian fit
+    (`evaluate --prior=gaussian_fit`, `add_code_fit`) is made of are the contexts', not the replies'."""
+    from arae_tf import config_base
+    from arae_tf.arithmetic import codes
+    from arae_tf.data import synthetic
+    from arae_tf.prior_lib import training_codes
+    from tests.conftest import tiny_ae
+    config = config_base.base_config()
+    config.data.source, config.data.builtin_task, config.data.builtin_train_size = "builtin", "dialog", 50
+    pairs = synthetic.generate_dialog(50, seed=config.seed)
+    model = tiny_ae(len(vocab))
+    model.vocabulary = vocab
+    got = training_codes(model, config)
+    np.testing.assert_allclose(got, codes(model, [e.source for e in pairs]), atol=1e-6)
+    assert not np.allclose(got, codes(model, [e[0] for e in pairs]), atol=1e-3)
