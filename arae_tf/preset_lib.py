@@ -185,9 +185,10 @@ STORAGE_WORDS = {"int8": "int8 for the vocabulary-sized matrices (embeddings, ou
 
 
 def _card(name, description, kind, dataset, experiment, metrics, compare_table, notes, fp16_check, paper_row,
-          dtype, decoding=None):
+          dtype, decoding=None, code_fit=False):
+    usage = USAGE[kind] + ([CODE_FIT_USAGE] if code_fit else [])
     lines = [f"# {name}", "", description, "",
-             "## Use", "", "```python", "from arae_tf import zoo", f"m = zoo.load({name!r})"] + USAGE[kind] + [
+             "## Use", "", "```python", "from arae_tf import zoo", f"m = zoo.load({name!r})"] + usage + [
              "```", "", "## Training", "", f"Command: `{command_line(experiment.get('command', []))}`", ""]
     if experiment.get("checkpoint"):
         lines += [f"Published checkpoint: iteration {experiment['checkpoint']} (picked on validation).", ""]
@@ -250,6 +251,7 @@ def paper_rows(kind):
 
 
 CODE_FIT_HEADING = "## Samples from the codes' Gaussian fit"
+CODE_FIT_USAGE = 'm.sample(5, seed=0, prior="gaussian_fit")  # from the Gaussian fit of the training codes (code_fit.npz)'
 
 
 def fit_training_codes(model, config):
@@ -272,8 +274,9 @@ def fit_training_codes(model, config):
     return record
 
 
-def code_fit_section(record, command):
-    """The model card's paragraph on a preset's `code_fit.npz` (`record` from `fit_training_codes`)."""
+def code_fit_section(record, origin):
+    """The model card's paragraph on a preset's `code_fit.npz` (`record` from `fit_training_codes`;
+    `origin`: the sentence saying how it was made)."""
     return "\n".join([
         CODE_FIT_HEADING, "",
         f"The preset carries a Gaussian fitted to the codes of its {record['codes']:,} training sentences "
@@ -282,7 +285,7 @@ def code_fit_section(record, command):
         "drawn from it, and the SavedModel's `sample_gaussian_fit` signature does the same; `m.sample(n)` keeps the "
         "model's own prior. Where the codes fill the prior unevenly, samples from the fit are closer to real text "
         "(`python -m arae_tf.evaluate --model=NAME --prior=gaussian_fit` measures them).",
-        "", f"Added by `{command}`.", ""])
+        "", origin, ""])
 
 
 def add_code_fit(name, data_dir="", command=""):
@@ -309,7 +312,7 @@ def add_code_fit(name, data_dir="", command=""):
         card = open(os.path.join(partial, "MODEL_CARD.md")).read()
         card = card.split("\n" + CODE_FIT_HEADING + "\n")[0].rstrip("\n") + "\n\n"
         with open(os.path.join(partial, "MODEL_CARD.md"), "w") as f:
-            f.write(card + code_fit_section(record, command))
+            f.write(card + code_fit_section(record, f"Added by `{command}`."))
         zoo.write_manifest(partial)
         loaded = zoo.load(partial, compile=False)
         if loaded.sample(4, seed=0, prior="gaussian_fit") != model.sample(4, seed=0, prior="gaussian_fit"):
@@ -393,9 +396,11 @@ def write_preset(source, name, description="", zoo_dir=None, dtype="float16", co
         notes = open(notes_file).read() if notes_file else ""
         with open(os.path.join(partial, "MODEL_CARD.md"), "w") as f:
             f.write(_card(name, description, kind, dataset_name(config), experiment, metrics,
-                          compare_table, notes, check, paper_row, dtype, decoding))
+                          compare_table, notes, check, paper_row, dtype, decoding, code_fit=bool(fit_record)))
             if fit_record:
-                f.write("\n" + code_fit_section(fit_record, meta["code_fit"]["command"]))
+                f.write("\n" + code_fit_section(fit_record, (
+                    "Fitted by `make_preset --code_fit` to the float32 model's codes; "
+                    f"`{meta['code_fit']['command']}` fits it again to the stored weights' codes.")))
         zoo.write_manifest(partial)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)

@@ -410,7 +410,7 @@ def test_make_preset_of_a_dialog_model(dialog_run, tmp_path):
     blank = subprocess.run(cmd + ["--description= "], cwd=REPO, capture_output=True, text=True)
     assert blank.returncode != 0 and "--description must say in one line what the preset is" in blank.stderr
     assert os.listdir(tmp_path) == []
-    ok = subprocess.run(cmd + ["--paper_row=WED-D"], cwd=REPO, capture_output=True, text=True)
+    ok = subprocess.run(cmd + ["--paper_row=WED-D", "--code_fit"], cwd=REPO, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert os.listdir(tmp_path) == ["wed_tiny"]  # no ".partial" left behind
     card = (tmp_path / "wed_tiny" / "MODEL_CARD.md").read_text()
@@ -421,6 +421,10 @@ def test_make_preset_of_a_dialog_model(dialog_run, tmp_path):
     trained, _, _ = evaluation.load_trained(workdir)
     same = np.mean([a == b for a, b in zip(model.respond(ctx, max_len=10), trained.respond(ctx, max_len=10))])
     assert same >= 0.9  # float16 storage
+    # --code_fit: the Gaussian fit of the contexts' codes travels with the preset, shown in the card.
+    assert model.code_fit is not None and len(model.sample(3, seed=0, prior="gaussian_fit")) == 3
+    assert model.preset["code_fit"]["codes"] > 100
+    assert 'prior="gaussian_fit")  # from the Gaussian fit' in card and "Fitted by `make_preset --code_fit`" in card
 
 
 def test_paper_configs_read_their_data():
