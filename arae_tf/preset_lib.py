@@ -12,6 +12,7 @@ import collections
 import json
 import os
 import shutil
+import time
 
 from absl import logging
 
@@ -258,8 +259,6 @@ def fit_training_codes(model, config):
     """Fits a Gaussian to the codes of `config`'s training sentences (`prior_lib.training_codes`, every
     sentence of the training files, as `evaluate --prior=gaussian_fit` does) and keeps it on `model`
     (`code_fit`); returns the record the preset's metadata keeps of it."""
-    import time
-
     from arae_tf.prior_lib import training_codes
     t = time.time()
     codes = training_codes(model, config)
@@ -288,6 +287,17 @@ def code_fit_section(record, origin):
         "", origin, ""])
 
 
+def _swap_in(partial, path):
+    """Replaces the preset folder `path` (if any) by the complete folder `partial`: the old one is moved
+    aside first and removed last, so a preset is never half-written."""
+    old = path + ".old"
+    shutil.rmtree(old, ignore_errors=True)
+    if os.path.exists(path):
+        os.rename(path, old)
+    os.rename(partial, path)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def add_code_fit(name, data_dir="", command=""):
     """Gives the existing preset `name` (a name or directory) a Gaussian fit of its training codes:
     `code_fit.npz`, a "code_fit" record in metadata.json and a card section (replacing earlier ones), the
@@ -300,7 +310,7 @@ def add_code_fit(name, data_dir="", command=""):
     record = fit_training_codes(model, evaluation.preset_config(model, data_dir))
     command = command or f"python -m arae_tf.add_code_fit --model={name}"
     record["command"] = command
-    partial, old = path + ".partial", path + ".old"
+    partial = path + ".partial"
     shutil.rmtree(partial, ignore_errors=True)
     try:
         shutil.copytree(path, partial)
@@ -320,10 +330,7 @@ def add_code_fit(name, data_dir="", command=""):
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    shutil.rmtree(old, ignore_errors=True)
-    os.rename(path, old)
-    os.rename(partial, path)
-    shutil.rmtree(old)
+    _swap_in(partial, path)
     logging.info(f"[code_fit] wrote {path}/{zoo.CODE_FIT}")
     return path, record
 
@@ -405,8 +412,7 @@ def write_preset(source, name, description="", zoo_dir=None, dtype="float16", co
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    shutil.rmtree(path, ignore_errors=True)
-    os.rename(partial, path)
+    _swap_in(partial, path)
     size = sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path)) / 2 ** 20
     logging.info(f"[preset] wrote {path} ({size:.1f} MB); {check}")
     return path

@@ -111,7 +111,7 @@ def moment_init_generator(model, codes):
     exactly `evaluation.samples.gaussian_code_sampler`'s distribution until adversarial training moves
     it (`ARAE.fit_prior`). Returns the model."""
     check_moment_init(model)
-    from arae_tf.evaluation.samples import gaussian_fit
+    from arae_tf.models.base import gaussian_fit
     codes = np.asarray(codes, np.float64)
     if codes.ndim != 2 or codes.shape[1] != model.latent_dim or codes.shape[0] < 2:
         raise ValueError(f"codes must be [N, {model.latent_dim}] with N >= 2, got shape {codes.shape}")

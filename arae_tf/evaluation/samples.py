@@ -9,13 +9,12 @@ import os
 import time
 
 import numpy as np
-import tensorflow as tf
 
 from arae_tf.data import pipeline
 from arae_tf.metrics import classifier as classifier_lib
 from arae_tf.metrics import distribution
 from arae_tf.metrics import lm as lm_lib
-from arae_tf.models.decoding import as_seed
+from arae_tf.models.base import gaussian_codes, gaussian_fit
 
 
 def code_fit_dataset(examples, vocab, config, encoded=None):
@@ -35,25 +34,12 @@ def fit_codes(model, dataset, config):
     return model.fit_code_distribution(dataset, max_batches=config.eval.code_fit_batches)
 
 
-def gaussian_fit(codes):
-    """(mean [d], Cholesky factor L [d, d] of the covariance + 1e-6 I) of codes [N, d], float64: the
-    Gaussian that `gaussian_code_sampler` draws from and `prior_lib.moment_init_generator` starts at."""
-    codes = np.asarray(codes, np.float64)
-    mean, cov = codes.mean(0), np.cov(codes, rowvar=False)
-    return mean, np.linalg.cholesky(cov + 1e-6 * np.eye(len(mean)))
-
-
 def gaussian_code_sampler(codes):
     """A sampler `fn(n, seed) -> codes [n, d]` drawing from the Gaussian N(mean, cov) fitted to `codes`
     [N, d] (ARAE Table 1's baseline prior for an AE: its training codes' Gaussian). Stateless: the
     same seed gives the same codes."""
-    mean, tril = gaussian_fit(codes)
-    mean_t, tril_t = tf.constant(mean, tf.float32), tf.constant(tril, tf.float32)
-
-    def sample(n, seed):
-        eps = tf.random.stateless_normal([n, len(mean)], as_seed(seed))
-        return mean_t[None] + tf.matmul(eps, tril_t, transpose_b=True)
-    return sample
+    mean, tril = (a.astype(np.float32) for a in gaussian_fit(codes))
+    return lambda n, seed: gaussian_codes(mean, tril, n, seed)
 
 
 def decode_samples(model, vocab, n, seed, max_len, batch=500, log=None, codes=None):

@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from arae_tf.models.base import TextAutoencoder
+from arae_tf.models.base import TextAutoencoder, gaussian_fit
 from arae_tf.models.decoding import as_seed
 
 
@@ -49,10 +49,10 @@ class AE(TextAutoencoder):
             if max_batches is not None and i >= max_batches:
                 break
             codes.append(self.encode_inputs(self.inputs_of(batch)).numpy())
-        codes = np.concatenate(codes).astype(np.float64)
-        cov = np.cov(codes, rowvar=False) + 1e-6 * np.eye(codes.shape[1])
-        self.code_mean.assign(codes.mean(0).astype(np.float32))
-        self.code_scale_tril.assign(np.linalg.cholesky(cov).astype(np.float32))
+        codes = np.concatenate(codes)
+        mean, tril = gaussian_fit(codes)
+        self.code_mean.assign(mean.astype(np.float32))
+        self.code_scale_tril.assign(tril.astype(np.float32))
         return len(codes)
 
     def get_config(self):

@@ -22,6 +22,22 @@ from arae_tf.models.decoding import as_seed
 from arae_tf.models.image_api import ImageAPI
 from arae_tf.models.text_api import MAX_ROWS, TextAPI, check_decode_options
 
+def gaussian_fit(codes):
+    """(mean [d], Cholesky factor L [d, d] of the covariance + 1e-6 I) of codes [N, d], float64: the
+    Gaussian of `TextAutoencoder.fit_gaussian_to_codes`, the AE's fitted prior,
+    `evaluation.samples.gaussian_code_sampler` and `prior_lib.moment_init_generator`."""
+    codes = np.asarray(codes, np.float64)
+    mean, cov = codes.mean(0), np.cov(codes, rowvar=False)
+    return mean, np.linalg.cholesky(cov + 1e-6 * np.eye(len(mean)))
+
+
+def gaussian_codes(mean, scale_tril, n, seed):
+    """`n` codes mean + L eps from N(mean, L L^T) (float32 `mean` [d] and `scale_tril` [d, d]), eps ~ N(0, I)
+    drawn statelessly from `seed`: the same seed, the same codes."""
+    eps = tf.random.stateless_normal([n, scale_tril.shape[-1]], as_seed(seed))
+    return mean[None] + tf.matmul(eps, scale_tril, transpose_b=True)
+
+
 NO_CODE_FIT = ("this model carries no Gaussian fit of its codes: presets made with `make_preset --code_fit` or "
                "given one by `python -m arae_tf.add_code_fit --model=NAME` have one (zoo.load sets it), or fit one "
                "with model.fit_gaussian_to_codes(arae_tf.arithmetic.codes(model, training_sentences))")
@@ -272,10 +288,7 @@ class TextAutoencoder(TextAPI, ImageAPI, keras.Model):
 
     def set_code_fit(self, mean, scale_tril):
         """Keeps N(mean, L L^T) as `code_fit` (checked: shapes [d] and [d, d], finite, L lower triangular
-        with a positive diagonal); None for both removes it."""
-        if mean is None and scale_tril is None:
-            object.__setattr__(self, "_code_fit", None)
-            return
+        with a positive diagonal)."""
         d = self.latent_dim
         mean, tril = np.asarray(mean, np.float32), np.asarray(scale_tril, np.float32)
         if mean.shape != (d,) or tril.shape != (d, d):
@@ -288,10 +301,9 @@ class TextAutoencoder(TextAPI, ImageAPI, keras.Model):
         object.__setattr__(self, "_code_fit", (mean, tril))  # plain attribute: not a Keras weight
 
     def fit_gaussian_to_codes(self, codes):
-        """Fits a full-covariance Gaussian to `codes` [N, d] (`evaluation.samples.gaussian_fit`: mean and
-        the Cholesky factor of the covariance + 1e-6 I) and keeps it as `code_fit`; returns N. E.g.
+        """Fits a full-covariance Gaussian to `codes` [N, d] (`gaussian_fit`: mean and the Cholesky factor
+        of the covariance + 1e-6 I) and keeps it as `code_fit`; returns N. E.g.
         `m.fit_gaussian_to_codes(arithmetic.codes(m, training_sentences))`."""
-        from arae_tf.evaluation.samples import gaussian_fit
         codes = np.asarray(codes)
         if codes.ndim != 2 or codes.shape[1] != self.latent_dim or codes.shape[0] < 2:
             raise ValueError(f"codes must be [N, {self.latent_dim}] with N >= 2, got shape {list(codes.shape)}")
@@ -299,13 +311,11 @@ class TextAutoencoder(TextAPI, ImageAPI, keras.Model):
         return codes.shape[0]
 
     def gaussian_fit_codes(self, n, seed=0):
-        """`n` codes from `code_fit`: mean + L eps, eps ~ N(0, I) drawn statelessly from `seed` (for the
-        same fit, the codes of `evaluation.samples.gaussian_code_sampler`)."""
+        """`n` codes from `code_fit` (`gaussian_codes`: for the same fit, the codes of
+        `evaluation.samples.gaussian_code_sampler`)."""
         if self.code_fit is None:
             raise ValueError(NO_CODE_FIT)
-        mean, tril = self.code_fit
-        eps = tf.random.stateless_normal([n, self.latent_dim], as_seed(seed))
-        return tf.constant(mean)[None] + tf.matmul(eps, tf.constant(tril), transpose_b=True)
+        return gaussian_codes(*self.code_fit, n, seed)
 
     def response_codes(self, source_tokens, sample=False, seed=0):
         """Codes of encoder inputs for generation (encoder-decoder data: replies to contexts).
@@ -316,9 +326,11 @@ class TextAutoencoder(TextAPI, ImageAPI, keras.Model):
         """Token ids [B, max_len] generated from the codes of `source_tokens` (see `respond`)."""
         return self.decode_ids(self.response_codes(source_tokens, sample=sample, seed=seed), seed=seed, **decode_kwargs)
 
-    def generate_ids(self, n, seed=0, **decode_kwargs):
-        """Decodes `n` codes drawn from the model's prior; token ids [n, max_len]."""
-        return self.decode_ids(self.sample_codes(n, seed=seed), seed=seed, **decode_kwargs)
+    def generate_ids(self, n, seed=0, prior="model", **decode_kwargs):
+        """Decodes `n` codes drawn from the model's prior (`prior="gaussian_fit"`: from `code_fit`); token
+        ids [n, max_len]."""
+        codes = self.gaussian_fit_codes(n, seed=seed) if prior == "gaussian_fit" else self.sample_codes(n, seed=seed)
+        return self.decode_ids(codes, seed=seed, **decode_kwargs)
 
     def _compiled(self, key, fn, signature):
         fns = self._decode_fns.functions

@@ -84,10 +84,7 @@ class TextAPI:
             raise ValueError(f"prior must be one of {SAMPLE_PRIORS}, got {prior!r}")
         check_count(n, "n")
         self._vocab()
-        if prior == "gaussian_fit":
-            return self._ids_to_texts(self.decode_ids(self.gaussian_fit_codes(n, seed=seed), seed=seed,
-                                                      max_len=max_len, **decode_kwargs))
-        return self._ids_to_texts(self.generate_ids(n, seed=seed, max_len=max_len, **decode_kwargs))
+        return self._ids_to_texts(self.generate_ids(n, seed=seed, prior=prior, max_len=max_len, **decode_kwargs))
 
     def interpolate(self, a, b, steps=5, max_len=20, **decode_kwargs):
         """Sentences decoded along the line from the code of sentence `a` to that of `b` (`steps` points,
