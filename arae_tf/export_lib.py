@@ -167,18 +167,17 @@ def export_model(model, vocab, out_dir, max_len=20, max_input_words=30, max_batc
         archive.add_endpoint(
             "reconstruct", lambda sentences: _checked(sentences_ok(sentences), lambda: encode_text(sentences)),
             [S([None], tf.string, "sentences")])
-        archive.add_endpoint(
-            "sample", lambda num, seed: _checked(
-                count_ok(num, "num") + seed_ok(seed),
-                lambda: {"sentences": text(decode(model.sample_codes(num, seed=tf.stack([seed, 0])), None))}),
-            [S([], tf.int32, "num"), S([], tf.int32, "seed")])
+    def sampler(draw):  # an untagged model's sample(num, seed) endpoint over the codes `draw(num, seed=)` gives
+        return lambda num, seed: _checked(
+            count_ok(num, "num") + seed_ok(seed),
+            lambda: {"sentences": text(decode(draw(num, seed=tf.stack([seed, 0])), None))})
+
     fitted = model.code_fit is not None and not transfer
+    if not transfer:
+        archive.add_endpoint("sample", sampler(model.sample_codes), [S([], tf.int32, "num"), S([], tf.int32, "seed")])
     if fitted:
-        archive.add_endpoint(
-            "sample_gaussian_fit", lambda num, seed: _checked(
-                count_ok(num, "num") + seed_ok(seed),
-                lambda: {"sentences": text(decode(model.gaussian_fit_codes(num, seed=tf.stack([seed, 0])), None))}),
-            [S([], tf.int32, "num"), S([], tf.int32, "seed")])
+        archive.add_endpoint("sample_gaussian_fit", sampler(model.gaussian_fit_codes),
+                             [S([], tf.int32, "num"), S([], tf.int32, "seed")])
 
     def interpolate(a, b, steps, label=None):
         checks = sentences_ok(a, "a") + sentences_ok(b, "b") + count_ok(steps, "steps")

@@ -93,14 +93,19 @@ def portable_path(path, repo=None, roots=()):
     return "workdirs/" + os.path.basename(path)
 
 
-def workdir_roots(argv, flags=("--workdir=",)):
+def workdir_roots(argv, flags=("--workdir=", "--out=")):
     """The folders holding the absolute `FLAG[NAME=]PATH` values of a command's workdir flags `flags`
-    (the machine's workdirs root). A workdir's report folder (`<workdir>/eval[-<step>]`, as the tables
-    command's rows may name) stands for its workdir."""
-    values = [a.split("=", 1)[1].rpartition("=")[2] for a in argv if isinstance(a, str) and a.startswith(flags)]
-    values = [os.path.normpath(v) for v in values if v.startswith("/")]
-    workdirs = [os.path.dirname(v) if os.path.basename(v).startswith("eval") else v for v in values]
-    return tuple(sorted({os.path.dirname(w) for w in workdirs}))
+    (the machine's workdirs root; `--out`, a preset's report folder, counts as one). A workdir's report
+    folder (`<workdir>/eval[-<step>]`, as the tables command's rows may name) stands for its workdir."""
+    folders = []
+    for a in argv:
+        if isinstance(a, str) and a.startswith(flags):
+            v = a.split("=", 1)[1].rpartition("=")[2]
+            if v.startswith("/"):
+                v = os.path.normpath(v)
+                report = not a.startswith("--out=") and os.path.basename(v).startswith("eval")
+                folders.append(os.path.dirname(v) if report else v)
+    return tuple(sorted({os.path.dirname(w) for w in folders}))
 
 
 def portable(obj, repo=None, roots=None):
@@ -287,6 +292,19 @@ def code_fit_section(record, origin):
         "", origin, ""])
 
 
+def _with_code_fit_usage(card):
+    """`card` with CODE_FIT_USAGE as the last line of its "## Use" code block (once; a card without that
+    block is returned as it is)."""
+    if CODE_FIT_USAGE in card or "\n## Use\n" not in card:
+        return card
+    head, use = card.split("\n## Use\n", 1)
+    start = use.find("```python\n")
+    end = use.find("\n```", start + 1) if start >= 0 else -1
+    if end < 0:
+        return card
+    return head + "\n## Use\n" + use[:end] + "\n" + CODE_FIT_USAGE + use[end:]
+
+
 def _swap_in(partial, path):
     """Replaces the preset folder `path` (if any) by the complete folder `partial`: the old one is moved
     aside first and removed last, so a preset is never half-written."""
@@ -320,7 +338,7 @@ def add_code_fit(name, data_dir="", command=""):
         with open(os.path.join(partial, "metadata.json"), "w") as f:
             json.dump(meta, f, indent=2, default=str)
         card = open(os.path.join(partial, "MODEL_CARD.md")).read()
-        card = card.split("\n" + CODE_FIT_HEADING + "\n")[0].rstrip("\n") + "\n\n"
+        card = _with_code_fit_usage(card.split("\n" + CODE_FIT_HEADING + "\n")[0].rstrip("\n") + "\n\n")
         with open(os.path.join(partial, "MODEL_CARD.md"), "w") as f:
             f.write(card + code_fit_section(record, f"Added by `{command}`."))
         zoo.write_manifest(partial)

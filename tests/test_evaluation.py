@@ -290,5 +290,12 @@ def test_reports_record_no_machine_folder_and_find_the_cache_again(tmp_path):
     assert paper_tables._local_path("/elsewhere/cache", str(runs / "w")) == "/elsewhere/cache"  # older reports
     source, settings = suite._recorded("zoo:arae_yelp", evaluation.EvalSettings(cache_dir="c"))
     assert source == "zoo:arae_yelp" and settings["cache_dir"] == "c"
+    # a preset's report with an absolute cache: placed as the report folder beside it is
+    source, settings = suite._recorded("zoo:wae_snli", evaluation.EvalSettings(cache_dir=str(runs / "cache" / "x")),
+                                       out=str(runs / "eval_wae_snli"))
+    assert settings["cache_dir"] == "workdirs/cache/x", settings["cache_dir"]
+    from arae_tf.preset_lib import portable
+    assert portable(["--model=wae_snli", f"--out={runs / 'eval_p'}", f"--cache_dir={runs / 'cache' / 'x'}"]) == [
+        "--model=wae_snli", "--out=workdirs/eval_p", "--cache_dir=workdirs/cache/x"]
     with pytest.raises(ValueError, match="zoo preset's report"):
         paper_tables._report_workdir("eval_arae_yelp", {"workdir": "zoo:arae_yelp"})

@@ -394,8 +394,9 @@ def test_add_code_fit_rewrites_a_preset_whole(tmp_path, vocab):
     config = config_base.base_config()
     config_base.use_files(config, str(data), ["train.txt"], ["train.txt"], num_classes=1)
     model = tiny_ae(len(vocab))
+    card = "# p\n\nA preset.\n\n## Use\n\n```python\nfrom arae_tf import zoo\nm = zoo.load('p')\n```\n\n## Training\n"
     path = zoo.save_preset(model, vocab, str(tmp_path / "p"), {"name": "p", "training": {"config": config.to_dict()}},
-                           dtype="float32")
+                           dtype="float32", card=card)
     weights = zoo.file_sha256(os.path.join(path, "weights.npz"))
     for _ in range(2):
         _, record = preset_lib.add_code_fit(path)
@@ -405,7 +406,10 @@ def test_add_code_fit_rewrites_a_preset_whole(tmp_path, vocab):
     model.fit_gaussian_to_codes(model.encode(train))
     np.testing.assert_allclose(loaded.code_fit[1], model.code_fit[1], atol=1e-5)
     assert loaded.preset["code_fit"]["codes"] == len(train)
-    assert open(os.path.join(path, "MODEL_CARD.md")).read().count(preset_lib.CODE_FIT_HEADING) == 1
+    card = open(os.path.join(path, "MODEL_CARD.md")).read()
+    assert card.count(preset_lib.CODE_FIT_HEADING) == 1
+    use = card.split("## Use")[1].split("```")[1]  # the Use block's code gains the fit's line, once
+    assert use.count(preset_lib.CODE_FIT_USAGE) == 1 and use.rstrip().endswith(preset_lib.CODE_FIT_USAGE)
     assert zoo.file_sha256(os.path.join(path, "weights.npz")) == weights
     assert sorted(os.listdir(tmp_path)) == ["corpus", "p"]  # no .partial / .old left behind
 

@@ -155,19 +155,23 @@ def _recorded_command():
     return portable(list(sys.argv))
 
 
-def _recorded(source, settings):
+def _recorded(source, settings, out=""):
     """(workdir, settings dict) as a report records them, with no folder of this machine in them: the
     workdir as `workdirs/<name>` (`/runs/w checkpoint 5` -> `workdirs/w checkpoint 5`), the cache folder
     relative to the workdir (`/runs/cache/x` with workdir `/runs/w` -> `../cache/x`: what
-    `paper_tables.lm_rows` reads back), other paths checkout-relative (`preset_lib.portable`)."""
+    `paper_tables.lm_rows` reads back), other paths checkout-relative (`preset_lib.portable`). A preset's
+    report (no workdir) places paths beside its report folder `out` as the workdir's are placed
+    (`/runs/cache/x` with out `/runs/eval_p` -> `workdirs/cache/x`)."""
     from arae_tf.preset_lib import portable
     path, sep, step = (source or "").partition(" checkpoint ")
     workdir = os.path.isabs(path)
-    roots = (os.path.dirname(os.path.normpath(path)),) if workdir else ()
+    beside = path if workdir else (os.path.abspath(out) if out else "")
+    roots = (os.path.dirname(os.path.normpath(beside)),) if beside else ()
     recorded = dataclasses.asdict(settings)
     cache = recorded.pop("cache_dir")
     recorded = portable(recorded, roots=roots)
-    recorded["cache_dir"] = os.path.relpath(os.path.abspath(cache), path) if cache and workdir else portable(cache)
+    recorded["cache_dir"] = (os.path.relpath(os.path.abspath(cache), path) if cache and workdir
+                             else portable(cache, roots=roots))
     return portable(path, roots=roots) + sep + step, recorded
 
 
@@ -183,7 +187,7 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
                              "own prior)")
         from arae_tf import image_lib
         m = image_lib.evaluate_images(model, config, out, seed=settings.seed, log=_log, cache_dir=settings.cache_dir)
-        m.update(workdir=_recorded(source, settings)[0], model=config.model, command=_recorded_command())
+        m.update(workdir=_recorded(source, settings, out)[0], model=config.model, command=_recorded_command())
         atomic_json(os.path.join(out, "metrics.json"), m)
         return m
     decoding = parse_decoding(settings.transfer_decoding, "transfer_decoding")  # checked before anything is written
@@ -208,7 +212,7 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
     train_text, test_text = [t for t, _ in train], [t for t, _ in test]
     test_split = "test" if (config.data.get("test_files") or config.data.source != "files") else "valid"
     _log(f"{source or out}: {config.model}, {len(train)} train / {len(test)} {test_split} sentences")
-    recorded_source, recorded_settings = _recorded(source, settings)
+    recorded_source, recorded_settings = _recorded(source, settings, out)
     m = {"workdir": recorded_source, "model": config.model, "test_split": test_split,
          "settings": recorded_settings, "command": _recorded_command()}
 
