@@ -42,9 +42,10 @@ class Progress(keras.callbacks.Callback):
         self.start_step = start_step
         self.unit = unit
 
-    def on_train_begin(self, logs=None):
-        self.t0 = time.time()
-        self.train_seconds = 0.0
+    def on_train_begin(self, logs=None):  # once: a run may call `fit` twice (train.exact_softmax_from)
+        if not hasattr(self, "t0"):
+            self.t0 = time.time()
+            self.train_seconds = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         # Evaluation runs between chunks: restart the clock so sentences/s is training only.

@@ -102,6 +102,9 @@ def base_config(model="arae"):
     t.strategy = "default"    # "default" | "mirrored" | "multiworker" | "tpu"
     t.init_from = ""          # warm start: a zoo preset (name or directory) whose weights and vocabulary a new
     #                           run starts from (fine-tuning); ignored once the workdir holds checkpoints
+    t.exact_softmax_from = 0  # > 0: from this iteration on (a multiple of eval_every) the training loss uses the
+    #                           exact softmax instead of backbone.sampled_softmax: the sampled softmax's speed, then
+    #                           a finish that wins back its cost in quality (docs/benchmarks.md, session 32)
 
     c.eval = e = ml_collections.ConfigDict()
     e.max_batches = 0         # validation batches per evaluation (0: all)

@@ -107,6 +107,7 @@ _CHECKS = [
     ("train.epochs", _rate, "a number > 0"),
     ("train.log_every", _positive_int, "an integer >= 1"),
     ("train.eval_every", _positive_int, "an integer >= 1"),
+    ("train.exact_softmax_from", _nonnegative_int, "an integer >= 0 (0: never)"),
     ("train.keep_checkpoints", _positive_int, "an integer >= 1"),
     ("train.run_eagerly", lambda v: isinstance(v, bool), "True or False"),
     ("train.mixed_precision", _one_of("float32", "mixed_bfloat16"), None),
@@ -227,6 +228,14 @@ def validate(config):
     if _nonnegative_int(b.sampled_softmax) and isinstance(d.vocab_size, int) and b.sampled_softmax >= d.vocab_size:
         problems.append(f"backbone.sampled_softmax = {b.sampled_softmax}: must be below data.vocab_size "
                         f"({d.vocab_size})")
+    switch = _field(config, "train.exact_softmax_from")
+    if switch is not _MISSING and _nonnegative_int(switch) and switch > 0:
+        if not (_nonnegative_int(b.sampled_softmax) and b.sampled_softmax > 0):
+            problems.append(f"train.exact_softmax_from = {switch}: the run uses the exact softmax already "
+                            "(backbone.sampled_softmax = 0); it switches from the sampled one")
+        every = config.train.eval_every
+        if _positive_int(every) and switch % every:
+            problems.append(f"train.exact_softmax_from = {switch}: must be a multiple of train.eval_every ({every})")
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
     return config

@@ -296,6 +296,15 @@ def init_from_preset(model, preset, name):
                  f"the vocabulary is the preset's (data.vocab_size and data.min_count are not used)")
 
 
+def use_exact_softmax(model, step):
+    """Makes `model`'s training loss the exact softmax from now on (`train.exact_softmax_from`): the
+    backbone's sampled softmax off (its sampler's seed stays, so checkpoints keep their layout) and the
+    training step traced again at the next `fit`."""
+    model.backbone.sampled_softmax = 0
+    model.train_function = None
+    logging.info(f"[train] step {step}: the training loss uses the exact softmax from here (train.exact_softmax_from)")
+
+
 def _train_and_evaluate(config, workdir, write_dir, strategy):
     """`train_and_evaluate`, resuming from `workdir` and writing to `write_dir` (the workdir, except
     on non-chief workers)."""
@@ -343,8 +352,17 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
         callbacks.insert(0, decay)
     if step < total:
         t = time.time()
-        model.fit(train_ds, steps_per_epoch=chunk, epochs=epochs, initial_epoch=step // chunk,
-                  callbacks=callbacks, verbose=0, shuffle=False)  # the stream is shuffled by pass
+        switch = config.train.get("exact_softmax_from", 0)
+        if switch and step > switch:  # resumed inside the finish (at the switch itself, the loop below)
+            use_exact_softmax(model, step)
+        start = step
+        for end in [s for s in (switch,) if step < s < total] + [total]:
+            if switch and start == switch:  # the exact-softmax finish: a new trace, the stream from here
+                use_exact_softmax(model, start)
+                train_ds, _ = data.streams(model, start)
+            model.fit(train_ds, steps_per_epoch=chunk, epochs=end // chunk, initial_epoch=start // chunk,
+                      callbacks=callbacks, verbose=0, shuffle=False)  # the stream is shuffled by pass
+            start = end
         done = int(model.train_iterations.numpy()) - step
         wall = time.time() - t
         unit = "images" if vocab is None else "sentences"

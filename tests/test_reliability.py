@@ -396,3 +396,28 @@ def test_unnamed_random_streams_of_older_markers_are_restored_in_order_or_refuse
     with pytest.raises(workdir_lib.CheckpointError, match=r"ckpt-4.json records 2 random-number states .* the model "
                                                             r"has 3 .*predates named streams"):
         workdir_lib.restore_seed_states(_wae_streams(0.2), older, "ckpt-4.json")
+
+
+def test_the_exact_softmax_finish_switches_once_and_resumes_exactly(tmp_path, caplog):
+    """`train.exact_softmax_from`: iterations before it train with the sampled softmax (the same weights as
+    a sampled run there), after it with the exact one (different weights), and a run stopped at the switch
+    and rerun ends with the same weights, bit for bit, as one that went straight through."""
+    def config(steps, switch):
+        return _config("wae", backbone__sampled_softmax=5, train__exact_softmax_from=switch, train__steps=steps)
+
+    sampled, straight, resumed = (str(tmp_path / n) for n in ("sampled", "straight", "resumed"))
+    train_lib.train_and_evaluate(config(6, 0), sampled)
+    with caplog.at_level(logging.INFO):
+        train_lib.train_and_evaluate(config(6, 4), straight)
+    assert sum("uses the exact softmax from here" in r.getMessage() for r in caplog.records) == 1
+    _same(_weights(train_lib.checkpoint_at(straight, 4)), _weights(train_lib.checkpoint_at(sampled, 4)))
+    with pytest.raises(AssertionError, match="arrays differ"):
+        _same(_weights(train_lib.checkpoint_at(straight, 6)), _weights(train_lib.checkpoint_at(sampled, 6)))
+    train_lib.train_and_evaluate(config(4, 4), resumed)  # stops at the switch ...
+    train_lib.train_and_evaluate(config(6, 4), resumed)  # ... and is rerun with the finish
+    _same(_weights(train_lib.checkpoint_at(resumed, 6)), _weights(train_lib.checkpoint_at(straight, 6)))
+    for bad, message in ((dict(backbone__sampled_softmax=0, train__exact_softmax_from=4), "exact softmax already"),
+                         (dict(backbone__sampled_softmax=5, train__exact_softmax_from=3), "multiple of train.eval_every")):
+        with pytest.raises(ConfigError, match=message):
+            train_lib.train_and_evaluate(_config("wae", **bad), str(tmp_path / "bad"))
+    assert not os.path.exists(tmp_path / "bad")
