@@ -41,11 +41,11 @@ class Progress(keras.callbacks.Callback):
         self.every, self.total, self.batch_size = every, total, batch_size
         self.start_step = start_step
         self.unit = unit
+        self.t0, self.train_seconds = None, 0.0
 
-    def on_train_begin(self, logs=None):  # once: a run may call `fit` twice (train.exact_softmax_from)
-        if not hasattr(self, "t0"):
+    def on_train_begin(self, logs=None):  # the first `fit` only: a run may call it twice (train.exact_softmax_from)
+        if self.t0 is None:
             self.t0 = time.time()
-            self.train_seconds = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         # Evaluation runs between chunks: restart the clock so sentences/s is training only.

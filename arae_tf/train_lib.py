@@ -206,13 +206,18 @@ class _Sentences:
         return (f"{len(self.train_ex)} train{kept} / {len(self.valid_ex)} valid sentences, "
                 f"vocabulary {len(self.vocab)}")
 
+    def train_stream(self, step):
+        """The training stream from iteration `step` (shuffled by pass, the same order on every resume)."""
+        config, d = self.config, self.config.data
+        return pipeline.make_dataset(self.train_ex, self.vocab, d.batch_size, d.max_len, shuffle=True,
+                                     seed=config.seed, bucket=d.bucket, repeat=True, start_step=step,
+                                     length_policy=d.length_policy, static_shapes=d.get("static_shapes", False),
+                                     encoded=self.encoded)
+
     def streams(self, model, step):
         """(training stream from `step`, the evaluator's `evaluate_fn`)."""
         config, d = self.config, self.config.data
-        train_ds = pipeline.make_dataset(self.train_ex, self.vocab, d.batch_size, d.max_len, shuffle=True,
-                                         seed=config.seed, bucket=d.bucket, repeat=True, start_step=step,
-                                         length_policy=d.length_policy, static_shapes=d.get("static_shapes", False),
-                                         encoded=self.encoded)
+        train_ds = self.train_stream(step)
         code_fit_ds = (samples_lib.code_fit_dataset(self.train_ex, self.vocab, config, encoded=self.encoded)
                        if model.fits_codes else None)
         valid_ds = pipeline.make_dataset(self.valid_ex, self.vocab, d.batch_size, d.max_len, shuffle=False,
@@ -352,17 +357,15 @@ def _train_and_evaluate(config, workdir, write_dir, strategy):
         callbacks.insert(0, decay)
     if step < total:
         t = time.time()
-        switch = config.train.get("exact_softmax_from", 0)
-        if switch and step > switch:  # resumed inside the finish (at the switch itself, the loop below)
-            use_exact_softmax(model, step)
-        start = step
-        for end in [s for s in (switch,) if step < s < total] + [total]:
-            if switch and start == switch:  # the exact-softmax finish: a new trace, the stream from here
+        switch = config.train.get("exact_softmax_from", 0)  # > 0 for text models only (validated)
+        bounds = [step] + [s for s in (switch,) if step < s < total] + [total]
+        for start, end in zip(bounds, bounds[1:]):
+            if switch and start >= switch:  # the exact-softmax finish (or a resume inside it)
                 use_exact_softmax(model, start)
-                train_ds, _ = data.streams(model, start)
+                if start > step:  # a second `fit` starts its stream afresh: from here
+                    train_ds = data.train_stream(start)
             model.fit(train_ds, steps_per_epoch=chunk, epochs=end // chunk, initial_epoch=start // chunk,
                       callbacks=callbacks, verbose=0, shuffle=False)  # the stream is shuffled by pass
-            start = end
         done = int(model.train_iterations.numpy()) - step
         wall = time.time() - t
         unit = "images" if vocab is None else "sentences"
