@@ -358,6 +358,8 @@ def test_a_preset_carries_the_gaussian_fit_of_its_codes(tmp_path, vocab, example
         model.sample(3, prior="gaussian_fit")
     with pytest.raises(ValueError, match="prior must be one of"):
         model.sample(3, prior="fit")
+    with pytest.raises(ValueError, match="prior must be one of.*'fit'"):
+        model.generate_ids(3, prior="fit")  # the id-level call checks the name too (it drew from N(0, I))
     assert "make_preset --code_fit" in NO_CODE_FIT
     codes = model.encode([t for t, _ in examples[:200]])
     assert model.fit_gaussian_to_codes(codes) == 200

@@ -20,7 +20,7 @@ from keras import ops
 from arae_tf.distribute import apply_gradients, global_sum
 from arae_tf.models.decoding import as_seed
 from arae_tf.models.image_api import ImageAPI
-from arae_tf.models.text_api import MAX_ROWS, TextAPI, check_decode_options
+from arae_tf.models.text_api import MAX_ROWS, TextAPI, check_decode_options, check_prior
 
 def gaussian_fit(codes):
     """(mean [d], Cholesky factor L [d, d] of the covariance + 1e-6 I) of codes [N, d], float64: the
@@ -328,7 +328,8 @@ class TextAutoencoder(TextAPI, ImageAPI, keras.Model):
 
     def generate_ids(self, n, seed=0, prior="model", **decode_kwargs):
         """Decodes `n` codes drawn from the model's prior (`prior="gaussian_fit"`: from `code_fit`); token
-        ids [n, max_len]."""
+        ids [n, max_len]. Any other `prior` is a `ValueError` naming it."""
+        check_prior(prior)
         codes = self.gaussian_fit_codes(n, seed=seed) if prior == "gaussian_fit" else self.sample_codes(n, seed=seed)
         return self.decode_ids(codes, seed=seed, **decode_kwargs)
 

@@ -17,6 +17,12 @@ from arae_tf.models.decoding import interpolation_path
 SAMPLE_PRIORS = ("model", "gaussian_fit")  # `sample(prior=...)`: the model's own prior, or the codes' Gaussian fit
 
 
+def check_prior(prior):
+    """`ValueError` naming `prior` unless it is one of `SAMPLE_PRIORS`."""
+    if prior not in SAMPLE_PRIORS:
+        raise ValueError(f"prior must be one of {SAMPLE_PRIORS}, got {prior!r}")
+
+
 class TextAPI:
     """Sentences in, sentences out (see the module docstring)."""
 
@@ -80,8 +86,7 @@ class TextAPI:
         from the Gaussian fitted to the training codes that the model carries (`code_fit`; presets made
         with `make_preset --code_fit`) instead: where the codes fill their prior unevenly (a WAE's
         N(0, I)) its samples are closer to real text (docs/wae_snli_card_notes.md)."""
-        if prior not in SAMPLE_PRIORS:
-            raise ValueError(f"prior must be one of {SAMPLE_PRIORS}, got {prior!r}")
+        check_prior(prior)
         check_count(n, "n")
         self._vocab()
         return self._ids_to_texts(self.generate_ids(n, seed=seed, prior=prior, max_len=max_len, **decode_kwargs))
