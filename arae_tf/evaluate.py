@@ -39,6 +39,9 @@ flags.DEFINE_string("transfer_decoding", "", "Transfer models: decode the transf
                     "the model's own (options left out: greedy, contrast 0, beam_size 4, length_penalty 0), e.g. "
                     "'method=beam,beam_size=4,length_penalty=1,contrast=0.1' or 'method=greedy' (the paper's); "
                     "with --workdir the report goes to eval[-<step>]-<options>/.")
+flags.DEFINE_string("reconstruction_decoding", "", "Decode the test reconstructions with these options instead of "
+                    "greedy (the papers'), e.g. 'method=beam,beam_size=8' (keys method, beam_size, length_penalty); "
+                    "with --workdir the report goes to eval[-<step>]-rec-<options>/.")
 flags.DEFINE_string("compare_out", "", "With several workdirs: write a side-by-side Markdown table here.")
 FLAGS = flags.FLAGS
 
@@ -58,10 +61,12 @@ def main(argv):
     settings = evaluation.EvalSettings(
         num_samples=FLAGS.num_samples, reverse_samples=FLAGS.reverse_samples, lm=lm, seed=FLAGS.seed,
         diagnostic_sentences=FLAGS.diagnostic_sentences, cache_dir=FLAGS.cache_dir, test_files=tuple(FLAGS.test_files),
-        prior=FLAGS.prior, test_max_words=FLAGS.test_max_words, transfer_decoding=FLAGS.transfer_decoding)
+        prior=FLAGS.prior, test_max_words=FLAGS.test_max_words, transfer_decoding=FLAGS.transfer_decoding,
+        reconstruction_decoding=FLAGS.reconstruction_decoding)
     try:
-        from arae_tf.models.text_api import parse_decoding
+        from arae_tf.models.text_api import parse_decoding, parse_reconstruction_decoding
         parse_decoding(FLAGS.transfer_decoding)
+        parse_reconstruction_decoding(FLAGS.reconstruction_decoding)
     except ValueError as e:
         raise app.UsageError(str(e)) from None
     if FLAGS.workdir:

@@ -210,6 +210,11 @@ def test_evaluate_binary_errors_on_missing_workdir(tmp_path):
                        capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
     assert r.returncode != 0 and "unknown preset 'no_such_preset'; known presets: " in r.stderr
     assert "arae_yelp" in r.stderr.split("known presets: ")[-1]
+    r = subprocess.run([sys.executable, "-m", "arae_tf.evaluate", f"--workdir={tmp_path}",
+                        "--reconstruction_decoding=method=beam,cycle=1"],
+                       capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert r.returncode != 0 and "--reconstruction_decoding: ['cycle'] are transfer options" in r.stderr
+    assert os.listdir(tmp_path) == []  # refused before anything is written
 
 
 def test_the_gaussian_fit_prior_draws_from_the_codes_mean_and_covariance():
@@ -234,6 +239,43 @@ def test_a_gaussian_fit_report_has_its_own_folder():
     assert evaluation.eval_dir("w", 500, "gaussian_fit", test_files=("../shared/data/snli/valid.txt",)) == \
         os.path.join("w", "eval-500-gaussian_fit-on-valid")
     assert evaluation.eval_dir("w", 0, test_files=("a/x.txt", "b/y.tsv")) == os.path.join("w", "eval-on-x+y")
+    # Reconstructions decoded otherwise than greedy: their own folder too.
+    assert evaluation.eval_dir("w", 500, reconstruction_decoding="method=beam,beam_size=8") == \
+        os.path.join("w", "eval-500-rec-beam8")
+
+
+def test_reconstruction_decoding_options_are_checked_and_used(vocab, examples):
+    """`--reconstruction_decoding`: beam options reach the decoder (the report's hypotheses are the beam's,
+    recorded as such); transfer-only options and unknown keys are refused, naming the argument."""
+    from arae_tf.evaluation import paper_tables, reconstruction
+    from arae_tf.models.text_api import parse_reconstruction_decoding
+    from arae_tf import config_base
+    assert parse_reconstruction_decoding("") == {}
+    beam = parse_reconstruction_decoding("method=beam,beam_size=3,length_penalty=1")
+    assert beam == {"method": "beam", "beam_size": 3, "length_penalty": 1.0}
+    with pytest.raises(ValueError, match=r"--reconstruction_decoding: \['contrast'\] are transfer options"):
+        parse_reconstruction_decoding("method=beam,contrast=0.1")
+    with pytest.raises(ValueError, match="--reconstruction_decoding: 'beams=3' is not key=value"):
+        parse_reconstruction_decoding("beams=3")
+    with pytest.raises(ValueError, match="reconstruction_decoding: method must be greedy or beam"):
+        evaluation.eval_dir("w", reconstruction_decoding="method=sample")
+    model = tiny_ae(len(vocab))
+    config = config_base.base_config("ae")
+    texts = examples[:12]
+    calls, decode = [], model.decode_ids
+    model.decode_ids = lambda z, **kw: calls.append(kw) or decode(z, **kw)
+    metrics, pairs, hyps = reconstruction.reconstruction_report(model, vocab, texts, config, 8, decoding=beam)
+    assert calls == [{"max_len": 8, **beam}]
+    ds = reconstruction.heldout_dataset(texts, vocab, config)
+    tokens = np.concatenate([b["tokens"].numpy() for b in ds])
+    assert hyps == [vocab.decode(r) for r in decode(model.encode_ids(tokens), max_len=8, **beam).numpy()]
+    assert metrics["decoding"] == "beam3-lp1"
+    assert reconstruction.reconstruction_report(model, vocab, texts, config, 8)[0]["decoding"] == "greedy"
+    # The paper's table compares greedy reconstructions only.
+    row = {"reconstruction": {"bleu": 50.0, "decoding": "beam3-lp1"},
+           "samples": {"unigram_kl": 0.1, "entropy": 5.0, "avg_len": 9.0, "corpus_entropy": 5.5, "corpus_avg_len": 10.0}}
+    with pytest.raises(ValueError, match=r"rows \['DAE'\] were reconstructed with other decoding than greedy"):
+        paper_tables.wae_table([("DAE", row)])
 
 
 def test_a_preset_report_folder_names_its_options_as_a_workdirs_does(monkeypatch):
@@ -266,11 +308,13 @@ def test_evaluate_with_the_gaussian_fit_prior(builtin_run):
     assert 0 < expected < len(test)
     settings = evaluation.EvalSettings(num_samples=500, reverse_samples=-1, diagnostic_sentences=100,
                                        decode_max_len=12, prior="gaussian_fit", test_max_words=short,
-                                       lm=LMSettings(embed_dim=32, hidden_dim=64, epochs=1))
+                                       lm=LMSettings(embed_dim=32, hidden_dim=64, epochs=1),
+                                       reconstruction_decoding="method=beam,beam_size=4")
     m = evaluation.evaluate_workdir(workdir, settings)
-    assert m["reconstruction"]["sentences"] == expected
-    out = os.path.join(workdir, "eval-gaussian_fit-max6")
-    assert "(sentences of at most 6 words)" in open(os.path.join(out, "report.md")).read()
+    assert m["reconstruction"]["sentences"] == expected and m["reconstruction"]["decoding"] == "beam4"
+    out = os.path.join(workdir, "eval-gaussian_fit-max6-rec-beam4")  # and --reconstruction_decoding
+    report = open(os.path.join(out, "report.md")).read()
+    assert "(sentences of at most 6 words)" in report and "| BLEU (beam4) |" in report
     assert json.load(open(os.path.join(out, "metrics.json")))["samples"]["prior"] == "gaussian_fit"
     assert m["samples"]["n"] == 500 and min(m["classifier"]["sample_class_shares"]) > 0.1
     assert m["samples"]["forward_ppl"] < 5 * m["lm"]["test_ppl_real"]

@@ -73,8 +73,13 @@ def _check_rows(rows, paper):
 
 
 def wae_table(rows, paper=WAE_SNLI, corpus=WAE_SNLI_CORPUS):
-    """Markdown for [(row name, metrics dict)]: ours and the paper's BLEU, PPL, UniKL, entropy, length."""
+    """Markdown for [(row name, metrics dict)]: ours and the paper's BLEU, PPL, UniKL, entropy, length.
+    Every row's reconstructions must be greedy, as the paper's (`ValueError` otherwise)."""
     _check_rows(rows, paper)
+    beam = [n for n, m in rows if m["reconstruction"].get("decoding", "greedy") != "greedy"]
+    if beam:
+        raise ValueError(f"rows {beam} were reconstructed with other decoding than greedy, the paper's: evaluate "
+                         f"them without --reconstruction_decoding")
     head = ("| model | BLEU | forward PPL | UniKL | entropy | avg len | paper BLEU | paper PPL | paper UniKL "
             "| paper entropy | paper avg len |")
     lines = [head, "|---" * 11 + "|"]

@@ -10,6 +10,7 @@ import numpy as np
 
 from arae_tf.data import pipeline
 from arae_tf.metrics.bleu import corpus_bleu
+from arae_tf.models.text_api import decoding_name
 from arae_tf.models.transfer import next_classes
 
 
@@ -32,8 +33,9 @@ class Decoded:
     scored: int
 
 
-def greedy_reconstructions(model, vocab, dataset, max_len, limit=0, transfer=False):
-    """Greedy reconstructions of `dataset`'s sentences and their corpus BLEU.
+def greedy_reconstructions(model, vocab, dataset, max_len, limit=0, transfer=False, decoding=None):
+    """Greedy reconstructions of `dataset`'s sentences and their corpus BLEU (`decoding`: other
+    options of `decode_ids`, e.g. {"method": "beam", "beam_size": 8}; the transfers stay greedy).
 
     Whole batches are decoded until `limit` sentences are (0: all of them); BLEU scores the first
     `limit`. Encoder-decoder (dialog) batches are decoded from the code of their "source" (a reply
@@ -48,9 +50,9 @@ def greedy_reconstructions(model, vocab, dataset, max_len, limit=0, transfer=Fal
         toks, y = batch["tokens"].numpy(), batch["label"].numpy()
         z = model.encode_ids(batch.get("source", toks)).numpy()
         if classes > 1:
-            out = model.decode_by_class(z, y, max_len=max_len)
+            out = model.decode_by_class(z, y, max_len=max_len, **(decoding or {}))
         else:
-            out = model.decode_ids(z, max_len=max_len).numpy()
+            out = model.decode_ids(z, max_len=max_len, **(decoding or {})).numpy()
         if transfer:
             moved += [vocab.decode(r) for r in model.decode_by_class(z, next_classes(y, classes), max_len=max_len)]
         codes.append(z)
@@ -91,16 +93,18 @@ def heldout_dataset(examples, vocab, config):
                                  length_policy="truncate")
 
 
-def reconstruction_report(model, vocab, examples, config, max_len):
+def reconstruction_report(model, vocab, examples, config, max_len, decoding=None):
     """Token accuracy, NLL per token and greedy-reconstruction BLEU on `examples` (also by reference
-    length: `bleu_by_length`).
+    length: `bleu_by_length`); `decoding`: decoding options instead of greedy (e.g. beam search,
+    `text_api.parse_reconstruction_decoding`), recorded as "decoding".
 
     Returns (metrics, the first 10 (reference, reconstruction) pairs, every reconstruction). On
     encoder-decoder data a reconstruction is the greedy reply decoded from the context's code."""
     ds = heldout_dataset(examples, vocab, config)
     losses = loss_metrics(model, ds)
-    d = greedy_reconstructions(model, vocab, ds, max_len)
+    d = greedy_reconstructions(model, vocab, ds, max_len, decoding=decoding)
     return {"token_acc": losses["token_acc"], "nll_per_token": losses["rec_loss"], "bleu": d.bleu["score"],
+            "decoding": decoding_name(decoding) or "greedy",
             "bleu_signature": d.bleu["signature"], "sentences": len(d.references),
             "bleu_by_length": bleu_by_length(d.hypotheses, d.references)}, \
         list(zip(d.references[:10], d.hypotheses[:10])), d.hypotheses

@@ -112,7 +112,7 @@ def write_report(out, m, recon_examples, samples, interpolations, figures):
     lines = [f"# Evaluation: {m['model']} ({where})", "",
              f"Command: `{command_line(m['command'])}`  ", f"Test split: {m['test_split']}{_length_note(m)}; "
              f"{s['n']} greedy prior samples; wall time {m['seconds']:.0f}s.", "",
-             "## Reconstruction", "", "| token acc | NLL/token | BLEU |", "|---|---|---|",
+             "## Reconstruction", "", f"| token acc | NLL/token | BLEU ({r.get('decoding', 'greedy')}) |", "|---|---|---|",
              f"| {r['token_acc']:.4f} | {r['nll_per_token']:.3f} | {r['bleu']:.2f} |", "",
              f"BLEU signature: `{r['bleu_signature']}`", "",
              *length_lines(r),
@@ -162,7 +162,7 @@ def write_report(out, m, recon_examples, samples, interpolations, figures):
         lines += [f"Posterior σ: {', '.join(f'{k} {fmt(v)}' for k, v in lat['sigma'].items())}.", ""]
     for title, png in figures:
         lines += [f"### {title}", "", f"![{title}]({png})", ""]
-    lines += ["## Reconstructions (test, greedy)", ""] + [f"- {a}  →  {b}" for a, b in recon_examples] + [""]
+    lines += [f"## Reconstructions (test, {r.get('decoding', 'greedy')})", ""] + [f"- {a}  →  {b}" for a, b in recon_examples] + [""]
     lines += ["## Interpolations", ""]
     for path in interpolations:
         lines += [f"{i}. {s_}" for i, s_ in enumerate(path)] + [""]

@@ -13,7 +13,7 @@ from arae_tf.data.sources import load_examples
 from arae_tf.evaluation import dialog, latent, reconstruction, report, samples, transfer
 from arae_tf.metrics import classifier as classifier_lib
 from arae_tf.metrics import lm as lm_lib
-from arae_tf.models.text_api import decoding_name, parse_decoding
+from arae_tf.models.text_api import decoding_name, parse_decoding, parse_reconstruction_decoding
 from arae_tf.workdir import atomic_json, config_from_dict, load_trained
 
 
@@ -37,6 +37,8 @@ class EvalSettings:
     #                               of every training sentence (ARAE Table 1's baseline for an AE's samples)
     transfer_decoding: str = ""   # transfer models: decoding options of the transfers ("method=beam,beam_size=4,
     #                               length_penalty=1,contrast=0.1"; text_api.parse_decoding); "": the model's own
+    reconstruction_decoding: str = ""  # decoding options of the test reconstructions ("method=beam,beam_size=8";
+    #                               text_api.parse_reconstruction_decoding); "": greedy, the papers' choice
 
 
 PRIORS = ("model", "gaussian_fit")
@@ -46,12 +48,13 @@ def _log(msg):
     logging.info(f"[evaluate] {msg}")
 
 
-def options_suffix(prior="model", test_max_words=0, transfer_decoding="", test_files=()):
+def options_suffix(prior="model", test_max_words=0, transfer_decoding="", test_files=(), reconstruction_decoding=""):
     """The part of a report folder's name that says how it was evaluated, so that no report of another
     setting is overwritten: `-gaussian_fit` for samples from the training codes' Gaussian, `-on-<names>` for
     other test files (their file names without extension, joined by `+`: `.../valid.txt` gives `-on-valid`),
     `-max<N>` for a test split cut to sentences of at most N words, `-<decoding>` (e.g. `-beam4-lp1-c0.1`)
-    for transfers decoded with `transfer_decoding` options; "" for the defaults."""
+    for transfers decoded with `transfer_decoding` options, `-rec-<decoding>` (e.g. `-rec-beam8`) for
+    reconstructions decoded with `reconstruction_decoding` options; "" for the defaults."""
     parts = [] if prior == "model" else [prior]
     if test_files:
         parts.append("on-" + "+".join(os.path.splitext(os.path.basename(os.path.normpath(f)))[0] for f in test_files))
@@ -60,26 +63,33 @@ def options_suffix(prior="model", test_max_words=0, transfer_decoding="", test_f
     decoding = decoding_name(parse_decoding(transfer_decoding, "transfer_decoding"))
     if decoding:
         parts.append(decoding)
+    decoding = decoding_name(parse_reconstruction_decoding(reconstruction_decoding, "reconstruction_decoding"))
+    if decoding:
+        parts.append("rec-" + decoding)
     return "".join("-" + p for p in parts)
 
 
 def _settings_suffix(settings):
-    return options_suffix(settings.prior, settings.test_max_words, settings.transfer_decoding, settings.test_files)
+    return options_suffix(settings.prior, settings.test_max_words, settings.transfer_decoding, settings.test_files,
+                          settings.reconstruction_decoding)
 
 
-def eval_dir(workdir, checkpoint=0, prior="model", test_max_words=0, transfer_decoding="", test_files=()):
+def eval_dir(workdir, checkpoint=0, prior="model", test_max_words=0, transfer_decoding="", test_files=(),
+             reconstruction_decoding=""):
     """Where `evaluate_workdir` reports: `<workdir>/eval`, or `<workdir>/eval-<step>` for a checkpoint,
     followed by `options_suffix` of the other settings."""
     name = f"eval-{checkpoint}" if checkpoint else "eval"
-    return os.path.join(workdir, name + options_suffix(prior, test_max_words, transfer_decoding, test_files))
+    return os.path.join(workdir, name + options_suffix(prior, test_max_words, transfer_decoding, test_files,
+                                                       reconstruction_decoding))
 
 
 def evaluate_workdir(workdir, settings=EvalSettings(), checkpoint=0):
     """Evaluates the model trained in `workdir` (`checkpoint` > 0: that step's checkpoint, reported in
     `eval-<step>/`); returns the metrics dict (also written to disk)."""
     model, vocab, config = load_trained(workdir, checkpoint)
-    return evaluate_model(model, vocab, config, eval_dir(workdir, checkpoint, settings.prior, settings.test_max_words,
-                                                        settings.transfer_decoding, settings.test_files), settings,
+    out = eval_dir(workdir, checkpoint, settings.prior, settings.test_max_words, settings.transfer_decoding,
+                   settings.test_files, settings.reconstruction_decoding)
+    return evaluate_model(model, vocab, config, out, settings,
                           source=os.path.abspath(workdir) + (f" checkpoint {checkpoint}" if checkpoint else ""),
                           training_log=os.path.join(workdir, "metrics.jsonl"))
 
@@ -181,10 +191,11 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
     `config` is read, never changed (`settings.test_files` apply to a copy). Image models (`vocab` None)
     get `image_lib.evaluate_images`: NLL per pixel, pixel accuracy, code statistics and PNG grids."""
     if model.modality == "image":
-        if settings.prior != "model" or settings.test_files or settings.test_max_words or settings.transfer_decoding:
+        if (settings.prior != "model" or settings.test_files or settings.test_max_words or settings.transfer_decoding
+                or settings.reconstruction_decoding):
             raise ValueError("image models are evaluated on their own prior and test split: --prior=gaussian_fit, "
-                             "--test_files, --test_max_words and --transfer_decoding are for text models (the AE's Gaussian fit is its "
-                             "own prior)")
+                             "--test_files, --test_max_words, --transfer_decoding and --reconstruction_decoding are "
+                             "for text models (the AE's Gaussian fit is its own prior)")
         from arae_tf import image_lib
         m = image_lib.evaluate_images(model, config, out, seed=settings.seed, log=_log, cache_dir=settings.cache_dir)
         m.update(workdir=_recorded(source, settings, out)[0], model=config.model, command=_recorded_command())
@@ -194,6 +205,7 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
     if decoding and model.decoder_classes < 2:
         raise ValueError(f"transfer_decoding={settings.transfer_decoding!r} is for transfer models (one decoder "
                          f"per class); this {config.model} model has one decoder")
+    rec_decoding = parse_reconstruction_decoding(settings.reconstruction_decoding, "reconstruction_decoding")
     t_all = time.time()
     os.makedirs(out, exist_ok=True)
     cache = settings.cache_dir or os.path.join(out, "cache")
@@ -218,11 +230,11 @@ def evaluate_model(model, vocab, config, out, settings=EvalSettings(), source=""
 
     max_len = settings.decode_max_len
     m["reconstruction"], recon_examples, recon_texts = _timed(
-        "reconstruction", lambda: reconstruction.reconstruction_report(model, vocab, test, config, max_len),
+        "reconstruction", lambda: reconstruction.reconstruction_report(model, vocab, test, config, max_len, rec_decoding),
         show=lambda r: r[0])
     if pipeline.has_sources(test):
         m["dialog"] = _timed("dialog", lambda: dialog.dialog_report(
-            model, vocab, test, config, max_len, settings.seed, greedy_replies=recon_texts),
+            model, vocab, test, config, max_len, settings.seed, greedy_replies=None if rec_decoding else recon_texts),
             show=lambda d: f"BLEU-2 {d['bleu2']:.2f} BLEU-4 {d['bleu4']:.2f} Dist-1 {d['dist1']:.3f}")
 
     if settings.prior not in PRIORS:

@@ -140,6 +140,20 @@ def parse_decoding(spec, where="--transfer_decoding"):
     return check_transfer_decoding(out, where)
 
 
+RECONSTRUCTION_DECODING = ("method", "beam_size", "length_penalty")  # `evaluate --reconstruction_decoding`
+
+
+def parse_reconstruction_decoding(spec, where="--reconstruction_decoding"):
+    """Decoding options of held-out reconstructions from "key=value,..." (e.g. "method=beam,beam_size=8";
+    "" gives {}: greedy, the papers' choice). Keys: `RECONSTRUCTION_DECODING`; method greedy or beam.
+    Errors name `where`; `contrast` and `cycle` are transfer options and are refused here."""
+    out = parse_decoding(spec, where)
+    other = sorted(set(out) - set(RECONSTRUCTION_DECODING))
+    if other:
+        raise ValueError(f"{where}: {other} are transfer options; a reconstruction takes {list(RECONSTRUCTION_DECODING)}")
+    return out
+
+
 def check_transfer_decoding(options, where="transfer_decoding"):
     """`options` if they can be a transfer model's stored decoding: keys of `TRANSFER_DECODING`,
     method greedy or beam (deterministic); ValueError naming `where` otherwise."""
