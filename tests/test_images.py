@@ -262,9 +262,10 @@ def test_image_models_refuse_text_only_evaluation(trained):
     from arae_tf.prior_lib import training_codes
     workdir, model, _ = trained
     for settings in (EvalSettings(prior="gaussian_fit"), EvalSettings(test_max_words=20),
-                     EvalSettings(transfer_decoding="contrast=0.1")):
-        with pytest.raises(ValueError, match="--prior=gaussian_fit, --test_files, --test_max_words and "
-                                             "--transfer_decoding are for text models"):
+                     EvalSettings(transfer_decoding="contrast=0.1"),
+                     EvalSettings(reconstruction_decoding="method=beam")):
+        with pytest.raises(ValueError, match="--prior=gaussian_fit, --test_files, --test_max_words, "
+                                             "--transfer_decoding and --reconstruction_decoding are for text models"):
             evaluate_workdir(workdir, settings)
     with pytest.raises(ValueError, match="image models are not supported here"):
         training_codes(model, None)
