@@ -87,8 +87,7 @@ def evaluate_workdir(workdir, settings=EvalSettings(), checkpoint=0):
     """Evaluates the model trained in `workdir` (`checkpoint` > 0: that step's checkpoint, reported in
     `eval-<step>/`); returns the metrics dict (also written to disk)."""
     model, vocab, config = load_trained(workdir, checkpoint)
-    out = eval_dir(workdir, checkpoint, settings.prior, settings.test_max_words, settings.transfer_decoding,
-                   settings.test_files, settings.reconstruction_decoding)
+    out = eval_dir(workdir, checkpoint) + _settings_suffix(settings)  # the folder eval_dir gives these settings
     return evaluate_model(model, vocab, config, out, settings,
                           source=os.path.abspath(workdir) + (f" checkpoint {checkpoint}" if checkpoint else ""),
                           training_log=os.path.join(workdir, "metrics.jsonl"))
