@@ -37,6 +37,7 @@ setup(
         "arae-make-preset=arae_tf.cli:make_preset",
         "arae-fit-prior=arae_tf.cli:fit_prior",
         "arae-add-code-fit=arae_tf.cli:add_code_fit",
+        "arae-checkpoint-sweep=arae_tf.cli:checkpoint_sweep",
         "arae-tables=arae_tf.cli:tables",
         "arae-offsets=arae_tf.cli:offsets",
         "arae-semisupervised=arae_tf.cli:semisupervised",

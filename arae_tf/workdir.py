@@ -52,6 +52,11 @@ def _complete_checkpoints(workdir):
     return out
 
 
+def checkpoint_steps(workdir):
+    """Steps of the complete checkpoints of `workdir` (weights and marker both written), oldest first."""
+    return [step for step, _ in _complete_checkpoints(workdir)]
+
+
 def checkpoint_at(workdir, step):
     """Weights path of the complete checkpoint of `step`; an error listing the ones there otherwise."""
     complete = dict(_complete_checkpoints(workdir))

@@ -343,3 +343,70 @@ def test_reports_record_no_machine_folder_and_find_the_cache_again(tmp_path):
         "--model=wae_snli", "--out=workdirs/eval_p", "--cache_dir=workdirs/cache/x"]
     with pytest.raises(ValueError, match="zoo preset's report"):
         paper_tables._report_workdir("eval_arae_yelp", {"workdir": "zoo:arae_yelp"})
+
+
+def _rows(*pairs):
+    return [{"checkpoint": step, "bleu": bleu, "unigram_kl_vocab": kl} for step, bleu, kl in pairs]
+
+
+def test_checkpoint_choice_is_the_best_bleu_within_the_bounds():
+    """`checkpoints.choose`: highest validation BLEU among rows within both bounds; ties to the earlier
+    checkpoint; None where no row qualifies."""
+    from arae_tf.evaluation import checkpoints
+    rows = _rows((1000, 76.0, 0.110), (2000, 79.0, 0.125), (3000, 78.0, 0.117), (4000, 78.0, 0.112))
+    assert checkpoints.choose(rows)["checkpoint"] == 2000
+    assert checkpoints.choose(rows, max_unikl=0.118)["checkpoint"] == 3000  # 3000 and 4000 tie: the earlier
+    assert checkpoints.choose(rows, min_bleu=76.5, max_unikl=0.111) is None
+    assert checkpoints.choose(rows, min_bleu=76.5, max_unikl=0.112)["checkpoint"] == 4000
+
+
+def test_checkpoint_sweep_measures_validation_and_caches_by_weights(builtin_run, tmp_path, monkeypatch):
+    """`checkpoints.sweep` on a copy of the built-in ARAE's workdir with its checkpoint also as step 500:
+    BLEU of every validation sentence equal to training's own validation BLEU (the same 1,000 sentences),
+    per-seed UniKL of prior samples, rows cached and measured again only when the weights change; a
+    missing step is refused before anything is measured; the binary prints the table and the choice."""
+    import shutil
+
+    from arae_tf.evaluation import checkpoints
+    workdir, config, metrics = builtin_run
+    work = tmp_path / "w"
+    shutil.copytree(workdir, work, ignore=shutil.ignore_patterns("eval*", "checkpoint_sweep"))
+    ckpt = work / "checkpoints"
+    for ext in (".weights.h5", ".json"):
+        shutil.copy(ckpt / f"ckpt-1000{ext}", ckpt / f"ckpt-500{ext}")
+    with pytest.raises(FileNotFoundError, match=r"no complete checkpoint of step 700; it has \[500, 1000\]"):
+        checkpoints.sweep(str(work), [500, 700])
+    assert not (work / "checkpoints" / "checkpoint_sweep").exists() and not (work / "checkpoint_sweep").exists()
+    rows = checkpoints.sweep(str(work), (), seeds=(1, 2), num_samples=300, max_len=config.eval.decode_max_len)
+    assert [r["checkpoint"] for r in rows] == [500, 1000]
+    r = rows[1]
+    assert r["sentences"] == 1000 and r["bleu"] == pytest.approx(metrics["val_bleu"], abs=0.01)
+    assert rows[0]["bleu"] == r["bleu"] and rows[0]["unigram_kl_vocab"] == r["unigram_kl_vocab"]  # same weights
+    assert set(r["samples"]) == {"1", "2"} and r["samples"]["1"]["n"] == 300
+    assert r["samples"]["1"]["unigram_kl_vocab"] != r["samples"]["2"]["unigram_kl_vocab"]  # two draws
+    assert r["unigram_kl_vocab"] == pytest.approx(
+        (r["samples"]["1"]["unigram_kl_vocab"] + r["samples"]["2"]["unigram_kl_vocab"]) / 2)
+    assert 0 < r["unigram_kl_vocab"] < 0.5 and r["unigram_kl_vocab_real"] < 0.5
+
+    def measured(*a, **k):
+        raise AssertionError("measured again")
+    monkeypatch.setattr(checkpoints, "validation_measures", measured)
+    again = checkpoints.sweep(str(work), (), seeds=(1, 2), num_samples=300, max_len=config.eval.decode_max_len)
+    assert [x["bleu"] for x in again] == [x["bleu"] for x in rows]
+    marker = json.loads((ckpt / "ckpt-500.json").read_text())
+    marker["weights_sha256"] = "0" * 64  # other weights at step 500: measured again
+    (ckpt / "ckpt-500.json").write_text(json.dumps(marker))
+    with pytest.raises(AssertionError, match="measured again"):
+        checkpoints.sweep(str(work), [500], seeds=(1, 2), num_samples=300, max_len=config.eval.decode_max_len)
+    monkeypatch.undo()
+
+    out = tmp_path / "sweep.md"
+    run = subprocess.run([sys.executable, "-m", "arae_tf.checkpoint_sweep", f"--workdir={work}", "--checkpoint=1000",
+                          "--num_samples=300", f"--max_len={config.eval.decode_max_len}", "--min_bleu=50",
+                          "--max_unikl=0.5", f"--out={out}"], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Chosen: checkpoint 1000." in run.stdout and f"| **1000** | **{r['bleu']:.2f}** |" in run.stdout
+    assert out.read_text() == run.stdout.rstrip("\n") + "\n"
+    bad = subprocess.run([sys.executable, "-m", "arae_tf.checkpoint_sweep", f"--workdir={work}", "--seeds=1,x"],
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert bad.returncode != 0 and "--seeds must be integers, got '1,x'" in bad.stderr
