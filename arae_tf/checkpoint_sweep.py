@@ -10,8 +10,9 @@ UniKL (in the model's vocabulary, beside as many real validation sentences), ent
 With `--min_bleu` / `--max_unikl`, the checkpoint of highest BLEU within both bounds (mean in-vocabulary
 UniKL over the seeds) is named. Fix the rule before the sweep, then run `evaluate` once on the chosen
 checkpoint and `make_preset`. Rows are cached in `<workdir>/checkpoint_sweep/`, so repeating the
-command while training goes on measures only the new checkpoints. Prints a Markdown table (also written
-to `--out`) whose last line is the command that made it.
+command while training goes on measures only the new checkpoints (training keeps the newest
+`train.keep_checkpoints`). Prints a Markdown table (also written to `--out`) whose last line is the
+command that made it.
 """
 
 from absl import app, flags
@@ -20,8 +21,10 @@ from arae_tf import cli
 
 flags.DEFINE_string("workdir", None, "Training workdir of a text model.")
 flags.DEFINE_multi_integer("checkpoint", [], "Checkpoint step(s) to measure (default: every complete checkpoint).")
-flags.DEFINE_list("seeds", ["1", "2"], "Sampling seeds; each draws --num_samples prior samples (seed x 100000).")
-flags.DEFINE_integer("num_samples", 5000, "Prior samples per seed (UniKL beside as many validation sentences).")
+flags.DEFINE_list("seeds", ["1", "2"], "Distinct sampling seeds; each draws --num_samples prior samples "
+                  "(decoding seed s x 100000 on).")
+flags.DEFINE_integer("num_samples", 5000, "Prior samples per seed, at most 100000 (UniKL of as many as there are "
+                     "validation sentences, beside those).")
 flags.DEFINE_integer("max_len", 20, "Longest decoded sentence, in tokens.")
 flags.DEFINE_float("min_bleu", None, "Choose only among checkpoints of at least this validation BLEU.")
 flags.DEFINE_float("max_unikl", None, "Choose only among checkpoints of at most this mean in-vocabulary UniKL.")
@@ -37,14 +40,17 @@ def main(argv):
 
     from arae_tf.evaluation import checkpoints
     from arae_tf.preset_lib import command_line
+    import os
     try:
         seeds = [int(s) for s in FLAGS.seeds]
     except ValueError:
         raise app.UsageError(f"--seeds must be integers, got {','.join(FLAGS.seeds)!r}") from None
-    if not seeds:
-        raise app.UsageError("--seeds: give at least one seed")
-    if FLAGS.num_samples < 1:
-        raise app.UsageError(f"--num_samples must be >= 1, got {FLAGS.num_samples}")
+    if FLAGS.out and not os.path.isdir(os.path.dirname(os.path.abspath(FLAGS.out))):
+        raise app.UsageError(f"--out={FLAGS.out}: its folder does not exist")
+    try:  # every setting and checkpoint checked before the first is measured
+        checkpoints.plan(FLAGS.workdir, FLAGS.checkpoint, seeds, FLAGS.num_samples, FLAGS.max_len)
+    except (FileNotFoundError, ValueError) as e:
+        raise app.UsageError(f"{e} (--workdir, --checkpoint, --seeds, --num_samples, --max_len)") from None
     rows = checkpoints.sweep(FLAGS.workdir, FLAGS.checkpoint, seeds, FLAGS.num_samples, FLAGS.max_len)
     rule = []
     if FLAGS.min_bleu is not None:

@@ -362,9 +362,10 @@ def test_checkpoint_choice_is_the_best_bleu_within_the_bounds():
 
 def test_checkpoint_sweep_measures_validation_and_caches_by_weights(builtin_run, tmp_path, monkeypatch):
     """`checkpoints.sweep` on a copy of the built-in ARAE's workdir with its checkpoint also as step 500:
-    BLEU of every validation sentence equal to training's own validation BLEU (the same 1,000 sentences),
-    per-seed UniKL of prior samples, rows cached and measured again only when the weights change; a
-    missing step is refused before anything is measured; the binary prints the table and the choice."""
+    BLEU of every validation sentence (as training's validation, which scores its first 200), the real
+    sentences UniKL is set beside are the validation split's (not the test split's), per-seed UniKL of
+    prior samples, rows cached and measured again only when the weights change; a missing step and bad
+    settings refused before anything is measured; the binary prints the table and the choice."""
     import shutil
 
     from arae_tf.evaluation import checkpoints
@@ -376,7 +377,13 @@ def test_checkpoint_sweep_measures_validation_and_caches_by_weights(builtin_run,
         shutil.copy(ckpt / f"ckpt-1000{ext}", ckpt / f"ckpt-500{ext}")
     with pytest.raises(FileNotFoundError, match=r"no complete checkpoint of step 700; it has \[500, 1000\]"):
         checkpoints.sweep(str(work), [500, 700])
-    assert not (work / "checkpoints" / "checkpoint_sweep").exists() and not (work / "checkpoint_sweep").exists()
+    with pytest.raises(ValueError, match=r"seeds must be distinct integers, at least one: got \[1, 1\]"):
+        checkpoints.sweep(str(work), [500], seeds=(1, 1))
+    with pytest.raises(ValueError, match=r"num_samples must be in \[1, 100000\]"):
+        checkpoints.sweep(str(work), [500], num_samples=100001)
+    with pytest.raises(FileNotFoundError, match="is '.*nowhere' a training workdir"):
+        checkpoints.sweep(str(tmp_path / "nowhere"))
+    assert not (work / "checkpoint_sweep").exists()
     rows = checkpoints.sweep(str(work), (), seeds=(1, 2), num_samples=300, max_len=config.eval.decode_max_len)
     assert [r["checkpoint"] for r in rows] == [500, 1000]
     r = rows[1]
@@ -387,6 +394,15 @@ def test_checkpoint_sweep_measures_validation_and_caches_by_weights(builtin_run,
     assert r["unigram_kl_vocab"] == pytest.approx(
         (r["samples"]["1"]["unigram_kl_vocab"] + r["samples"]["2"]["unigram_kl_vocab"]) / 2)
     assert 0 < r["unigram_kl_vocab"] < 0.5 and r["unigram_kl_vocab_real"] < 0.5
+    from arae_tf.data.sources import load_examples
+    from arae_tf.data.vocab import Vocabulary
+    from arae_tf.metrics import distribution
+    vocab = Vocabulary.load(os.path.join(workdir, "vocabulary.txt"))
+    train = [t for t, _ in load_examples(config.data, "train")]
+    real = {split: distribution.in_vocabulary_unigram_kl(
+        ["x"] * 300, [t for t, _ in load_examples(config.data, split)], train, vocab.restrict, 300)["unigram_kl_vocab_real"]
+        for split in ("valid", "test")}
+    assert real["valid"] != real["test"] and r["unigram_kl_vocab_real"] == pytest.approx(real["valid"])
 
     def measured(*a, **k):
         raise AssertionError("measured again")
@@ -396,6 +412,8 @@ def test_checkpoint_sweep_measures_validation_and_caches_by_weights(builtin_run,
     marker = json.loads((ckpt / "ckpt-500.json").read_text())
     marker["weights_sha256"] = "0" * 64  # other weights at step 500: measured again
     (ckpt / "ckpt-500.json").write_text(json.dumps(marker))
+    again = checkpoints.sweep(str(work), [1000], seeds=(2, 1), num_samples=300, max_len=config.eval.decode_max_len)
+    assert again[0]["bleu"] == r["bleu"]  # the seeds in another order: the same row
     with pytest.raises(AssertionError, match="measured again"):
         checkpoints.sweep(str(work), [500], seeds=(1, 2), num_samples=300, max_len=config.eval.decode_max_len)
     monkeypatch.undo()
@@ -407,6 +425,8 @@ def test_checkpoint_sweep_measures_validation_and_caches_by_weights(builtin_run,
     assert run.returncode == 0, run.stderr[-3000:]
     assert "Chosen: checkpoint 1000." in run.stdout and f"| **1000** | **{r['bleu']:.2f}** |" in run.stdout
     assert out.read_text() == run.stdout.rstrip("\n") + "\n"
-    bad = subprocess.run([sys.executable, "-m", "arae_tf.checkpoint_sweep", f"--workdir={work}", "--seeds=1,x"],
-                         capture_output=True, text=True, cwd=REPO, timeout=120)
-    assert bad.returncode != 0 and "--seeds must be integers, got '1,x'" in bad.stderr
+    for flag, message in (("--seeds=1,x", "--seeds must be integers, got '1,x'"),
+                          ("--checkpoint=700", "no complete checkpoint of step 700; it has [500, 1000]")):
+        bad = subprocess.run([sys.executable, "-m", "arae_tf.checkpoint_sweep", f"--workdir={work}", flag],
+                             capture_output=True, text=True, cwd=REPO, timeout=120)
+        assert bad.returncode != 0 and message in bad.stderr, bad.stderr[-2000:]

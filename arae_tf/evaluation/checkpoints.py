@@ -8,14 +8,17 @@ Per checkpoint (`validation_measures`): greedy reconstruction BLEU of every vali
 `reconstruction.bleu_by_length` buckets and token accuracy; encoder-decoder data: the replies), and for
 each sampling seed s, `num_samples` greedy samples of the model's prior (decoded with seed s × 100000)
 measured as `evaluate` measures its samples (`samples.samples_report`, without the reference LM): UniKL
-raw and in the model's vocabulary beside as many real validation sentences, entropy and length. The
-figure `choose` bounds is the in-vocabulary UniKL averaged over the seeds.
+raw and in the model's vocabulary of the first n samples beside n real validation sentences (n the smaller
+of `num_samples` and the validation split's size), entropy and length of all of them. The figure `choose`
+bounds is the in-vocabulary UniKL averaged over the seeds.
 
 Rows are cached beside the checkpoints (`<workdir>/checkpoint_sweep/ckpt-<step>.json`, keyed by the
 weights' sha256 and the settings), so a sweep repeated while training goes on measures only new
-checkpoints.
+checkpoints (as long as training's `train.keep_checkpoints` keeps them: a checkpoint deleted before it is
+measured is skipped with a warning).
 """
 
+import hashlib
 import json
 import os
 import time
@@ -24,9 +27,11 @@ from absl import logging
 
 from arae_tf.data.sources import load_examples
 from arae_tf.evaluation import reconstruction, samples
-from arae_tf.workdir import atomic_json, checkpoint_at, checkpoint_steps, load_trained
+from arae_tf.workdir import atomic_json, checkpoint_at, checkpoint_steps, config_from_dict, load_trained
+from arae_tf.zoo import file_sha256
 
 CACHE_DIR = "checkpoint_sweep"
+SEED_STRIDE = 100000  # seed s draws its samples from seed s × SEED_STRIDE on (decode_samples adds the row index)
 
 
 def _log(msg):
@@ -56,7 +61,7 @@ def validation_measures(model, vocab, config, seeds=(1, 2), num_samples=5000, ma
         samples.fit_codes(model, samples.code_fit_dataset(train, vocab, config), config)
     settings = EvalSettings(reverse_samples=-1, unikl_sentences=num_samples)
     for seed in seeds:
-        texts = samples.decode_samples(model, vocab, num_samples, int(seed) * 100000, max_len)
+        texts = samples.decode_samples(model, vocab, num_samples, int(seed) * SEED_STRIDE, max_len)
         out["samples"][str(seed)] = samples.samples_report(texts, train_text, valid_text, vocab, settings, None)
     rows = list(out["samples"].values())
     for key in ("unigram_kl_vocab", "unigram_kl_vocab_real", "entropy", "avg_len"):
@@ -64,44 +69,112 @@ def validation_measures(model, vocab, config, seeds=(1, 2), num_samples=5000, ma
     return out
 
 
-def _weights_digest(workdir, step):
-    """The sha256 a checkpoint's marker records for its weights ("" where it records none)."""
-    marker = checkpoint_at(workdir, step)[: -len(".weights.h5")] + ".json"
-    with open(marker) as f:
-        return json.load(f).get("weights_sha256", "")
+FORMAT = 1  # bump when what a row measures changes: older cached rows are then measured again
 
 
-def sweep(workdir, steps=(), seeds=(1, 2), num_samples=5000, max_len=20, log=_log):
-    """`validation_measures` of the checkpoints `steps` of `workdir` (default: every complete one), oldest
-    first; each row also has "checkpoint" (its step) and "seconds". A step without a complete checkpoint
-    is an error naming the ones there, raised before anything is measured."""
+def _marker(workdir, step):
+    """The checkpoint's marker (its .json), read."""
+    with open(checkpoint_at(workdir, step)[: -len(".weights.h5")] + ".json") as f:
+        return json.load(f)
+
+
+def _cache_key(workdir, step, settings, data):
+    """What a cached row must match to be reused: the weights (the sha256 their marker records, else the
+    file's own), the vocabulary and data digests the marker records, the config's data section, the
+    settings and this module's FORMAT."""
+    marker = _marker(workdir, step)
+    weights = marker.get("weights_sha256") or file_sha256(checkpoint_at(workdir, step))
+    data_json = json.dumps(data.to_dict(), sort_keys=True, default=str)
+    return {"format": FORMAT, "weights_sha256": weights, "vocab_sha256": marker.get("vocab_sha256", ""),
+            "data_sha256": marker.get("data_sha256", ""), "settings": settings,
+            "config_data_sha256": hashlib.sha256(data_json.encode()).hexdigest()}
+
+
+def plan(workdir, steps=(), seeds=(1, 2), num_samples=5000, max_len=20):
+    """What `sweep` will measure, checked before anything is: (config, steps, settings). Errors name the
+    workdir, the steps it has, or the bad setting (FileNotFoundError, ValueError)."""
+    config = _text_config(workdir)
+    seeds, num_samples, max_len = [int(s) for s in seeds], int(num_samples), int(max_len)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct integers, at least one: got {seeds}")
+    if not 1 <= num_samples <= SEED_STRIDE:
+        raise ValueError(f"num_samples must be in [1, {SEED_STRIDE}] (seed s draws from seed s × {SEED_STRIDE} on), "
+                         f"got {num_samples}")
+    if max_len < 1:
+        raise ValueError(f"max_len must be >= 1, got {max_len}")
     steps = sorted(set(int(s) for s in steps)) or checkpoint_steps(workdir)
     if not steps:
         raise FileNotFoundError(f"{workdir}/checkpoints holds no complete checkpoint to sweep")
     for step in steps:
         checkpoint_at(workdir, step)  # every step checked before the first is measured
-    settings = {"seeds": [int(s) for s in seeds], "num_samples": int(num_samples), "max_len": int(max_len)}
+    if not (config.data.get("test_files") or config.data.source != "files"):
+        logging.warning(f"[checkpoint_sweep] {workdir}: the config names no data.test_files, so evaluate's test "
+                        f"split is this validation split: a checkpoint chosen here is not tested on unseen text")
+    settings = {"seeds": sorted(seeds), "num_samples": num_samples, "max_len": max_len}
+    return config, steps, settings
+
+
+def sweep(workdir, steps=(), seeds=(1, 2), num_samples=5000, max_len=20, log=_log):
+    """`validation_measures` of the checkpoints `steps` of `workdir` (default: every complete one), oldest
+    first; each row also has "checkpoint" (its step), "seconds" and the cache key. A workdir that is not a
+    text model's training workdir, or a step without a complete checkpoint, is an error (naming what is
+    there) raised before anything is measured. A checkpoint deleted while the sweep runs (training's
+    `train.keep_checkpoints` keeps only the newest) is skipped with a warning; rows are cached in
+    `<workdir>/checkpoint_sweep/` and reused while their key (`_cache_key`) still matches."""
+    config, steps, settings = plan(workdir, steps, seeds, num_samples, max_len)
     rows = []
+
+    def deleted(step):
+        if step in checkpoint_steps(workdir):
+            return False
+        logging.warning(f"[checkpoint_sweep] checkpoint {step} of {workdir} was deleted before it was measured "
+                        f"(train.keep_checkpoints keeps only the newest): skipped")
+        return True
+
     for step in steps:
+        try:
+            key = _cache_key(workdir, step, settings, config.data)
+        except FileNotFoundError:
+            if deleted(step):
+                continue
+            raise
         cache = os.path.join(workdir, CACHE_DIR, f"ckpt-{step}.json")
-        digest = _weights_digest(workdir, step)
         if os.path.exists(cache):
             with open(cache) as f:
                 row = json.load(f)
-            if row.get("settings") == settings and row.get("weights_sha256") == digest and digest:
+            if row.get("key") == key:
                 log(f"checkpoint {step}: measured before ({cache})")
                 rows.append(row)
                 continue
         t = time.time()
-        model, vocab, config = load_trained(workdir, step)
+        try:
+            model, vocab, config = load_trained(workdir, step)
+        except (FileNotFoundError, OSError):
+            if deleted(step):
+                continue
+            raise
         row = validation_measures(model, vocab, config, settings["seeds"], num_samples, max_len)
-        row.update(checkpoint=step, seconds=time.time() - t, settings=settings, weights_sha256=digest)
+        row.update(checkpoint=step, seconds=time.time() - t, key=key)
         os.makedirs(os.path.dirname(cache), exist_ok=True)
         atomic_json(cache, row)
         log(f"checkpoint {step}: BLEU {row['bleu']:.2f}, in-vocabulary UniKL {row['unigram_kl_vocab']:.4f} "
             f"({row['seconds']:.0f}s)")
         rows.append(row)
     return rows
+
+
+def _text_config(workdir):
+    """The config of a text model's training workdir; errors naming the workdir otherwise."""
+    path = os.path.join(workdir, "config.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} not found: is {workdir!r} a training workdir "
+                                f"(python -m arae_tf.train --workdir=...)?")
+    with open(path) as f:
+        config = config_from_dict(json.load(f)["config"])
+    if config.data.source == "images":
+        raise ValueError(f"{workdir} holds an image model: the checkpoint sweep measures text reconstruction BLEU "
+                         f"and UniKL (python -m arae_tf.evaluate reports an image model's NLL per pixel)")
+    return config
 
 
 def choose(rows, min_bleu=None, max_unikl=None):
@@ -117,10 +190,11 @@ def sweep_table(rows, chosen=None, rule="", command=""):
     length), the rule and its choice where given, and the command that made it."""
     seeds = list(rows[0]["samples"]) if rows else []
     real = rows[0]["unigram_kl_vocab_real"] if rows else 0.0
+    n = rows[0]["samples"][seeds[0]]["unigram_kl_n"] if rows else 0
     buckets = [b["words"] for b in rows[0]["bleu_by_length"]] if rows else []
     lines = [f"| checkpoint | validation BLEU ({rows[0]['sentences'] if rows else 0} sentences) | "
-             f"by length ({' / '.join(buckets)}) | token acc. | in-vocab UniKL (seeds {' / '.join(seeds)}; "
-             f"real {real:.3f}) | mean | entropy | length |",
+             f"by length ({' / '.join(buckets)}) | token acc. | in-vocab UniKL of {n} samples (seeds "
+             f"{' / '.join(seeds)}; as many real: {real:.3f}) | mean | entropy | length |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         mark = "**" if chosen is not None and r["checkpoint"] == chosen["checkpoint"] else ""
