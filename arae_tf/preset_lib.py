@@ -95,12 +95,15 @@ def portable_path(path, repo=None, roots=()):
 
 def workdir_roots(argv, flags=("--workdir=", "--out=")):
     """The folders holding the absolute `FLAG[NAME=]PATH` values of a command's workdir flags `flags`
-    (the machine's workdirs root; `--out`, a preset's report folder, counts as one). A workdir's report
+    (the machine's workdirs root; `--out`, a preset's report folder, counts as one, but not an `--out`
+    file such as a sweep's `table.md`, which keeps its place beside the workdirs). A workdir's report
     folder (`<workdir>/eval[-<step>]`, as the tables command's rows may name) stands for its workdir."""
     folders = []
     for a in argv:
         if isinstance(a, str) and a.startswith(flags):
             v = a.split("=", 1)[1].rpartition("=")[2]
+            if a.startswith("--out=") and os.path.splitext(v)[1]:
+                continue  # a file (sweep tables, tables --out=t.md), not a report folder
             if v.startswith("/"):
                 v = os.path.normpath(v)
                 report = not a.startswith("--out=") and os.path.basename(v).startswith("eval")

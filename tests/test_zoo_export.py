@@ -525,6 +525,9 @@ def test_model_card_commands_run_from_a_checkout():
         "--out=workdirs/report")
     assert command_line(["/x/arae_tf/semisupervised.py", "--workdir=AE=/runs/ae", "--out=/runs/t.md"], repo="/repo") == (
         "python -m arae_tf.semisupervised --workdir=AE=workdirs/ae --out=workdirs/t.md")
+    # An --out file below a subfolder keeps it (it is not a workdir of its own).
+    assert command_line(["/x/arae_tf/checkpoint_sweep.py", "--workdir=/runs/w", "--out=/runs/s34/sweep.md"],
+                        repo="/repo") == "python -m arae_tf.checkpoint_sweep --workdir=workdirs/w --out=workdirs/s34/sweep.md"
     # The tables command's rows (NAME=PATH), a checkpoint's or prior's report folder included.
     from arae_tf.evaluation.paper_tables import _portable_args
     assert _portable_args(["--table=arae_snli", "--row=ARAE samples=/runs/arae", "--row=AE samples=/runs/ae/eval-gaussian_fit",
