@@ -319,16 +319,21 @@ def _flatten(d, prefix=""):
     return out
 
 
-def load_trained(workdir, checkpoint=0):
-    """(model, vocab, config) of a training workdir: `final/` weights, else the newest checkpoint;
-    with `checkpoint` > 0, the checkpoint of that step. The vocabulary is attached to the model
-    (image models: `vocab` is None)."""
+def load_config(workdir):
+    """The config a training workdir records (its config.json); an error naming the workdir otherwise."""
     path = os.path.join(workdir, "config.json")
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path} not found: is {workdir!r} a training workdir "
                                 f"(python -m arae_tf.train --workdir=...)?")
     with open(path) as f:
-        config = config_from_dict(json.load(f)["config"])
+        return config_from_dict(json.load(f)["config"])
+
+
+def load_trained(workdir, checkpoint=0):
+    """(model, vocab, config) of a training workdir: `final/` weights, else the newest checkpoint;
+    with `checkpoint` > 0, the checkpoint of that step. The vocabulary is attached to the model
+    (image models: `vocab` is None)."""
+    config = load_config(workdir)
     images = config.data.source == "images"
     vocab = None if images else Vocabulary.load(os.path.join(workdir, "vocabulary.txt"), lowercase=config.data.lowercase)
     model = build_model(config, 0 if images else len(vocab))

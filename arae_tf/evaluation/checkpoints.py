@@ -27,7 +27,7 @@ from absl import logging
 
 from arae_tf.data.sources import load_examples
 from arae_tf.evaluation import reconstruction, samples
-from arae_tf.workdir import atomic_json, checkpoint_at, checkpoint_steps, config_from_dict, load_trained
+from arae_tf.workdir import atomic_json, checkpoint_at, checkpoint_steps, load_config, load_trained
 from arae_tf.zoo import file_sha256
 
 CACHE_DIR = "checkpoint_sweep"
@@ -165,12 +165,7 @@ def sweep(workdir, steps=(), seeds=(1, 2), num_samples=5000, max_len=20, log=_lo
 
 def _text_config(workdir):
     """The config of a text model's training workdir; errors naming the workdir otherwise."""
-    path = os.path.join(workdir, "config.json")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path} not found: is {workdir!r} a training workdir "
-                                f"(python -m arae_tf.train --workdir=...)?")
-    with open(path) as f:
-        config = config_from_dict(json.load(f)["config"])
+    config = load_config(workdir)
     if config.data.source == "images":
         raise ValueError(f"{workdir} holds an image model: the checkpoint sweep measures text reconstruction BLEU "
                          f"and UniKL (python -m arae_tf.evaluate reports an image model's NLL per pixel)")
